@@ -1,0 +1,56 @@
+//! Writes seed inputs for the fuzz targets in `fuzz/`: one valid encoding of
+//! each message type and a valid signed envelope (signed by the same fixed
+//! test key the `envelope` target trusts).
+//!
+//! Usage: `cargo run -p shoal-schemas --example fuzz_seeds -- DIR`
+
+use std::path::PathBuf;
+
+use ed25519_dalek::SigningKey;
+use shoal_schemas::codec::{to_json, to_msgpack};
+use shoal_schemas::envelope::{AUD_WORKER, Signer};
+use shoal_schemas::*;
+
+fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let dir = PathBuf::from(std::env::args().nth(1).ok_or("usage: fuzz_seeds DIR")?);
+    let task = ChunkTask {
+        v: 1,
+        iss: "shoal-dispatcher".into(),
+        aud: AUD_WORKER.into(),
+        jti: "seed".into(),
+        iat: 1_800_000_000,
+        nbf: 1_800_000_000,
+        exp: 1_800_003_600,
+        tenant: "acme".into(),
+        scan_id: "s_1".into(),
+        chunk_id: "s_1-c00000000".into(),
+        source: "docs".into(),
+        spec: ChunkSpec::Fs {
+            files: vec![FileRef {
+                path: "a/b.csv".into(),
+                size: 10,
+            }],
+        },
+        ruleset: "sha256:00".into(),
+    };
+    let request = ScanRequest {
+        v: 1,
+        source: "docs".into(),
+        include: vec!["**/*.csv".into()],
+        exclude: vec![],
+        label: Some("seed".into()),
+    };
+    let signer = Signer::new("k1".into(), SigningKey::from_bytes(&[1; 32]));
+    let envelope_dir = dir.join("envelope");
+    let messages_dir = dir.join("messages");
+    std::fs::create_dir_all(&envelope_dir)?;
+    std::fs::create_dir_all(&messages_dir)?;
+    std::fs::write(envelope_dir.join("chunk_task"), signer.sign_task(&task)?)?;
+    std::fs::write(messages_dir.join("chunk_task.msgpack"), to_msgpack(&task)?)?;
+    std::fs::write(
+        messages_dir.join("scan_request.msgpack"),
+        to_msgpack(&request)?,
+    )?;
+    std::fs::write(messages_dir.join("scan_request.json"), to_json(&request)?)?;
+    Ok(())
+}

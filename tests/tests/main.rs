@@ -1,0 +1,3 @@
+//! shoal's end-to-end tests: every module starts real servers on loopback.
+
+mod smoke;
