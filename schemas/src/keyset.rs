@@ -86,7 +86,7 @@ pub struct Keyset {
 
 impl Keyset {
     /// Parses and checks a keyset file's contents: every key must decode,
-    /// every window must be non-empty and kids must be unique.
+    /// no window may end before it starts and kids must be unique.
     pub fn from_json(text: &str) -> Result<Keyset, Error> {
         let keyset: Keyset =
             serde_json::from_str(text).map_err(|e| Error::Keyset(format!("not a keyset: {e}")))?;
@@ -105,9 +105,9 @@ impl Keyset {
     pub fn check(&self) -> Result<(), Error> {
         for (i, entry) in self.keys.iter().enumerate() {
             entry.verifying_key()?;
-            if entry.not_after <= entry.not_before {
+            if entry.not_after < entry.not_before {
                 return Err(Error::Keyset(format!(
-                    "key {}: not_after is not after not_before",
+                    "key {}: not_after is before not_before",
                     entry.kid
                 )));
             }
@@ -137,14 +137,15 @@ impl Keyset {
     }
 
     /// Retires a key: it stops being valid at `at` (Unix seconds). A key
-    /// already retired earlier stays retired at its earlier time.
+    /// already retired earlier stays retired at its earlier time; a key
+    /// retired before its window opens gets an empty window (never valid).
     pub fn retire(&mut self, kid: &str, at: i64) -> Result<(), Error> {
         let entry = self
             .keys
             .iter_mut()
             .find(|k| k.kid == kid)
             .ok_or_else(|| Error::Keyset(format!("kid {kid} is not in the keyset")))?;
-        entry.not_after = entry.not_after.min(at).max(entry.not_before + 1);
+        entry.not_after = entry.not_after.min(at.max(entry.not_before));
         Ok(())
     }
 }
@@ -229,6 +230,9 @@ mod tests {
         assert_eq!(ks.keys[0].not_after, 1_500);
         ks.retire("a", 1_800).unwrap();
         assert_eq!(ks.keys[0].not_after, 1_500);
+        ks.retire("a", 10).unwrap();
+        assert_eq!(ks.keys[0].not_after, 1_000, "empty window, never valid");
+        ks.check().unwrap();
         assert!(ks.retire("nope", 1_500).is_err());
     }
 }
