@@ -1,3 +1,46 @@
-//! The detection engine of shoal (built by the detection-engine issue): rules
-//! as data files, validators as a closed Rust enum, confidence scoring and
-//! private findings. It knows no NATS and no I/O beyond the bytes it is given.
+//! The detection engine of shoal: it finds PII and secrets in bytes and
+//! reports them without their raw values. It knows no NATS and no I/O beyond
+//! the reader it is handed.
+//!
+//! Data flows like this: [`rules::RuleSet`] loads the YAML rule files
+//! (built-in, embedded at compile time, or the user's own); [`Engine::new`]
+//! compiles them once into one prefilter (anchor literals and digit-run
+//! triggers) plus one regex per rule; each thread takes a [`Scanner`], which
+//! consumes a record block by block ([`engine`]), confirms candidates with the
+//! rule's regex and [`validate::Validator`], and scores them ([`score`]);
+//! [`privacy::to_finding`] turns a [`Detection`] into a
+//! [`shoal_schemas::Finding`] with a masked preview and a keyed fingerprint.
+
+pub mod check;
+pub mod engine;
+pub mod privacy;
+pub mod rules;
+pub mod score;
+pub mod validate;
+
+pub use engine::{Detection, Engine, EngineOptions, Scanner};
+pub use rules::{Rule, RuleSet};
+
+/// Errors of rule loading and engine set-up.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// A rule file does not parse.
+    #[error("{file}: {reason}")]
+    RuleFile {
+        /// File name.
+        file: String,
+        /// Parser message.
+        reason: String,
+    },
+    /// A rule is invalid.
+    #[error("rule {id}: {reason}")]
+    Rule {
+        /// Rule id.
+        id: String,
+        /// What is wrong.
+        reason: String,
+    },
+    /// A key is unusable.
+    #[error("key: {0}")]
+    Key(String),
+}

@@ -1,0 +1,62 @@
+//! Checks rules against their own examples: every example must yield the
+//! rule at the default threshold, and no negative example may. Used by the
+//! test suite for the built-in rules and by `shoal rules check` for users'.
+
+use crate::engine::{Engine, EngineOptions};
+use crate::rules::{Rule, RuleSet};
+
+/// One failed expectation.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Failure {
+    /// Rule id.
+    pub rule: String,
+    /// `missed example` or `negative example matched`.
+    pub what: &'static str,
+    /// The example text.
+    pub example: String,
+}
+
+impl std::fmt::Display for Failure {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}: {}: {:?}", self.rule, self.what, self.example)
+    }
+}
+
+/// Runs every rule of `set` alone over its examples and negative examples.
+pub fn check_examples(set: &RuleSet) -> Result<Vec<Failure>, crate::Error> {
+    let mut failures = Vec::new();
+    for rule in set.rules() {
+        let engine = single(set, rule)?;
+        let mut scanner = engine.scanner();
+        let mut out = Vec::new();
+        for example in &rule.examples {
+            out.clear();
+            scanner.scan_slice(example.as_bytes(), None, &mut out);
+            if out.is_empty() {
+                failures.push(Failure {
+                    rule: rule.id.clone(),
+                    what: "missed example",
+                    example: example.clone(),
+                });
+            }
+        }
+        for example in &rule.negative_examples {
+            out.clear();
+            scanner.scan_slice(example.as_bytes(), None, &mut out);
+            if !out.is_empty() {
+                failures.push(Failure {
+                    rule: rule.id.clone(),
+                    what: "negative example matched",
+                    example: example.clone(),
+                });
+            }
+        }
+    }
+    Ok(failures)
+}
+
+fn single(set: &RuleSet, rule: &Rule) -> Result<Engine, crate::Error> {
+    let mut one = set.clone();
+    one.retain(|r| r.id == rule.id);
+    Engine::new(&one, EngineOptions::default())
+}

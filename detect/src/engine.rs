@@ -1,0 +1,678 @@
+//! The scanning engine.
+//!
+//! All rules are compiled once into one prefilter: an Aho-Corasick automaton
+//! over every rule's anchor literals, and a table of digit-run triggers. A
+//! record is consumed as blocks: region `k` covers bytes `[kB, (k+1)B)` and is
+//! scanned in a buffer extended by `O = MAX_MATCH_LEN` bytes before and `2·O`
+//! after, so a match (at most `O` long) that crosses a block boundary lies
+//! whole in the buffer of the region it starts in, with any anchor within `O`
+//! of it, and is reported there and only there. Memory is `B + 3·O` per
+//! scanner whatever the record's size.
+//!
+//! For each trigger the rule's regex runs on a window around it (windows of
+//! one rule merged), with the whole buffer visible to look-arounds such as
+//! `\b`. Each match is validated, scored ([`crate::score`]) and reported when
+//! it reaches the threshold; overlapping matches of the same category keep
+//! the best one.
+
+use std::io::Read;
+
+use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
+use regex_automata::meta::Regex;
+use regex_automata::util::syntax;
+use regex_automata::{Input, util::captures::Captures};
+
+use crate::Error;
+use crate::rules::{Rule, RuleSet};
+use crate::score;
+
+/// Longest match any rule may declare, and the block overlap.
+pub const MAX_MATCH_LEN: usize = 8 * 1024;
+/// Default block size.
+pub const DEFAULT_BLOCK_SIZE: usize = 1024 * 1024;
+/// Bytes a buffer extends past its region: a match starting in the region
+/// (at most `O` long) and an anchor up to `O` after it.
+const LOOKAHEAD: usize = 2 * MAX_MATCH_LEN;
+/// Bytes of look-back and look-ahead around a digit run.
+const DIGIT_WINDOW: usize = 24;
+
+/// Engine settings.
+#[derive(Debug, Clone)]
+pub struct EngineOptions {
+    /// Lowest confidence reported (default 0.5, the start of `medium`).
+    pub threshold: f32,
+    /// Block size in bytes (default 1 MiB); at least `MAX_MATCH_LEN`.
+    pub block_size: usize,
+}
+
+impl Default for EngineOptions {
+    fn default() -> Self {
+        EngineOptions {
+            threshold: 0.5,
+            block_size: DEFAULT_BLOCK_SIZE,
+        }
+    }
+}
+
+/// A compiled rule.
+#[derive(Debug)]
+pub(crate) struct Compiled {
+    pub(crate) rule: Rule,
+    re: Regex,
+    /// Capture group of the value.
+    group: usize,
+    /// Context words, lower-cased.
+    pub(crate) context_words: Vec<Vec<u8>>,
+    /// Penalty words, lower-cased.
+    pub(crate) penalty_words: Vec<Vec<u8>>,
+}
+
+/// A match, with its raw value. The value stays in the worker: it is turned
+/// into a masked preview and a fingerprint ([`crate::privacy`]) and dropped.
+#[derive(Clone, PartialEq)]
+pub struct Detection {
+    /// Index of the rule in [`Engine::rules`].
+    pub rule: usize,
+    /// Byte offset of the value in the record.
+    pub start: u64,
+    /// Byte offset one past the value.
+    pub end: u64,
+    /// 1-based line of `start`.
+    pub line: u32,
+    /// 1-based byte column of `start`.
+    pub column: u32,
+    /// Score in 0..1.
+    pub confidence: f32,
+    /// The raw value. Never logged: `Debug` prints its length only.
+    pub value: Vec<u8>,
+}
+
+impl std::fmt::Debug for Detection {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Detection")
+            .field("rule", &self.rule)
+            .field("start", &self.start)
+            .field("end", &self.end)
+            .field("line", &self.line)
+            .field("column", &self.column)
+            .field("confidence", &self.confidence)
+            .field(
+                "value",
+                &format_args!("<{} bytes redacted>", self.value.len()),
+            )
+            .finish()
+    }
+}
+
+/// The compiled rule set. Shared by every thread; each thread makes its own
+/// [`Scanner`].
+#[derive(Debug)]
+pub struct Engine {
+    rules: Vec<Compiled>,
+    anchors: AhoCorasick,
+    /// For each anchor pattern, the rules it triggers.
+    anchor_rules: Vec<Vec<u32>>,
+    /// Rules with a digits trigger, sorted by `min`.
+    digit_rules: Vec<u32>,
+    options: EngineOptions,
+    digest: String,
+}
+
+impl Engine {
+    /// Compiles a rule set.
+    pub fn new(set: &RuleSet, options: EngineOptions) -> Result<Engine, Error> {
+        let mut options = options;
+        options.block_size = options.block_size.max(MAX_MATCH_LEN);
+        let mut rules = Vec::with_capacity(set.rules().len());
+        let mut literals: Vec<Vec<u8>> = Vec::new();
+        let mut anchor_rules: Vec<Vec<u32>> = Vec::new();
+        let mut digit_rules = Vec::new();
+        for (i, rule) in set.rules().iter().enumerate() {
+            let re = Regex::builder()
+                .syntax(syntax::Config::new().unicode(false).utf8(false))
+                .configure(Regex::config().utf8_empty(false))
+                .build(&rule.pattern)
+                .map_err(|e| Error::Rule {
+                    id: rule.id.clone(),
+                    reason: format!("pattern: {e}"),
+                })?;
+            let info = re.group_info();
+            let group = info
+                .to_index(regex_automata::PatternID::ZERO, "value")
+                .unwrap_or(if info.group_len(regex_automata::PatternID::ZERO) > 1 {
+                    1
+                } else {
+                    0
+                });
+            let index = u32::try_from(i).map_err(|_| Error::Rule {
+                id: rule.id.clone(),
+                reason: "too many rules".into(),
+            })?;
+            for anchor in &rule.anchors {
+                let lower = anchor.to_ascii_lowercase().into_bytes();
+                match literals.iter().position(|l| *l == lower) {
+                    Some(p) => anchor_rules[p].push(index),
+                    None => {
+                        literals.push(lower);
+                        anchor_rules.push(vec![index]);
+                    }
+                }
+            }
+            if rule.digits.is_some() {
+                digit_rules.push(index);
+            }
+            let context_words = rule
+                .context
+                .as_ref()
+                .map(|c| {
+                    c.words
+                        .iter()
+                        .map(|w| w.to_ascii_lowercase().into_bytes())
+                        .collect()
+                })
+                .unwrap_or_default();
+            let penalty_words = rule
+                .context
+                .as_ref()
+                .map(|c| {
+                    c.penalty_words
+                        .iter()
+                        .map(|w| w.to_ascii_lowercase().into_bytes())
+                        .collect()
+                })
+                .unwrap_or_default();
+            rules.push(Compiled {
+                rule: rule.clone(),
+                re,
+                group,
+                context_words,
+                penalty_words,
+            });
+        }
+        digit_rules.sort_by_key(|&r| rules[r as usize].rule.digits.map(|d| d.min));
+        let anchors = AhoCorasickBuilder::new()
+            .ascii_case_insensitive(true)
+            .match_kind(MatchKind::Standard)
+            .build(&literals)
+            .map_err(|e| Error::Rule {
+                id: "(anchors)".into(),
+                reason: e.to_string(),
+            })?;
+        Ok(Engine {
+            rules,
+            anchors,
+            anchor_rules,
+            digit_rules,
+            options,
+            digest: set.digest().to_owned(),
+        })
+    }
+
+    /// The rule of a detection.
+    pub fn rule(&self, index: usize) -> &Rule {
+        &self.rules[index].rule
+    }
+
+    /// Number of rules.
+    pub fn rule_count(&self) -> usize {
+        self.rules.len()
+    }
+
+    /// Digest of the rule set.
+    pub fn digest(&self) -> &str {
+        &self.digest
+    }
+
+    /// The options in force.
+    pub fn options(&self) -> &EngineOptions {
+        &self.options
+    }
+
+    /// A scanner for one thread.
+    pub fn scanner(&self) -> Scanner<'_> {
+        Scanner {
+            engine: self,
+            buf: Vec::new(),
+            windows: Vec::new(),
+            found: Vec::new(),
+            lower: Vec::new(),
+        }
+    }
+}
+
+/// Per-thread scanning state: the block buffer and scratch space.
+pub struct Scanner<'e> {
+    engine: &'e Engine,
+    buf: Vec<u8>,
+    windows: Vec<(u32, usize, usize)>,
+    found: Vec<Detection>,
+    lower: Vec<u8>,
+}
+
+/// Position bookkeeping of a buffer within its record.
+#[derive(Debug, Clone, Copy, Default)]
+struct Base {
+    /// Record offset of the buffer's first byte.
+    offset: u64,
+    /// Newlines before it.
+    lines: u64,
+    /// 0-based column of it.
+    column: u64,
+}
+
+impl Base {
+    /// Moves the base forward over `dropped`.
+    fn advance(&mut self, dropped: &[u8]) {
+        self.offset += dropped.len() as u64;
+        match memchr::memrchr(b'\n', dropped) {
+            Some(last) => {
+                self.lines += memchr::memchr_iter(b'\n', dropped).count() as u64;
+                self.column = (dropped.len() - last - 1) as u64;
+            }
+            None => self.column += dropped.len() as u64,
+        }
+    }
+}
+
+impl<'e> Scanner<'e> {
+    /// Scans a whole record held in memory. `field` is context from outside
+    /// (a CSV header, JSON key or column name). Detections are appended to
+    /// `out` in order of position.
+    pub fn scan_slice(&mut self, data: &[u8], field: Option<&str>, out: &mut Vec<Detection>) {
+        let block = self.engine.options.block_size;
+        let mut region = 0usize;
+        let mut base = Base::default();
+        loop {
+            let region_end = (region + block).min(data.len());
+            let start = region.saturating_sub(MAX_MATCH_LEN);
+            let end = (region_end + LOOKAHEAD).min(data.len());
+            base.advance(&data[base.offset as usize..start]);
+            self.scan_buffer(
+                &data[start..end],
+                base,
+                region - start..region_end - start,
+                field,
+                out,
+            );
+            if region_end >= data.len() {
+                break;
+            }
+            region = region_end;
+        }
+    }
+
+    /// Scans a record read from `reader` block by block, in memory bounded by
+    /// the block size. Returns the number of bytes read.
+    pub fn scan_reader<R: Read>(
+        &mut self,
+        mut reader: R,
+        field: Option<&str>,
+        out: &mut Vec<Detection>,
+    ) -> std::io::Result<u64> {
+        let block = self.engine.options.block_size;
+        let mut buf = std::mem::take(&mut self.buf);
+        buf.clear();
+        let mut base = Base::default();
+        // `buf` holds [region - O, region + B + 2·O) of the record, or less at its ends.
+        let mut region_rel = 0usize;
+        let mut eof = false;
+        let mut total = 0u64;
+        loop {
+            let want = region_rel + block + LOOKAHEAD;
+            while !eof && buf.len() < want {
+                let old = buf.len();
+                buf.resize(want, 0);
+                match reader.read(&mut buf[old..]) {
+                    Ok(0) => {
+                        buf.truncate(old);
+                        eof = true;
+                    }
+                    Ok(n) => {
+                        buf.truncate(old + n);
+                        total += n as u64;
+                    }
+                    Err(e) if e.kind() == std::io::ErrorKind::Interrupted => buf.truncate(old),
+                    Err(e) => {
+                        buf.clear();
+                        self.buf = buf;
+                        return Err(e);
+                    }
+                }
+            }
+            let region_end = (region_rel + block).min(buf.len());
+            self.scan_buffer(&buf, base, region_rel..region_end, field, out);
+            if eof && region_end >= buf.len() {
+                break;
+            }
+            // Keep O bytes before the next region.
+            let keep_from = region_end - MAX_MATCH_LEN.min(region_end);
+            base.advance(&buf[..keep_from]);
+            buf.drain(..keep_from);
+            region_rel = region_end - keep_from;
+        }
+        buf.clear();
+        self.buf = buf;
+        Ok(total)
+    }
+
+    /// Scans `buf`, reporting matches whose start lies in `region`.
+    fn scan_buffer(
+        &mut self,
+        buf: &[u8],
+        base: Base,
+        region: std::ops::Range<usize>,
+        field: Option<&str>,
+        out: &mut Vec<Detection>,
+    ) {
+        let engine = self.engine;
+        self.windows.clear();
+        self.found.clear();
+        let len = buf.len();
+
+        // Anchor triggers. An anchor inside a match starting in the region
+        // lies in [region.start, region.end + max_len).
+        // An anchor in or within max_len of a match that starts in the region
+        // lies in [region.start - max_len, region.end + 2·max_len).
+        let search_start = region.start.saturating_sub(MAX_MATCH_LEN);
+        let search_end = (region.end + 2 * MAX_MATCH_LEN).min(len);
+        let input = aho_corasick::Input::new(&buf[..search_end]).span(search_start..search_end);
+        for m in engine.anchors.find_overlapping_iter(input) {
+            for &r in &engine.anchor_rules[m.pattern().as_usize()] {
+                let max = engine.rules[r as usize].rule.max_len;
+                if m.start() >= region.end + 2 * max || m.end() + max <= region.start {
+                    continue;
+                }
+                self.windows
+                    .push((r, m.start().saturating_sub(max), (m.end() + max).min(len)));
+            }
+        }
+
+        // Digit-run triggers.
+        if !engine.digit_rules.is_empty() {
+            let from = region.start.saturating_sub(DIGIT_WINDOW);
+            let to = (region.end + DIGIT_WINDOW).min(len);
+            digit_runs(buf, from, to, |s, e, digits, dots, spaced| {
+                for &r in &engine.digit_rules {
+                    let Some(t) = engine.rules[r as usize].rule.digits else {
+                        continue;
+                    };
+                    if digits < t.min {
+                        break;
+                    }
+                    if (digits > t.max && !spaced) || t.dots.is_some_and(|d| dots < d) {
+                        continue;
+                    }
+                    self.windows.push((
+                        r,
+                        s.saturating_sub(DIGIT_WINDOW),
+                        (e + DIGIT_WINDOW).min(len),
+                    ));
+                }
+            });
+        }
+
+        // Field triggers: a rule whose context words name the field (a CSV
+        // header, a column) runs over the whole region.
+        if let Some(field) = field {
+            let field = field.to_ascii_lowercase();
+            for (r, rule) in engine.rules.iter().enumerate() {
+                if rule
+                    .context_words
+                    .iter()
+                    .any(|w| memchr::memmem::find(field.as_bytes(), w).is_some())
+                {
+                    self.windows.push((
+                        r as u32,
+                        region.start,
+                        (region.end + rule.rule.max_len).min(len),
+                    ));
+                }
+            }
+        }
+
+        // Merge the windows of each rule and confirm with its regex.
+        self.windows.sort_unstable();
+        let mut i = 0;
+        while i < self.windows.len() {
+            let (r, ws, mut we) = self.windows[i];
+            i += 1;
+            while i < self.windows.len() && self.windows[i].0 == r && self.windows[i].1 <= we {
+                we = we.max(self.windows[i].2);
+                i += 1;
+            }
+            self.confirm(buf, base, r as usize, ws..we, &region, field);
+        }
+
+        // Overlapping matches of one category keep the most confident.
+        self.found.sort_by(|a, b| {
+            a.start
+                .cmp(&b.start)
+                .then(b.confidence.total_cmp(&a.confidence))
+        });
+        let mut kept: Vec<Detection> = Vec::with_capacity(self.found.len());
+        for d in self.found.drain(..) {
+            let category = engine.rules[d.rule].rule.category;
+            let clash = kept
+                .iter_mut()
+                .rev()
+                .take(8)
+                .find(|k| k.end > d.start && engine.rules[k.rule].rule.category == category);
+            match clash {
+                Some(k) if k.confidence >= d.confidence => {}
+                Some(k) => *k = d,
+                None => kept.push(d),
+            }
+        }
+
+        // Lines and columns, counted once across the sorted detections.
+        let mut pos = 0usize;
+        let mut lines = base.lines;
+        let mut line_start: Option<usize> = None;
+        for mut d in kept {
+            let rel = (d.start - base.offset) as usize;
+            let gap = &buf[pos..rel];
+            lines += memchr::memchr_iter(b'\n', gap).count() as u64;
+            if let Some(nl) = memchr::memrchr(b'\n', gap) {
+                line_start = Some(pos + nl + 1);
+            }
+            pos = rel;
+            d.line = u32::try_from(lines + 1).unwrap_or(u32::MAX);
+            let column = match line_start {
+                Some(ls) => (rel - ls) as u64,
+                None => base.column + rel as u64,
+            };
+            d.column = u32::try_from(column + 1).unwrap_or(u32::MAX);
+            out.push(d);
+        }
+    }
+
+    fn confirm(
+        &mut self,
+        buf: &[u8],
+        base: Base,
+        r: usize,
+        window: std::ops::Range<usize>,
+        region: &std::ops::Range<usize>,
+        field: Option<&str>,
+    ) {
+        let rule = &self.engine.rules[r];
+        let mut caps = rule.re.create_captures();
+        let mut at = window.start;
+        while at < window.end {
+            let input = Input::new(buf).range(at..window.end);
+            rule.re.search_captures(&input, &mut caps);
+            let Some(m) = caps.get_match() else {
+                break;
+            };
+            at = if m.end() > m.start() {
+                m.end()
+            } else {
+                m.end() + 1
+            };
+            if !region.contains(&m.start()) {
+                continue;
+            }
+            let Some(span) = group_span(&caps, rule.group) else {
+                continue;
+            };
+            let threshold = self.engine.options.threshold;
+            if let Some(confidence) = score::score(rule, buf, span.clone(), field, &mut self.lower)
+                && confidence >= threshold
+            {
+                self.found.push(Detection {
+                    rule: r,
+                    start: base.offset + span.start as u64,
+                    end: base.offset + span.end as u64,
+                    line: 0,
+                    column: 0,
+                    confidence,
+                    value: buf[span].to_vec(),
+                });
+            }
+        }
+    }
+}
+
+fn group_span(caps: &Captures, group: usize) -> Option<std::ops::Range<usize>> {
+    caps.get_group(group)
+        .or_else(|| caps.get_group(0))
+        .map(|s| s.range())
+        .filter(|r| !r.is_empty())
+}
+
+#[inline]
+fn is_digit(b: u8) -> bool {
+    b.is_ascii_digit()
+}
+
+#[inline]
+fn is_sep(b: u8) -> bool {
+    matches!(b, b' ' | b'-' | b'.' | b'/' | b'(' | b')')
+}
+
+/// True when any byte of the 8 in `x` is an ASCII digit.
+#[inline]
+fn has_digit(x: u64) -> bool {
+    // Bit-twiddling "has between" for 0x2f < b < 0x3a (bytes >= 0x80 excluded).
+    const ONES: u64 = u64::MAX / 255;
+    const HIGH: u64 = ONES * 128;
+    let low7 = x & (ONES * 127);
+    ((ONES * (127 + 0x3a)).wrapping_sub(low7) & !x & low7.wrapping_add(ONES * (127 - 0x2f)) & HIGH)
+        != 0
+}
+
+/// Calls `f(start, end, digits, dots, spaced)` for every run of digits in
+/// `buf[from..to]` joined by one separator (or two different ones, as in
+/// `(555) 123`), with the number of digits (saturating at 255), of `.`
+/// separators, and whether a space joins it.
+fn digit_runs(buf: &[u8], from: usize, to: usize, mut f: impl FnMut(usize, usize, u8, u8, bool)) {
+    let mut i = from;
+    // Do not start inside a run that began before `from`.
+    while i > 0 && i < to && is_digit(buf[i]) && is_digit(buf[i - 1]) {
+        i += 1;
+    }
+    while i < to {
+        // Skip 8 bytes at a time while none is a digit.
+        while i + 8 <= to {
+            let chunk = u64::from_le_bytes([
+                buf[i],
+                buf[i + 1],
+                buf[i + 2],
+                buf[i + 3],
+                buf[i + 4],
+                buf[i + 5],
+                buf[i + 6],
+                buf[i + 7],
+            ]);
+            if has_digit(chunk) {
+                break;
+            }
+            i += 8;
+        }
+        while i < to && !is_digit(buf[i]) {
+            i += 1;
+        }
+        if i >= to {
+            break;
+        }
+        let start = i;
+        let mut digits = 0u32;
+        let mut dots = 0u8;
+        let mut spaced = false;
+        let mut j = i;
+        let n = buf.len();
+        loop {
+            while j < n && is_digit(buf[j]) {
+                j += 1;
+                digits += 1;
+            }
+            if j + 1 < n && is_sep(buf[j]) && is_digit(buf[j + 1]) {
+                dots = dots.saturating_add(u8::from(buf[j] == b'.'));
+                spaced |= buf[j] == b' ';
+                j += 1;
+                continue;
+            }
+            if j + 2 < n
+                && is_sep(buf[j])
+                && is_sep(buf[j + 1])
+                && buf[j] != buf[j + 1]
+                && is_digit(buf[j + 2])
+            {
+                spaced |= buf[j] == b' ' || buf[j + 1] == b' ';
+                j += 2;
+                continue;
+            }
+            break;
+        }
+        f(
+            start,
+            j,
+            u8::try_from(digits).unwrap_or(u8::MAX),
+            dots,
+            spaced,
+        );
+        i = j;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn has_digit_matches_the_byte_test() {
+        for b in 0..=255u8 {
+            for pos in 0..8 {
+                let mut bytes = [b'a'; 8];
+                bytes[pos] = b;
+                assert_eq!(
+                    has_digit(u64::from_le_bytes(bytes)),
+                    b.is_ascii_digit(),
+                    "byte {b:#x} at {pos}"
+                );
+            }
+        }
+        assert!(!has_digit(u64::from_le_bytes(*b"\xff\xfe/:;\x80\x00 ")));
+    }
+
+    #[test]
+    fn digit_runs_join_single_separators() {
+        let text = b"card 4111 1111 1111 1111, ip 10.0.0.1 and (555) 123-4567 x";
+        let mut runs = Vec::new();
+        digit_runs(text, 0, text.len(), |s, e, d, dots, _| {
+            runs.push((
+                std::str::from_utf8(&text[s..e]).unwrap().to_owned(),
+                d,
+                dots,
+            ))
+        });
+        assert_eq!(
+            runs,
+            [
+                ("4111 1111 1111 1111".into(), 16, 0),
+                ("10.0.0.1".into(), 5, 3),
+                ("555) 123-4567".into(), 10, 0)
+            ]
+        );
+    }
+}

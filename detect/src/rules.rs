@@ -1,0 +1,280 @@
+//! Rules are data: YAML files, one per family, embedded in the binary
+//! (`detect/rules/*.yaml`). Users may load their own files too.
+//!
+//! ```yaml
+//! rules:
+//!   - id: secret.aws.access_key_id        # stable, dotted, unique
+//!     name: AWS access key ID
+//!     entity: AWS_ACCESS_KEY_ID           # upper snake case
+//!     category: secret                    # pii | secret
+//!     pattern: '\b((?:AKIA|ASIA)[A-Z2-7]{16})\b'
+//!     anchors: [AKIA, ASIA]               # literals in every match (searched case-insensitively)
+//!     confidence: 0.9                     # base score when everything checks out
+//!     validate: luhn                      # optional, a closed set (see Validator)
+//!     entropy: 3.0                        # optional minimum Shannon entropy (bits/char) of the value
+//!     context: {words: [aws, key], window: 64, boost: 0.1, required: false}
+//!     examples: ['AKIAZ3MHTJQ5F4GKRW7E']
+//!     negative_examples: ['AKIAIOSFODNN7EXAMPLE']
+//!     references: ['https://docs.aws.amazon.com/...']
+//! ```
+//!
+//! The value is the capture group named `value`, else group 1, else the whole
+//! match. Every rule needs a prefilter trigger: `anchors` (literals, at least
+//! one of which occurs in every match), or `digits` (`{min, max, dots}`: the
+//! match contains a run of digits joined by single separators with that many
+//! digits, and that many `.` separators when `dots` is given).
+
+use serde::Deserialize;
+use sha2::{Digest as _, Sha256};
+
+use crate::Error;
+use crate::validate::Validator;
+use shoal_schemas::Category;
+
+/// A trigger on runs of digits, for numbers without any literal in them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DigitsTrigger {
+    /// Fewest digits in the run.
+    pub min: u8,
+    /// Most digits in the run.
+    pub max: u8,
+    /// Exact number of `.` separators in the run, when given.
+    #[serde(default)]
+    pub dots: Option<u8>,
+}
+
+/// Context words that raise (or, when required, gate) a match's confidence.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ContextSpec {
+    /// Words looked for, case-insensitively, near the match or in its field name.
+    pub words: Vec<String>,
+    /// Bytes before and after the match to look in.
+    #[serde(default = "ContextSpec::default_window")]
+    pub window: usize,
+    /// Added to the confidence when a word is found.
+    #[serde(default = "ContextSpec::default_boost")]
+    pub boost: f32,
+    /// When true, a match without a context word is dropped.
+    #[serde(default)]
+    pub required: bool,
+    /// Words that make a match less likely (e.g. `version` near an IPv4
+    /// address); each found lowers the confidence by 0.3.
+    #[serde(default)]
+    pub penalty_words: Vec<String>,
+}
+
+impl ContextSpec {
+    /// Default window: 64 bytes each side.
+    pub const fn default_window() -> usize {
+        64
+    }
+    /// Default boost: 0.2.
+    pub const fn default_boost() -> f32 {
+        0.2
+    }
+}
+
+/// One rule, as written in a rule file.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Rule {
+    /// Stable dotted id, e.g. `pii.credit_card.visa`.
+    pub id: String,
+    /// Human name.
+    pub name: String,
+    /// Entity, upper snake case.
+    pub entity: String,
+    /// PII or secret.
+    pub category: Category,
+    /// Regular expression (Rust `regex` syntax).
+    pub pattern: String,
+    /// Literals of which at least one occurs in every match.
+    #[serde(default)]
+    pub anchors: Vec<String>,
+    /// Digit-run trigger, for rules without anchors.
+    #[serde(default)]
+    pub digits: Option<DigitsTrigger>,
+    /// Longest match in bytes (bounds the confirmation window); default 256.
+    #[serde(default = "Rule::default_max_len")]
+    pub max_len: usize,
+    /// Base confidence in 0..1.
+    pub confidence: f32,
+    /// Validator of the value.
+    #[serde(default)]
+    pub validate: Option<Validator>,
+    /// Minimum Shannon entropy of the value, bits per character.
+    #[serde(default)]
+    pub entropy: Option<f32>,
+    /// Context words.
+    #[serde(default)]
+    pub context: Option<ContextSpec>,
+    /// Texts that must yield this rule at the default threshold.
+    #[serde(default)]
+    pub examples: Vec<String>,
+    /// Texts that must not.
+    #[serde(default)]
+    pub negative_examples: Vec<String>,
+    /// Where the format is documented.
+    #[serde(default)]
+    pub references: Vec<String>,
+}
+
+impl Rule {
+    /// Default longest match.
+    pub const fn default_max_len() -> usize {
+        256
+    }
+}
+
+/// A rule file.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RuleFile {
+    rules: Vec<Rule>,
+}
+
+/// The built-in rule files, embedded at compile time.
+pub const BUILTIN: &[(&str, &str)] = &[
+    (
+        "secrets-cloud.yaml",
+        include_str!("../rules/secrets-cloud.yaml"),
+    ),
+    (
+        "secrets-vcs.yaml",
+        include_str!("../rules/secrets-vcs.yaml"),
+    ),
+    (
+        "secrets-saas.yaml",
+        include_str!("../rules/secrets-saas.yaml"),
+    ),
+    (
+        "secrets-generic.yaml",
+        include_str!("../rules/secrets-generic.yaml"),
+    ),
+    (
+        "pii-contact.yaml",
+        include_str!("../rules/pii-contact.yaml"),
+    ),
+    (
+        "pii-financial.yaml",
+        include_str!("../rules/pii-financial.yaml"),
+    ),
+    (
+        "pii-national-ids.yaml",
+        include_str!("../rules/pii-national-ids.yaml"),
+    ),
+    (
+        "pii-personal.yaml",
+        include_str!("../rules/pii-personal.yaml"),
+    ),
+];
+
+/// A set of rules, checked for unique ids and well-formed fields.
+#[derive(Debug, Clone)]
+pub struct RuleSet {
+    rules: Vec<Rule>,
+    digest: String,
+}
+
+impl RuleSet {
+    /// The built-in rules.
+    pub fn builtin() -> Result<RuleSet, Error> {
+        RuleSet::from_sources(
+            BUILTIN
+                .iter()
+                .map(|(name, text)| ((*name).to_owned(), (*text).to_owned())),
+        )
+    }
+
+    /// Rules from `(file name, YAML text)` pairs.
+    pub fn from_sources(
+        files: impl IntoIterator<Item = (String, String)>,
+    ) -> Result<RuleSet, Error> {
+        let mut rules = Vec::new();
+        let mut hasher = Sha256::new();
+        for (name, text) in files {
+            let file: RuleFile = serde_yaml_ng::from_str(&text).map_err(|e| Error::RuleFile {
+                file: name.clone(),
+                reason: e.to_string(),
+            })?;
+            hasher.update(name.as_bytes());
+            hasher.update([0]);
+            hasher.update(text.as_bytes());
+            hasher.update([0]);
+            rules.extend(file.rules);
+        }
+        let set = RuleSet {
+            rules,
+            digest: format!("sha256:{}", shoal_schemas::ids::hex(&hasher.finalize())),
+        };
+        set.check()?;
+        Ok(set)
+    }
+
+    fn check(&self) -> Result<(), Error> {
+        let mut ids = std::collections::HashSet::new();
+        for r in &self.rules {
+            let bad = |reason: String| Error::Rule {
+                id: r.id.clone(),
+                reason,
+            };
+            if !ids.insert(r.id.as_str()) {
+                return Err(bad("duplicate rule id".into()));
+            }
+            if r.id.is_empty()
+                || !r
+                    .id
+                    .bytes()
+                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'.' || b == b'_')
+            {
+                return Err(bad("id must be lower-case dotted (a-z 0-9 . _)".into()));
+            }
+            if r.entity.is_empty()
+                || !r
+                    .entity
+                    .bytes()
+                    .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || b == b'_')
+            {
+                return Err(bad(format!(
+                    "entity {:?} must be UPPER_SNAKE_CASE",
+                    r.entity
+                )));
+            }
+            if !(0.0..=1.0).contains(&r.confidence) {
+                return Err(bad("confidence must be within 0..1".into()));
+            }
+            if r.anchors.is_empty() && r.digits.is_none() {
+                return Err(bad(
+                    "needs `anchors` or `digits` as a prefilter trigger".into()
+                ));
+            }
+            if r.anchors.iter().any(String::is_empty) {
+                return Err(bad("empty anchor".into()));
+            }
+            if r.max_len == 0 || r.max_len > crate::engine::MAX_MATCH_LEN {
+                return Err(bad(format!(
+                    "max_len must be within 1..={}",
+                    crate::engine::MAX_MATCH_LEN
+                )));
+            }
+        }
+        Ok(())
+    }
+
+    /// The rules, in file order.
+    pub fn rules(&self) -> &[Rule] {
+        &self.rules
+    }
+
+    /// `sha256:<hex>` over the rule files' names and texts.
+    pub fn digest(&self) -> &str {
+        &self.digest
+    }
+
+    /// Keeps only rules for which `keep` is true.
+    pub fn retain(&mut self, keep: impl FnMut(&Rule) -> bool) {
+        self.rules.retain(keep);
+    }
+}

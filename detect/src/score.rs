@@ -1,0 +1,154 @@
+//! Confidence: the rule's base score, its validator and minimum entropy,
+//! context words near the match (or in the field name passed in from
+//! outside), and penalties for placeholders.
+
+use std::ops::Range;
+
+use crate::engine::Compiled;
+
+/// Words that mark a value as a placeholder when they occur inside it.
+const PLACEHOLDER_IN_VALUE: &[&[u8]] = &[
+    b"example",
+    b"sample",
+    b"dummy",
+    b"fake",
+    b"placeholder",
+    b"changeme",
+    b"your_",
+    b"your-",
+    b"yourkey",
+    b"xxxx",
+    b"redacted",
+    b"lorem",
+    b"<",
+    b"${",
+    b"{{",
+    b"****",
+];
+/// Weaker marker inside a value.
+const TEST_IN_VALUE: &[&[u8]] = &[b"test"];
+/// Words that mark the surrounding line as an example.
+const PLACEHOLDER_NEARBY: &[&[u8]] = &[
+    b"example",
+    b"sample",
+    b"dummy",
+    b"fake",
+    b"placeholder",
+    b"test",
+    b"lorem",
+];
+/// Bytes around the value searched for nearby placeholders (same line only).
+const NEARBY: usize = 48;
+
+/// Scores the value at `span` of `buf` for `rule`; `None` when the rule's
+/// validator, entropy floor or required context rejects it.
+pub(crate) fn score(
+    rule: &Compiled,
+    buf: &[u8],
+    span: Range<usize>,
+    field: Option<&str>,
+    scratch: &mut Vec<u8>,
+) -> Option<f32> {
+    let value = &buf[span.clone()];
+    let r = &rule.rule;
+    if let Some(v) = r.validate
+        && !v.check(value)
+    {
+        return None;
+    }
+    if let Some(min) = r.entropy
+        && shannon_entropy(value) < min
+    {
+        return None;
+    }
+    let mut confidence = r.confidence;
+
+    if let Some(ctx) = &r.context {
+        let from = span.start.saturating_sub(ctx.window);
+        let to = (span.end + ctx.window).min(buf.len());
+        lower_into(&buf[from..to], scratch);
+        let field_lower = field.map(str::to_ascii_lowercase);
+        let found = rule.context_words.iter().any(|w| {
+            memchr::memmem::find(scratch, w).is_some()
+                || field_lower
+                    .as_deref()
+                    .is_some_and(|f| memchr::memmem::find(f.as_bytes(), w).is_some())
+        });
+        if found {
+            confidence += ctx.boost;
+        } else if ctx.required {
+            return None;
+        }
+        for w in &rule.penalty_words {
+            if memchr::memmem::find(scratch, w).is_some() {
+                confidence -= 0.3;
+            }
+        }
+    }
+
+    lower_into(value, scratch);
+    if PLACEHOLDER_IN_VALUE
+        .iter()
+        .any(|w| memchr::memmem::find(scratch, w).is_some())
+    {
+        confidence -= 0.5;
+    } else if TEST_IN_VALUE
+        .iter()
+        .any(|w| memchr::memmem::find(scratch, w).is_some())
+    {
+        confidence -= 0.2;
+    } else {
+        let line_start =
+            memchr::memrchr(b'\n', &buf[span.start.saturating_sub(NEARBY)..span.start])
+                .map_or(span.start.saturating_sub(NEARBY), |p| {
+                    span.start.saturating_sub(NEARBY) + p + 1
+                });
+        let after = &buf[span.end..(span.end + NEARBY).min(buf.len())];
+        let line_end = span.end + memchr::memchr(b'\n', after).unwrap_or(after.len());
+        lower_into(&buf[line_start..line_end], scratch);
+        if PLACEHOLDER_NEARBY
+            .iter()
+            .any(|w| memchr::memmem::find(scratch, w).is_some())
+        {
+            confidence -= 0.15;
+        }
+    }
+    Some(confidence.clamp(0.0, 1.0))
+}
+
+fn lower_into(bytes: &[u8], out: &mut Vec<u8>) {
+    out.clear();
+    out.extend(bytes.iter().map(u8::to_ascii_lowercase));
+}
+
+/// Shannon entropy of `bytes` in bits per byte.
+pub fn shannon_entropy(bytes: &[u8]) -> f32 {
+    if bytes.is_empty() {
+        return 0.0;
+    }
+    let mut counts = [0u32; 256];
+    for &b in bytes {
+        counts[usize::from(b)] += 1;
+    }
+    let n = bytes.len() as f32;
+    counts
+        .iter()
+        .filter(|&&c| c > 0)
+        .map(|&c| {
+            let p = c as f32 / n;
+            -p * p.log2()
+        })
+        .sum()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn entropy_of_known_strings() {
+        assert_eq!(shannon_entropy(b"aaaa"), 0.0);
+        assert!((shannon_entropy(b"abcd") - 2.0).abs() < 1e-6);
+        assert!(shannon_entropy(b"wJalrXUtnFEMI/K7MDENG/bPxRfiCYzq8Hd3Kp2E") > 4.0);
+    }
+}

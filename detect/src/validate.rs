@@ -1,0 +1,895 @@
+//! Validators: checksums and structural checks that turn a pattern match into
+//! a finding. A closed set, named by rules with `validate: <name>`.
+
+use base64::Engine as _;
+use serde::Deserialize;
+
+/// A check of a matched value beyond its pattern.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Validator {
+    /// Luhn mod 10 over the digits.
+    Luhn,
+    /// Payment card: 12–19 digits and Luhn.
+    CreditCard,
+    /// IBAN: known country, its length, and ISO 7064 mod 97-10.
+    Iban,
+    /// US SSN: area not 000/666/9xx, group not 00, serial not 0000, not an advertised number.
+    UsSsn,
+    /// US ITIN: 9xx with group 50–65, 70–88, 90–92 or 94–99.
+    UsItin,
+    /// UK National Insurance number prefix rules.
+    UkNino,
+    /// UK NHS number: mod 11 check digit.
+    UkNhs,
+    /// Canadian SIN: Luhn, first digit not 0 or 8.
+    CaSin,
+    /// Indian Aadhaar: 12 digits, first not 0 or 1, Verhoeff check digit.
+    InAadhaar,
+    /// Indian PAN: the fourth letter is a known holder type.
+    InPan,
+    /// Australian TFN: weighted mod 11.
+    AuTfn,
+    /// Spanish DNI/NIF: control letter.
+    EsNif,
+    /// Spanish NIE: X/Y/Z prefix and control letter.
+    EsNie,
+    /// Italian codice fiscale: check character.
+    ItFiscalCode,
+    /// French INSEE (NIR): key = 97 − (number mod 97).
+    FrInsee,
+    /// German tax id (IdNr): digit distribution and ISO 7064 mod 11,10.
+    DeTaxId,
+    /// Dutch BSN: 11-proof.
+    NlBsn,
+    /// Brazilian CPF: two check digits.
+    BrCpf,
+    /// Brazilian CNPJ: two check digits.
+    BrCnpj,
+    /// Singapore NRIC/FIN: check letter.
+    SgNric,
+    /// IPv4: four octets of at most 255, no leading zeros, not 0.0.0.0.
+    Ipv4,
+    /// IPv6: parses as an IPv6 address with at least 3 groups.
+    Ipv6,
+    /// GitHub token: CRC32 checksum in the last 6 base62 characters.
+    GithubToken,
+    /// npm token: CRC32 checksum in the last 6 base62 characters.
+    NpmToken,
+    /// JWT: the header decodes to a JSON object with `alg`.
+    Jwt,
+    /// A calendar date with a plausible birth year (1900–2030), in Y-M-D, D/M/Y or M/D/Y.
+    BirthDate,
+    /// Connection URI: the password part is not a template or placeholder.
+    UriPassword,
+    /// E.164 / national phone: 7–15 digits, not all the same digit.
+    Phone,
+    /// E-mail address whose top-level domain is not a file extension (`logo@2x.png`).
+    Email,
+    /// US ABA routing number: weights 3, 7, 1 sum to a multiple of 10.
+    AbaRouting,
+}
+
+impl Validator {
+    /// Checks `value` (the matched bytes).
+    pub fn check(self, value: &[u8]) -> bool {
+        let Ok(text) = std::str::from_utf8(value) else {
+            return false;
+        };
+        let d = digits(text);
+        match self {
+            Validator::Luhn => luhn(&d),
+            Validator::CreditCard => (12..=19).contains(&d.len()) && luhn(&d),
+            Validator::Iban => iban(text),
+            Validator::UsSsn => us_ssn(&d),
+            Validator::UsItin => us_itin(&d),
+            Validator::UkNino => uk_nino(text),
+            Validator::UkNhs => uk_nhs(&d),
+            Validator::CaSin => d.len() == 9 && d[0] != 0 && d[0] != 8 && luhn(&d),
+            Validator::InAadhaar => d.len() == 12 && d[0] >= 2 && verhoeff(&d),
+            Validator::InPan => in_pan(text),
+            Validator::AuTfn => au_tfn(&d),
+            Validator::EsNif => es_nif(text),
+            Validator::EsNie => es_nie(text),
+            Validator::ItFiscalCode => it_fiscal_code(text),
+            Validator::FrInsee => fr_insee(text),
+            Validator::DeTaxId => de_tax_id(&d),
+            Validator::NlBsn => nl_bsn(&d),
+            Validator::BrCpf => br_cpf(&d),
+            Validator::BrCnpj => br_cnpj(&d),
+            Validator::SgNric => sg_nric(text),
+            Validator::Ipv4 => ipv4(text),
+            Validator::Ipv6 => ipv6(text),
+            Validator::GithubToken => crc32_base62_token(text, 6),
+            Validator::NpmToken => crc32_base62_token(text, 6),
+            Validator::Jwt => jwt(text),
+            Validator::BirthDate => birth_date(text),
+            Validator::UriPassword => uri_password(text),
+            Validator::Phone => (7..=15).contains(&d.len()) && !all_same(&d),
+            Validator::Email => email(text),
+            Validator::AbaRouting => aba_routing(&d),
+        }
+    }
+}
+
+/// The decimal digits of `text`, as numbers.
+fn digits(text: &str) -> Vec<u8> {
+    text.bytes()
+        .filter(u8::is_ascii_digit)
+        .map(|b| b - b'0')
+        .collect()
+}
+
+fn all_same(d: &[u8]) -> bool {
+    d.windows(2).all(|w| w[0] == w[1])
+}
+
+/// Luhn mod 10.
+pub fn luhn(d: &[u8]) -> bool {
+    if d.len() < 2 {
+        return false;
+    }
+    let sum: u32 = d
+        .iter()
+        .rev()
+        .enumerate()
+        .map(|(i, &x)| {
+            let x = u32::from(x);
+            if i % 2 == 1 {
+                let y = x * 2;
+                if y > 9 { y - 9 } else { y }
+            } else {
+                x
+            }
+        })
+        .sum();
+    sum.is_multiple_of(10)
+}
+
+/// IBAN lengths by country (ISO 13616 registry).
+const IBAN_LENGTHS: &[(&str, usize)] = &[
+    ("AD", 24),
+    ("AE", 23),
+    ("AL", 28),
+    ("AT", 20),
+    ("AZ", 28),
+    ("BA", 20),
+    ("BE", 16),
+    ("BG", 22),
+    ("BH", 22),
+    ("BR", 29),
+    ("BY", 28),
+    ("CH", 21),
+    ("CR", 22),
+    ("CY", 28),
+    ("CZ", 24),
+    ("DE", 22),
+    ("DK", 18),
+    ("DO", 28),
+    ("EE", 20),
+    ("EG", 29),
+    ("ES", 24),
+    ("FI", 18),
+    ("FO", 18),
+    ("FR", 27),
+    ("GB", 22),
+    ("GE", 22),
+    ("GI", 23),
+    ("GL", 18),
+    ("GR", 27),
+    ("GT", 28),
+    ("HR", 21),
+    ("HU", 28),
+    ("IE", 22),
+    ("IL", 23),
+    ("IQ", 23),
+    ("IS", 26),
+    ("IT", 27),
+    ("JO", 30),
+    ("KW", 30),
+    ("KZ", 20),
+    ("LB", 28),
+    ("LC", 32),
+    ("LI", 21),
+    ("LT", 20),
+    ("LU", 20),
+    ("LV", 21),
+    ("MC", 27),
+    ("MD", 24),
+    ("ME", 22),
+    ("MK", 19),
+    ("MR", 27),
+    ("MT", 31),
+    ("MU", 30),
+    ("NL", 18),
+    ("NO", 15),
+    ("PK", 24),
+    ("PL", 28),
+    ("PS", 29),
+    ("PT", 25),
+    ("QA", 29),
+    ("RO", 24),
+    ("RS", 22),
+    ("SA", 24),
+    ("SC", 31),
+    ("SE", 24),
+    ("SI", 19),
+    ("SK", 24),
+    ("SM", 27),
+    ("ST", 25),
+    ("SV", 28),
+    ("TL", 23),
+    ("TN", 24),
+    ("TR", 26),
+    ("UA", 29),
+    ("VA", 22),
+    ("VG", 24),
+    ("XK", 20),
+];
+
+fn iban(text: &str) -> bool {
+    let s: Vec<u8> = text
+        .bytes()
+        .filter(|b| !b.is_ascii_whitespace())
+        .map(|b| b.to_ascii_uppercase())
+        .collect();
+    if s.len() < 15 || !s.iter().all(u8::is_ascii_alphanumeric) {
+        return false;
+    }
+    let Ok(country) = std::str::from_utf8(&s[..2]) else {
+        return false;
+    };
+    let Some(&(_, len)) = IBAN_LENGTHS.iter().find(|(c, _)| *c == country) else {
+        return false;
+    };
+    if s.len() != len || !s[2].is_ascii_digit() || !s[3].is_ascii_digit() {
+        return false;
+    }
+    let mut rem: u32 = 0;
+    for &b in s[4..].iter().chain(&s[..4]) {
+        let v = if b.is_ascii_digit() {
+            u32::from(b - b'0')
+        } else {
+            u32::from(b - b'A') + 10
+        };
+        rem = if v >= 10 {
+            (rem * 100 + v) % 97
+        } else {
+            (rem * 10 + v) % 97
+        };
+    }
+    rem == 1
+}
+
+fn num(d: &[u8]) -> u32 {
+    d.iter().fold(0, |acc, &x| acc * 10 + u32::from(x))
+}
+
+fn us_ssn(d: &[u8]) -> bool {
+    if d.len() != 9 {
+        return false;
+    }
+    let (area, group, serial) = (num(&d[..3]), num(&d[3..5]), num(&d[5..]));
+    // Numbers published in advertising and examples, never issued to a person.
+    const KNOWN_FAKE: &[u32] = &[
+        78_051_120,
+        219_099_999,
+        123_456_789,
+        111_111_111,
+        987_654_320,
+    ];
+    area != 0
+        && area != 666
+        && area < 900
+        && group != 0
+        && serial != 0
+        && !KNOWN_FAKE.contains(&num(d))
+        && !all_same(d)
+}
+
+fn us_itin(d: &[u8]) -> bool {
+    if d.len() != 9 || d[0] != 9 {
+        return false;
+    }
+    let group = num(&d[3..5]);
+    matches!(group, 50..=65 | 70..=88 | 90..=92 | 94..=99)
+}
+
+fn uk_nino(text: &str) -> bool {
+    let s: Vec<u8> = text
+        .bytes()
+        .filter(u8::is_ascii_alphanumeric)
+        .map(|b| b.to_ascii_uppercase())
+        .collect();
+    if s.len() != 9 {
+        return false;
+    }
+    let (a, b) = (s[0], s[1]);
+    if b"DFIQUV".contains(&a) || b"DFIQUVO".contains(&b) {
+        return false;
+    }
+    let prefix = [a, b];
+    let banned: [&[u8; 2]; 7] = [b"BG", b"GB", b"NK", b"KN", b"TN", b"NT", b"ZZ"];
+    !banned.contains(&&prefix) && s[2..8].iter().all(u8::is_ascii_digit) && b"ABCD".contains(&s[8])
+}
+
+fn uk_nhs(d: &[u8]) -> bool {
+    if d.len() != 10 || all_same(d) {
+        return false;
+    }
+    let sum: u32 = d[..9]
+        .iter()
+        .enumerate()
+        .map(|(i, &x)| u32::from(x) * (10 - i as u32))
+        .sum();
+    let check = 11 - sum % 11;
+    let check = if check == 11 { 0 } else { check };
+    check != 10 && check == u32::from(d[9])
+}
+
+/// Verhoeff check over all digits (the last is the check digit).
+pub fn verhoeff(d: &[u8]) -> bool {
+    const MUL: [[u8; 10]; 10] = [
+        [0, 1, 2, 3, 4, 5, 6, 7, 8, 9],
+        [1, 2, 3, 4, 0, 6, 7, 8, 9, 5],
+        [2, 3, 4, 0, 1, 7, 8, 9, 5, 6],
+        [3, 4, 0, 1, 2, 8, 9, 5, 6, 7],
+        [4, 0, 1, 2, 3, 9, 5, 6, 7, 8],
+        [5, 9, 8, 7, 6, 0, 4, 3, 2, 1],
+        [6, 5, 9, 8, 7, 1, 0, 4, 3, 2],
+        [7, 6, 5, 9, 8, 2, 1, 0, 4, 3],
+        [8, 7, 6, 5, 9, 3, 2, 1, 0, 4],
+        [9, 8, 7, 6, 5, 4, 3, 2, 1, 0],
+    ];
+    const PERM: [[u8; 10]; 8] = [
+        [0, 1, 2, 3, 4, 5, 6, 7, 8, 9],
+        [1, 5, 7, 6, 2, 8, 3, 0, 9, 4],
+        [5, 8, 0, 3, 7, 9, 6, 1, 4, 2],
+        [8, 9, 1, 6, 0, 4, 3, 5, 2, 7],
+        [9, 4, 5, 3, 1, 2, 6, 8, 7, 0],
+        [4, 2, 8, 6, 5, 7, 3, 9, 0, 1],
+        [2, 7, 9, 3, 8, 0, 6, 4, 1, 5],
+        [7, 0, 4, 6, 9, 1, 3, 2, 5, 8],
+    ];
+    let mut c = 0usize;
+    for (i, &x) in d.iter().rev().enumerate() {
+        c = usize::from(MUL[c][usize::from(PERM[i % 8][usize::from(x)])]);
+    }
+    c == 0 && !all_same(d)
+}
+
+fn in_pan(text: &str) -> bool {
+    let s = text.as_bytes();
+    s.len() == 10 && b"PCHFATBLJG".contains(&s[3].to_ascii_uppercase())
+}
+
+fn au_tfn(d: &[u8]) -> bool {
+    const W: [u32; 9] = [1, 4, 3, 7, 5, 8, 6, 9, 10];
+    d.len() == 9
+        && !all_same(d)
+        && d.iter().zip(W).map(|(&x, w)| u32::from(x) * w).sum::<u32>() % 11 == 0
+}
+
+const NIF_LETTERS: &[u8; 23] = b"TRWAGMYFPDXBNJZSQVHLCKE";
+
+fn nif_letter_ok(number: u32, letter: u8) -> bool {
+    NIF_LETTERS[(number % 23) as usize] == letter.to_ascii_uppercase()
+}
+
+fn es_nif(text: &str) -> bool {
+    let s: Vec<u8> = text.bytes().filter(u8::is_ascii_alphanumeric).collect();
+    s.len() == 9
+        && s[..8].iter().all(u8::is_ascii_digit)
+        && nif_letter_ok(num(&digits_of(&s[..8])), s[8])
+}
+
+fn digits_of(s: &[u8]) -> Vec<u8> {
+    s.iter().map(|b| b - b'0').collect()
+}
+
+fn es_nie(text: &str) -> bool {
+    let s: Vec<u8> = text.bytes().filter(u8::is_ascii_alphanumeric).collect();
+    if s.len() != 9 || !s[1..8].iter().all(u8::is_ascii_digit) {
+        return false;
+    }
+    let lead = match s[0].to_ascii_uppercase() {
+        b'X' => 0,
+        b'Y' => 1,
+        b'Z' => 2,
+        _ => return false,
+    };
+    nif_letter_ok(lead * 10_000_000 + num(&digits_of(&s[1..8])), s[8])
+}
+
+fn it_fiscal_code(text: &str) -> bool {
+    const ODD: [u32; 36] = [
+        1, 0, 5, 7, 9, 13, 15, 17, 19, 21, // 0-9
+        1, 0, 5, 7, 9, 13, 15, 17, 19, 21, 2, 4, 18, 20, 11, 3, 6, 8, 12, 14, 16, 10, 22, 25, 24,
+        23, // A-Z
+    ];
+    let s: Vec<u8> = text.bytes().map(|b| b.to_ascii_uppercase()).collect();
+    if s.len() != 16 || !s.iter().all(u8::is_ascii_alphanumeric) {
+        return false;
+    }
+    let index = |b: u8| {
+        if b.is_ascii_digit() {
+            usize::from(b - b'0')
+        } else {
+            usize::from(b - b'A') + 10
+        }
+    };
+    let mut sum = 0u32;
+    for (i, &b) in s[..15].iter().enumerate() {
+        if i % 2 == 0 {
+            sum += ODD[index(b)];
+        } else {
+            sum += if b.is_ascii_digit() {
+                u32::from(b - b'0')
+            } else {
+                u32::from(b - b'A')
+            };
+        }
+    }
+    s[15] == b'A' + (sum % 26) as u8
+}
+
+fn fr_insee(text: &str) -> bool {
+    let s: Vec<u8> = text
+        .bytes()
+        .filter(u8::is_ascii_alphanumeric)
+        .map(|b| b.to_ascii_uppercase())
+        .collect();
+    if s.len() != 15 || !(s[0] == b'1' || s[0] == b'2') {
+        return false;
+    }
+    let mut body = String::from_utf8_lossy(&s[..13]).into_owned();
+    // Corsica: departments 2A and 2B count as 19 and 18 for the key.
+    match &body[5..7] {
+        "2A" => body.replace_range(5..7, "19"),
+        "2B" => body.replace_range(5..7, "18"),
+        _ => {}
+    }
+    let (Ok(n), Ok(key), Ok(month)) = (
+        body.parse::<u64>(),
+        String::from_utf8_lossy(&s[13..]).parse::<u64>(),
+        body[3..5].parse::<u32>(),
+    ) else {
+        return false;
+    };
+    matches!(month, 1..=12 | 20..=42 | 50..=99) && key == 97 - n % 97
+}
+
+fn de_tax_id(d: &[u8]) -> bool {
+    if d.len() != 11 || d[0] == 0 {
+        return false;
+    }
+    // In the first ten digits exactly one digit appears twice or three times,
+    // and at least one digit is missing.
+    let mut counts = [0u8; 10];
+    for &x in &d[..10] {
+        counts[usize::from(x)] += 1;
+    }
+    let repeated = counts.iter().filter(|&&c| c >= 2).count();
+    if repeated != 1 || counts.iter().any(|&c| c > 3) {
+        return false;
+    }
+    let mut product = 10u32;
+    for &x in &d[..10] {
+        let mut sum = (u32::from(x) + product) % 10;
+        if sum == 0 {
+            sum = 10;
+        }
+        product = (sum * 2) % 11;
+    }
+    let check = (11 - product) % 10;
+    check == u32::from(d[10])
+}
+
+fn nl_bsn(d: &[u8]) -> bool {
+    if d.len() != 9 || all_same(d) {
+        return false;
+    }
+    let sum: i32 = d[..8]
+        .iter()
+        .enumerate()
+        .map(|(i, &x)| i32::from(x) * (9 - i as i32))
+        .sum::<i32>()
+        - i32::from(d[8]);
+    sum % 11 == 0 && sum != 0
+}
+
+fn br_cpf(d: &[u8]) -> bool {
+    if d.len() != 11 || all_same(d) {
+        return false;
+    }
+    let check = |n: usize| {
+        let sum: u32 = d[..n]
+            .iter()
+            .enumerate()
+            .map(|(i, &x)| u32::from(x) * (n as u32 + 1 - i as u32))
+            .sum();
+        let r = (sum * 10) % 11;
+        if r == 10 { 0 } else { r }
+    };
+    check(9) == u32::from(d[9]) && check(10) == u32::from(d[10])
+}
+
+fn br_cnpj(d: &[u8]) -> bool {
+    if d.len() != 14 || all_same(d) {
+        return false;
+    }
+    const W1: [u32; 12] = [5, 4, 3, 2, 9, 8, 7, 6, 5, 4, 3, 2];
+    const W2: [u32; 13] = [6, 5, 4, 3, 2, 9, 8, 7, 6, 5, 4, 3, 2];
+    let digit = |w: &[u32]| {
+        let sum: u32 = d.iter().zip(w).map(|(&x, &w)| u32::from(x) * w).sum();
+        let r = sum % 11;
+        if r < 2 { 0 } else { 11 - r }
+    };
+    digit(&W1) == u32::from(d[12]) && digit(&W2) == u32::from(d[13])
+}
+
+fn sg_nric(text: &str) -> bool {
+    let s: Vec<u8> = text.bytes().map(|b| b.to_ascii_uppercase()).collect();
+    if s.len() != 9 || !s[1..8].iter().all(u8::is_ascii_digit) {
+        return false;
+    }
+    const W: [u32; 7] = [2, 7, 6, 5, 4, 3, 2];
+    let mut sum: u32 = s[1..8]
+        .iter()
+        .zip(W)
+        .map(|(&b, w)| u32::from(b - b'0') * w)
+        .sum();
+    let table: &[u8; 11] = match s[0] {
+        b'S' => b"JZIHGFEDCBA",
+        b'T' => {
+            sum += 4;
+            b"JZIHGFEDCBA"
+        }
+        b'F' => b"XWUTRQPNMLK",
+        b'G' => {
+            sum += 4;
+            b"XWUTRQPNMLK"
+        }
+        b'M' => {
+            sum += 3;
+            b"XWUTRQPNJLK"
+        }
+        _ => return false,
+    };
+    table[(sum % 11) as usize] == s[8]
+}
+
+fn ipv4(text: &str) -> bool {
+    let parts: Vec<&str> = text.split('.').collect();
+    parts.len() == 4
+        && parts.iter().all(|p| {
+            !p.is_empty()
+                && p.len() <= 3
+                && p.bytes().all(|b| b.is_ascii_digit())
+                && (p.len() == 1 || !p.starts_with('0'))
+                && p.parse::<u16>().is_ok_and(|n| n <= 255)
+        })
+        && text != "0.0.0.0"
+}
+
+fn ipv6(text: &str) -> bool {
+    // At least two non-empty groups and one decimal digit, so that C++ and
+    // Rust paths such as `dec::add` are not addresses.
+    text.split(':').filter(|g| !g.is_empty()).count() >= 2
+        && text.bytes().any(|b| b.is_ascii_digit())
+        && text
+            .parse::<std::net::Ipv6Addr>()
+            .is_ok_and(|a| !a.is_unspecified())
+}
+
+/// CRC32 (IEEE 802.3), bitwise: only checked on candidate tokens.
+fn crc32(data: &[u8]) -> u32 {
+    let mut crc = !0u32;
+    for &b in data {
+        crc ^= u32::from(b);
+        for _ in 0..8 {
+            crc = if crc & 1 != 0 {
+                (crc >> 1) ^ 0xEDB8_8320
+            } else {
+                crc >> 1
+            };
+        }
+    }
+    !crc
+}
+
+const BASE62: &[u8; 62] = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
+
+/// `n` in base 62, left-padded with `0` to `width` characters.
+pub fn base62(mut n: u32, width: usize) -> String {
+    let mut out = vec![b'0'; width];
+    for slot in out.iter_mut().rev() {
+        *slot = BASE62[(n % 62) as usize];
+        n /= 62;
+    }
+    String::from_utf8(out).unwrap_or_default()
+}
+
+/// Tokens of the form `<prefix>_<random><base62 crc32 of prefix_random, width 6>`
+/// (GitHub's `ghp_`/`gho_`/... and npm's `npm_` tokens).
+///
+/// The checksum covers the random part after the prefix's `_`; a checksum over
+/// the whole body (prefix included) is accepted too.
+fn crc32_base62_token(text: &str, width: usize) -> bool {
+    if text.len() <= width + 4 || !text.is_ascii() {
+        return false;
+    }
+    let (body, check) = text.split_at(text.len() - width);
+    let payload = body.rsplit_once('_').map_or(body, |(_, p)| p);
+    base62(crc32(payload.as_bytes()), width) == check
+        || base62(crc32(body.as_bytes()), width) == check
+}
+
+/// Makes a checksummed token for tests and examples: `prefix_random` followed
+/// by the base-62 CRC32 of `random`.
+pub fn checksummed_token(prefix_and_random: &str) -> String {
+    let payload = prefix_and_random
+        .rsplit_once('_')
+        .map_or(prefix_and_random, |(_, p)| p);
+    format!(
+        "{prefix_and_random}{}",
+        base62(crc32(payload.as_bytes()), 6)
+    )
+}
+
+fn jwt(text: &str) -> bool {
+    let Some(header) = text.split('.').next() else {
+        return false;
+    };
+    let Ok(raw) =
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(header.trim_end_matches('='))
+    else {
+        return false;
+    };
+    serde_json::from_slice::<serde_json::Value>(&raw)
+        .is_ok_and(|v| v.get("alg").is_some_and(serde_json::Value::is_string))
+}
+
+fn birth_date(text: &str) -> bool {
+    let parts: Vec<u32> = text
+        .split(|c: char| !c.is_ascii_digit())
+        .filter(|p| !p.is_empty())
+        .filter_map(|p| p.parse().ok())
+        .collect();
+    if parts.len() != 3 {
+        return false;
+    }
+    let valid = |y: u32, m: u32, d: u32| {
+        let days = match m {
+            1 | 3 | 5 | 7 | 8 | 10 | 12 => 31,
+            4 | 6 | 9 | 11 => 30,
+            2 if (y.is_multiple_of(4) && !y.is_multiple_of(100)) || y.is_multiple_of(400) => 29,
+            2 => 28,
+            _ => return false,
+        };
+        (1900..=2030).contains(&y) && (1..=days).contains(&d)
+    };
+    let (a, b, c) = (parts[0], parts[1], parts[2]);
+    if a >= 1000 {
+        valid(a, b, c)
+    } else {
+        valid(c, b, a) || valid(c, a, b)
+    }
+}
+
+fn email(text: &str) -> bool {
+    const FILE_EXTENSIONS: &[&str] = &[
+        "png", "jpg", "jpeg", "gif", "svg", "webp", "ico", "css", "js", "ts", "map", "pdf", "zip",
+        "gz",
+    ];
+    let tld = text.rsplit('.').next().unwrap_or("").to_ascii_lowercase();
+    !FILE_EXTENSIONS.contains(&tld.as_str())
+}
+
+fn aba_routing(d: &[u8]) -> bool {
+    const W: [u32; 9] = [3, 7, 1, 3, 7, 1, 3, 7, 1];
+    d.len() == 9
+        && !all_same(d)
+        && d.iter().zip(W).map(|(&x, w)| u32::from(x) * w).sum::<u32>() % 10 == 0
+}
+
+fn uri_password(text: &str) -> bool {
+    // scheme://user:password@host — find the password between the first ':'
+    // after "//" and the last '@'.
+    let Some(rest) = text.split_once("://").map(|(_, r)| r) else {
+        return false;
+    };
+    let Some((userinfo, _)) = rest.rsplit_once('@') else {
+        return false;
+    };
+    let Some((_, password)) = userinfo.split_once(':') else {
+        return false;
+    };
+    let p = password.to_ascii_lowercase();
+    let template = p.starts_with('$')
+        || p.starts_with('{')
+        || p.starts_with('<')
+        || p.starts_with('%')
+        || p.starts_with('[');
+    let placeholder = [
+        "password", "passwd", "pass", "pwd", "secret", "changeme", "xxx", "***", "...", "example",
+        "guest", "admin", "root", "user", "test",
+    ]
+    .iter()
+    .any(|w| p == *w || p.starts_with("your"))
+        || p.chars().all(|c| c == '*' || c == 'x');
+    !password.is_empty() && !template && !placeholder
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ok(v: Validator, s: &str) -> bool {
+        v.check(s.as_bytes())
+    }
+
+    #[test]
+    fn luhn_and_cards() {
+        assert!(ok(Validator::CreditCard, "4111 1111 1111 1111"));
+        assert!(ok(Validator::CreditCard, "5555-5555-5555-4444"));
+        assert!(!ok(Validator::CreditCard, "4111 1111 1111 1112"));
+        assert!(!ok(Validator::CreditCard, "4111"));
+    }
+
+    #[test]
+    fn iban_mod97_and_length() {
+        assert!(ok(Validator::Iban, "GB82 WEST 1234 5698 7654 32"));
+        assert!(ok(Validator::Iban, "DE89370400440532013000"));
+        assert!(!ok(Validator::Iban, "DE89370400440532013001"));
+        assert!(
+            !ok(Validator::Iban, "DE8937040044053201300"),
+            "wrong length"
+        );
+        assert!(
+            !ok(Validator::Iban, "QQ89370400440532013000"),
+            "unknown country"
+        );
+    }
+
+    #[test]
+    fn ssn_rules() {
+        assert!(ok(Validator::UsSsn, "536-22-8790"));
+        for bad in [
+            "000-12-3456",
+            "666-12-3456",
+            "912-12-3456",
+            "536-00-8790",
+            "536-22-0000",
+            "078-05-1120",
+            "123-45-6789",
+        ] {
+            assert!(!ok(Validator::UsSsn, bad), "{bad}");
+        }
+        assert!(ok(Validator::UsItin, "912-70-1234"));
+        assert!(!ok(Validator::UsItin, "912-40-1234"));
+    }
+
+    #[test]
+    fn national_ids() {
+        assert!(ok(Validator::UkNhs, "943 476 5919"));
+        assert!(!ok(Validator::UkNhs, "943 476 5918"));
+        assert!(ok(Validator::UkNino, "AB123456C"));
+        assert!(!ok(Validator::UkNino, "BG123456C"));
+        assert!(!ok(Validator::UkNino, "DA123456C"));
+        assert!(ok(Validator::CaSin, "130 692 544"));
+        assert!(!ok(Validator::CaSin, "130 692 545"));
+        assert!(ok(Validator::NlBsn, "111222333"));
+        assert!(!ok(Validator::NlBsn, "111222334"));
+        assert!(ok(Validator::BrCpf, "529.982.247-25"));
+        assert!(!ok(Validator::BrCpf, "529.982.247-26"));
+        assert!(!ok(Validator::BrCpf, "111.111.111-11"));
+        assert!(ok(Validator::BrCnpj, "11.222.333/0001-81"));
+        assert!(!ok(Validator::BrCnpj, "11.222.333/0001-82"));
+        assert!(ok(Validator::EsNif, "12345678Z"));
+        assert!(!ok(Validator::EsNif, "12345678A"));
+        assert!(ok(Validator::EsNie, "X1234567L"));
+        assert!(!ok(Validator::EsNie, "X1234567A"));
+        assert!(ok(Validator::AuTfn, "123 456 782"));
+        assert!(!ok(Validator::AuTfn, "123 456 783"));
+        assert!(ok(Validator::SgNric, "S1234567D"));
+        assert!(!ok(Validator::SgNric, "S1234567A"));
+        assert!(ok(Validator::ItFiscalCode, "RSSMRA85T10A562S"));
+        assert!(!ok(Validator::ItFiscalCode, "RSSMRA85T10A562T"));
+        assert!(ok(Validator::DeTaxId, "86095742719"));
+        assert!(!ok(Validator::DeTaxId, "86095742718"));
+        assert!(ok(Validator::InPan, "ABCPE1234F"));
+        assert!(!ok(Validator::InPan, "ABCXE1234F"));
+    }
+
+    #[test]
+    fn verhoeff_aadhaar() {
+        // 2345 6789 012 + check digit computed by the same algorithm.
+        let base = [2, 3, 4, 5, 6, 7, 8, 9, 0, 1, 2];
+        let valid: Vec<u8> = (0..10u8)
+            .map(|c| base.iter().copied().chain([c]).collect::<Vec<u8>>())
+            .find(|d| verhoeff(d))
+            .expect("one check digit verifies");
+        assert_eq!(valid.iter().filter(|_| true).count(), 12);
+        let text: String = valid.iter().map(|d| char::from(b'0' + d)).collect();
+        assert!(ok(Validator::InAadhaar, &text));
+        let mut wrong = valid.clone();
+        wrong[11] = (wrong[11] + 1) % 10;
+        let text: String = wrong.iter().map(|d| char::from(b'0' + d)).collect();
+        assert!(!ok(Validator::InAadhaar, &text));
+    }
+
+    #[test]
+    fn insee_key() {
+        // 1 84 12 76 451 089, key = 97 - n mod 97.
+        let n: u64 = 1_841_276_451_089;
+        let key = 97 - n % 97;
+        assert!(ok(Validator::FrInsee, &format!("{n}{key:02}")));
+        assert!(!ok(
+            Validator::FrInsee,
+            &format!("{n}{:02}", (key % 97) + 1)
+        ));
+    }
+
+    #[test]
+    fn ip_addresses() {
+        assert!(ok(Validator::Ipv4, "192.168.10.24"));
+        for bad in ["256.1.1.1", "01.2.3.4", "0.0.0.0", "1.2.3"] {
+            assert!(!ok(Validator::Ipv4, bad), "{bad}");
+        }
+        assert!(ok(Validator::Ipv6, "2001:db8::8a2e:370:7334"));
+        assert!(!ok(Validator::Ipv6, "::"));
+        assert!(!ok(Validator::Ipv6, "std::vec"));
+        assert!(!ok(Validator::Ipv6, "dec::add"));
+        assert!(ok(Validator::AbaRouting, "021000021"));
+        assert!(!ok(Validator::AbaRouting, "021000022"));
+        assert!(ok(Validator::Email, "jane@corp.io"));
+        assert!(!ok(Validator::Email, "logo@2x.png"));
+    }
+
+    #[test]
+    fn github_checksum() {
+        let token = checksummed_token("ghp_R4nd0mT0k3nV4lu3F0rT3st1ngOnly");
+        assert_eq!(token.len(), 40);
+        assert!(ok(Validator::GithubToken, &token));
+        let mut broken = token.clone().into_bytes();
+        broken[10] = if broken[10] == b'a' { b'b' } else { b'a' };
+        assert!(!ok(
+            Validator::GithubToken,
+            std::str::from_utf8(&broken).unwrap()
+        ));
+    }
+
+    #[test]
+    fn jwt_header() {
+        assert!(ok(
+            Validator::Jwt,
+            "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiIxIn0.c2ln"
+        ));
+        assert!(
+            !ok(Validator::Jwt, "eyJmb28iOiJiYXIifQ.eyJzdWIiOiIxIn0.c2ln"),
+            "no alg"
+        );
+    }
+
+    #[test]
+    fn dates_and_uris() {
+        assert!(ok(Validator::BirthDate, "1984-03-12"));
+        assert!(ok(Validator::BirthDate, "12/03/1984"));
+        assert!(!ok(Validator::BirthDate, "1984-02-30"));
+        assert!(!ok(Validator::BirthDate, "1784-02-10"));
+        assert!(ok(
+            Validator::UriPassword,
+            "postgres://app:S3cr3t-Pw@db.internal:5432/app"
+        ));
+        assert!(!ok(
+            Validator::UriPassword,
+            "postgres://app:${DB_PASSWORD}@db/app"
+        ));
+        assert!(!ok(
+            Validator::UriPassword,
+            "postgres://app:password@db/app"
+        ));
+        assert!(!ok(Validator::UriPassword, "postgres://app@db/app"));
+    }
+}

@@ -1,0 +1,4 @@
+//! Integration tests of the detection engine.
+
+mod engine;
+mod rules;
