@@ -2,6 +2,8 @@
 #![allow(clippy::print_stdout)]
 
 mod keys;
+mod rules_cmd;
+mod scan;
 
 use std::process::ExitCode;
 
@@ -17,6 +19,11 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
+    /// Scan files and directories in this process.
+    Scan(scan::ScanArgs),
+    /// List built-in rules or check rule files.
+    #[command(subcommand)]
+    Rules(rules_cmd::RulesCommand),
     /// Manage the Ed25519 keys that sign job envelopes.
     #[command(subcommand)]
     Keys(keys::KeysCommand),
@@ -25,6 +32,8 @@ enum Command {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
+        Command::Scan(args) => scan::run(args),
+        Command::Rules(cmd) => rules_cmd::run(cmd),
         Command::Keys(cmd) => keys::run(cmd),
     };
     match result {

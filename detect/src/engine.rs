@@ -71,7 +71,7 @@ pub(crate) struct Compiled {
 /// into a masked preview and a fingerprint ([`crate::privacy`]) and dropped.
 #[derive(Clone, PartialEq)]
 pub struct Detection {
-    /// Index of the rule in [`Engine::rules`].
+    /// Index of the rule, for [`Engine::rule`].
     pub rule: usize,
     /// Byte offset of the value in the record.
     pub start: u64,
@@ -452,6 +452,16 @@ impl<'e> Scanner<'e> {
         let mut kept: Vec<Detection> = Vec::with_capacity(self.found.len());
         for d in self.found.drain(..) {
             let category = engine.rules[d.rule].rule.category;
+            // A match inside a secret (an e-mail-like `pass@host` inside a
+            // connection string) is part of that secret, not a finding of its own.
+            let inside_secret = kept.iter().rev().take(8).any(|k| {
+                k.start <= d.start
+                    && d.end <= k.end
+                    && engine.rules[k.rule].rule.category == shoal_schemas::Category::Secret
+            });
+            if inside_secret {
+                continue;
+            }
             let clash = kept
                 .iter_mut()
                 .rev()

@@ -201,7 +201,7 @@ pub enum Level {
 
 impl Level {
     /// The band of a 0..1 confidence score.
-    pub fn of(confidence: f32) -> Level {
+    pub fn of(confidence: f64) -> Level {
         if confidence >= 0.8 {
             Level::High
         } else if confidence >= 0.5 {
@@ -266,8 +266,8 @@ pub struct Finding {
     pub entity: String,
     /// PII or secret.
     pub category: Category,
-    /// Score in 0..1.
-    pub confidence: f32,
+    /// Score in 0..1, two decimals.
+    pub confidence: f64,
     /// Band of `confidence`.
     pub level: Level,
     /// Where it is.
