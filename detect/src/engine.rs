@@ -110,8 +110,9 @@ impl std::fmt::Debug for Detection {
 pub struct Engine {
     rules: Vec<Compiled>,
     anchors: AhoCorasick,
-    /// For each anchor pattern, the rules it triggers.
-    anchor_rules: Vec<Vec<u32>>,
+    /// For each anchor pattern, the rules it triggers, and whether only at
+    /// the start of a word (context-word triggers).
+    anchor_rules: Vec<Vec<(u32, bool)>>,
     /// Rules with a digits trigger, sorted by `min`.
     digit_rules: Vec<u32>,
     options: EngineOptions,
@@ -125,7 +126,7 @@ impl Engine {
         options.block_size = options.block_size.max(MAX_MATCH_LEN);
         let mut rules = Vec::with_capacity(set.rules().len());
         let mut literals: Vec<Vec<u8>> = Vec::new();
-        let mut anchor_rules: Vec<Vec<u32>> = Vec::new();
+        let mut anchor_rules: Vec<Vec<(u32, bool)>> = Vec::new();
         let mut digit_rules = Vec::new();
         for (i, rule) in set.rules().iter().enumerate() {
             let re = Regex::builder()
@@ -148,18 +149,37 @@ impl Engine {
                 id: rule.id.clone(),
                 reason: "too many rules".into(),
             })?;
-            for anchor in &rule.anchors {
-                let lower = anchor.to_ascii_lowercase().into_bytes();
-                match literals.iter().position(|l| *l == lower) {
-                    Some(p) => anchor_rules[p].push(index),
+            // A rule that needs a context word to reach the threshold is
+            // triggered by its context words (at word starts), not its digits.
+            let context_gated = rule.context.as_ref().is_some_and(|c| {
+                !c.words.is_empty() && (c.required || rule.confidence < options.threshold)
+            });
+            let mut triggers: Vec<(Vec<u8>, bool)> = rule
+                .anchors
+                .iter()
+                .map(|a| (a.to_ascii_lowercase().into_bytes(), false))
+                .collect();
+            if context_gated {
+                if let Some(c) = &rule.context {
+                    triggers.extend(
+                        c.words
+                            .iter()
+                            .map(|w| (w.to_ascii_lowercase().into_bytes(), true)),
+                    );
+                }
+            } else if rule.digits.is_some() {
+                digit_rules.push(index);
+            }
+            for (lower, word_start) in triggers {
+                let slot = match literals.iter().position(|l| *l == lower) {
+                    Some(p) => p,
                     None => {
                         literals.push(lower);
-                        anchor_rules.push(vec![index]);
+                        anchor_rules.push(Vec::new());
+                        literals.len() - 1
                     }
-                }
-            }
-            if rule.digits.is_some() {
-                digit_rules.push(index);
+                };
+                anchor_rules[slot].push((index, word_start));
             }
             let context_words = rule
                 .context
@@ -190,7 +210,10 @@ impl Engine {
             });
         }
         digit_rules.sort_by_key(|&r| rules[r as usize].rule.digits.map(|d| d.min));
+        // A DFA: a few hundred short anchors make the automaton small
+        // (a few MiB), and the DFA is several times faster than an NFA here.
         let anchors = AhoCorasickBuilder::new()
+            .kind(Some(aho_corasick::AhoCorasickKind::DFA))
             .ascii_case_insensitive(true)
             .match_kind(MatchKind::Standard)
             .build(&literals)
@@ -232,6 +255,9 @@ impl Engine {
     pub fn scanner(&self) -> Scanner<'_> {
         Scanner {
             engine: self,
+            caches: self.rules.iter().map(|r| r.re.create_cache()).collect(),
+            rule_windows: vec![0; self.rules.len()],
+            stats: ScanStats::default(),
             buf: Vec::new(),
             windows: Vec::new(),
             found: Vec::new(),
@@ -240,9 +266,27 @@ impl Engine {
     }
 }
 
-/// Per-thread scanning state: the block buffer and scratch space.
+/// Counters of the prefilter's work, for benchmarks and tuning.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ScanStats {
+    /// Bytes scanned (regions, not overlaps).
+    pub bytes: u64,
+    /// Anchor literal hits.
+    pub anchor_hits: u64,
+    /// Digit runs that triggered at least one rule.
+    pub digit_triggers: u64,
+    /// Merged windows confirmed with a regex.
+    pub windows: u64,
+    /// Regex matches found (before validation and scoring).
+    pub matches: u64,
+}
+
+/// Per-thread scanning state: the block buffer, regex caches and scratch space.
 pub struct Scanner<'e> {
     engine: &'e Engine,
+    caches: Vec<regex_automata::meta::Cache>,
+    stats: ScanStats,
+    rule_windows: Vec<u64>,
     buf: Vec<u8>,
     windows: Vec<(u32, usize, usize)>,
     found: Vec<Detection>,
@@ -275,6 +319,17 @@ impl Base {
 }
 
 impl<'e> Scanner<'e> {
+    /// The prefilter's counters since this scanner was made.
+    pub fn stats(&self) -> ScanStats {
+        self.stats
+    }
+
+    /// Regex windows confirmed per rule (index as in [`Engine::rule`]): which
+    /// rules' triggers cost the most on a corpus.
+    pub fn rule_windows(&self) -> &[u64] {
+        &self.rule_windows
+    }
+
     /// Scans a whole record held in memory. `field` is context from outside
     /// (a CSV header, JSON key or column name). Detections are appended to
     /// `out` in order of position.
@@ -376,9 +431,21 @@ impl<'e> Scanner<'e> {
         let search_start = region.start.saturating_sub(MAX_MATCH_LEN);
         let search_end = (region.end + 2 * MAX_MATCH_LEN).min(len);
         let input = aho_corasick::Input::new(&buf[..search_end]).span(search_start..search_end);
+        self.stats.bytes += region.len() as u64;
         for m in engine.anchors.find_overlapping_iter(input) {
-            for &r in &engine.anchor_rules[m.pattern().as_usize()] {
-                let max = engine.rules[r as usize].rule.max_len;
+            self.stats.anchor_hits += 1;
+            let at_word_start = m.start() == 0 || !buf[m.start() - 1].is_ascii_alphanumeric();
+            for &(r, word_start) in &engine.anchor_rules[m.pattern().as_usize()] {
+                if word_start && !at_word_start {
+                    continue;
+                }
+                let rule = &engine.rules[r as usize].rule;
+                // Context words reach as far as the rule's context window.
+                let max = if word_start {
+                    rule.max_len + rule.context.as_ref().map_or(0, |c| c.window)
+                } else {
+                    rule.max_len
+                };
                 if m.start() >= region.end + 2 * max || m.end() + max <= region.start {
                     continue;
                 }
@@ -391,7 +458,10 @@ impl<'e> Scanner<'e> {
         if !engine.digit_rules.is_empty() {
             let from = region.start.saturating_sub(DIGIT_WINDOW);
             let to = (region.end + DIGIT_WINDOW).min(len);
+            let windows = &mut self.windows;
+            let stats = &mut self.stats;
             digit_runs(buf, from, to, |s, e, digits, dots, spaced| {
+                let before = windows.len();
                 for &r in &engine.digit_rules {
                     let Some(t) = engine.rules[r as usize].rule.digits else {
                         continue;
@@ -402,12 +472,23 @@ impl<'e> Scanner<'e> {
                     if (digits > t.max && !spaced) || t.dots.is_some_and(|d| dots < d) {
                         continue;
                     }
-                    self.windows.push((
+                    if t.letters_before > 0
+                        && letters_before(buf, s) < usize::from(t.letters_before)
+                    {
+                        continue;
+                    }
+                    if t.prefix
+                        .is_some_and(|p| s == 0 || char::from(buf[s - 1]) != p)
+                    {
+                        continue;
+                    }
+                    windows.push((
                         r,
                         s.saturating_sub(DIGIT_WINDOW),
                         (e + DIGIT_WINDOW).min(len),
                     ));
                 }
+                stats.digit_triggers += u64::from(windows.len() > before);
             });
         }
 
@@ -440,6 +521,8 @@ impl<'e> Scanner<'e> {
                 we = we.max(self.windows[i].2);
                 i += 1;
             }
+            self.stats.windows += 1;
+            self.rule_windows[r as usize] += 1;
             self.confirm(buf, base, r as usize, ws..we, &region, field);
         }
 
@@ -506,14 +589,18 @@ impl<'e> Scanner<'e> {
         field: Option<&str>,
     ) {
         let rule = &self.engine.rules[r];
-        let mut caps = rule.re.create_captures();
+        let mut caps = None;
         let mut at = window.start;
         while at < window.end {
-            let input = Input::new(buf).range(at..window.end);
-            rule.re.search_captures(&input, &mut caps);
-            let Some(m) = caps.get_match() else {
+            // The lazy DFA finds (or rules out) a match cheaply; captures are
+            // resolved only on the match itself.
+            let Some(m) = rule
+                .re
+                .search_with(&mut self.caches[r], &Input::new(buf).range(at..window.end))
+            else {
                 break;
             };
+            self.stats.matches += 1;
             at = if m.end() > m.start() {
                 m.end()
             } else {
@@ -522,8 +609,19 @@ impl<'e> Scanner<'e> {
             if !region.contains(&m.start()) {
                 continue;
             }
-            let Some(span) = group_span(&caps, rule.group) else {
-                continue;
+            let span = if rule.group == 0 {
+                m.range()
+            } else {
+                let caps = caps.get_or_insert_with(|| rule.re.create_captures());
+                let input = Input::new(buf)
+                    .range(m.range())
+                    .anchored(regex_automata::Anchored::Yes);
+                rule.re
+                    .search_captures_with(&mut self.caches[r], &input, caps);
+                match group_span(caps, rule.group) {
+                    Some(span) => span,
+                    None => continue,
+                }
             };
             let threshold = self.engine.options.threshold;
             if let Some(confidence) = score::score(rule, buf, span.clone(), field, &mut self.lower)
@@ -548,6 +646,19 @@ fn group_span(caps: &Captures, group: usize) -> Option<std::ops::Range<usize>> {
         .or_else(|| caps.get_group(0))
         .map(|s| s.range())
         .filter(|r| !r.is_empty())
+}
+
+/// Upper-case ASCII letters right before `at`, one space between allowed.
+fn letters_before(buf: &[u8], at: usize) -> usize {
+    let mut i = at;
+    if i > 0 && buf[i - 1] == b' ' {
+        i -= 1;
+    }
+    let end = i;
+    while i > 0 && buf[i - 1].is_ascii_uppercase() && end - i < 8 {
+        i -= 1;
+    }
+    end - i
 }
 
 #[inline]

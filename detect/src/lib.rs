@@ -18,7 +18,7 @@ pub mod rules;
 pub mod score;
 pub mod validate;
 
-pub use engine::{Detection, Engine, EngineOptions, Scanner};
+pub use engine::{Detection, Engine, EngineOptions, ScanStats, Scanner};
 pub use rules::{Rule, RuleSet};
 
 /// Errors of rule loading and engine set-up.

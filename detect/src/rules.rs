@@ -20,9 +20,17 @@
 //!
 //! The value is the capture group named `value`, else group 1, else the whole
 //! match. Every rule needs a prefilter trigger: `anchors` (literals, at least
-//! one of which occurs in every match), or `digits` (`{min, max, dots}`: the
-//! match contains a run of digits joined by single separators with that many
-//! digits, and that many `.` separators when `dots` is given).
+//! one of which occurs in, or within `max_len` of, every match), or `digits`
+//! (`{min, max, dots, letters_before, prefix}`: the match contains a run of
+//! digits joined by single separators with that many digits, at least `dots`
+//! `.` separators, at least `letters_before` upper-case letters right before
+//! it, and the `prefix` character right before it).
+//!
+//! Context words match at the start of a word (`tel` in `Tel:` or
+//! `mobile_tel`, not in `hotel`). A rule that cannot reach the reporting
+//! threshold without a context word (its context is `required`, or its base
+//! confidence is below the threshold) is triggered by its context words
+//! instead of its digits: the output is the same, and far fewer windows run.
 
 use serde::Deserialize;
 use sha2::{Digest as _, Sha256};
@@ -42,6 +50,13 @@ pub struct DigitsTrigger {
     /// Exact number of `.` separators in the run, when given.
     #[serde(default)]
     pub dots: Option<u8>,
+    /// Fewest ASCII upper-case letters right before the run (one space
+    /// between them allowed), e.g. 2 for the country code of an IBAN.
+    #[serde(default)]
+    pub letters_before: u8,
+    /// An ASCII character that must stand right before the run, e.g. `+`.
+    #[serde(default)]
+    pub prefix: Option<char>,
 }
 
 /// Context words that raise (or, when required, gate) a match's confidence.

@@ -69,10 +69,10 @@ pub(crate) fn score(
         lower_into(&buf[from..to], scratch);
         let field_lower = field.map(str::to_ascii_lowercase);
         let found = rule.context_words.iter().any(|w| {
-            memchr::memmem::find(scratch, w).is_some()
+            contains_word(scratch, w)
                 || field_lower
                     .as_deref()
-                    .is_some_and(|f| memchr::memmem::find(f.as_bytes(), w).is_some())
+                    .is_some_and(|f| contains_word(f.as_bytes(), w))
         });
         if found {
             confidence += ctx.boost;
@@ -114,6 +114,13 @@ pub(crate) fn score(
         }
     }
     Some(confidence.clamp(0.0, 1.0))
+}
+
+/// True when `word` occurs in `haystack` at the start of a word: first in
+/// it, or after a byte that is not an ASCII letter or digit.
+pub(crate) fn contains_word(haystack: &[u8], word: &[u8]) -> bool {
+    memchr::memmem::find_iter(haystack, word)
+        .any(|i| i == 0 || !haystack[i - 1].is_ascii_alphanumeric())
 }
 
 fn lower_into(bytes: &[u8], out: &mut Vec<u8>) {

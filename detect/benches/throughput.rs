@@ -1,0 +1,177 @@
+//! Throughput of the full rule set, in MiB/s.
+//!
+//! `cargo bench -p shoal-detect --bench throughput [-- DIR...]`
+//!
+//! Corpus (a): real text gathered from the machine — by default the Python
+//! standard library and the C headers in /usr/include (text files only, at
+//! most `SHOAL_BENCH_MIB` MiB, default 128), or the directories given.
+//! Corpus (b): a dense synthetic corpus of PII and secrets made here.
+//! Each is scanned single-threaded and with every core, from memory (warm),
+//! after a warm-up pass; rule compilation is timed separately.
+#![allow(clippy::print_stdout)]
+
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use shoal_detect::{Engine, EngineOptions, RuleSet};
+
+fn collect(dir: &Path, budget: &mut usize, out: &mut Vec<Vec<u8>>) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    let mut entries: Vec<PathBuf> = entries.flatten().map(|e| e.path()).collect();
+    entries.sort();
+    for path in entries {
+        if *budget == 0 {
+            return;
+        }
+        if path.is_dir() {
+            collect(&path, budget, out);
+        } else if let Ok(bytes) = std::fs::read(&path) {
+            if bytes.is_empty() || bytes[..bytes.len().min(8192)].contains(&0) {
+                continue;
+            }
+            let take = bytes.len().min(*budget);
+            *budget -= take;
+            out.push(bytes[..take].to_vec());
+        }
+    }
+}
+
+fn synthetic(mib: usize) -> Vec<Vec<u8>> {
+    let lines = [
+        "customer_name: Maria Kovacs, email maria.kovacs@brightline-logistics.hu, phone +447911123456\n",
+        "card_number: 4539 1488 0343 6467 exp 09/27 SSN: 536-22-8790 IBAN GB82 WEST 1234 5698 7654 32\n",
+        "export AWS_ACCESS_KEY_ID=AKIAZ3MHTJQ5F4GKRW7E\nDATABASE_URL=postgres://billing:Vq8r-Kp2mZ7x@db-prod.internal:5432/billing\n",
+        "Accepted password for root from 203.0.113.77 port 52144 ssh2; DOB: 1984-03-12; NHS number: 943 476 5919\n",
+        "plain filler text about the quarterly report, nothing sensitive in this line at all, just words\n",
+    ];
+    let mut out = Vec::new();
+    let mut doc = Vec::new();
+    let mut i = 0usize;
+    while out.len() * 65536 < mib * 1024 * 1024 {
+        while doc.len() < 65536 {
+            doc.extend_from_slice(lines[i % lines.len()].as_bytes());
+            i += 1;
+        }
+        out.push(std::mem::take(&mut doc));
+    }
+    out
+}
+
+fn stats(engine: &Engine, docs: &[Vec<u8>]) -> (shoal_detect::ScanStats, Vec<(u64, String)>) {
+    let mut scanner = engine.scanner();
+    let mut out = Vec::new();
+    for doc in docs {
+        out.clear();
+        scanner.scan_slice(doc, None, &mut out);
+    }
+    let mut top: Vec<(u64, String)> = scanner
+        .rule_windows()
+        .iter()
+        .enumerate()
+        .map(|(i, &n)| (n, engine.rule(i).id.clone()))
+        .collect();
+    top.sort_unstable_by(|a, b| b.cmp(a));
+    top.truncate(8);
+    (scanner.stats(), top)
+}
+
+fn run(engine: &Engine, docs: &[Vec<u8>], threads: usize) -> (f64, usize) {
+    let total: usize = docs.iter().map(Vec::len).sum();
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let found = std::sync::atomic::AtomicUsize::new(0);
+    let start = Instant::now();
+    std::thread::scope(|s| {
+        for _ in 0..threads {
+            s.spawn(|| {
+                let mut scanner = engine.scanner();
+                let mut out = Vec::new();
+                loop {
+                    let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                    let Some(doc) = docs.get(i) else { break };
+                    out.clear();
+                    scanner.scan_slice(doc, None, &mut out);
+                    found.fetch_add(out.len(), std::sync::atomic::Ordering::Relaxed);
+                }
+            });
+        }
+    });
+    let secs = start.elapsed().as_secs_f64();
+    (total as f64 / (1024.0 * 1024.0) / secs, found.into_inner())
+}
+
+fn main() {
+    let mib: usize = std::env::var("SHOAL_BENCH_MIB")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(128);
+    let args: Vec<PathBuf> = std::env::args()
+        .skip(1)
+        .filter(|a| !a.starts_with("--"))
+        .map(PathBuf::from)
+        .collect();
+    let dirs = if args.is_empty() {
+        let mut d = vec![PathBuf::from("/usr/include")];
+        for py in ["/usr/lib/python3.11", "/usr/lib/python3"] {
+            d.insert(0, PathBuf::from(py));
+        }
+        if let Ok(out) = std::process::Command::new("python3")
+            .args([
+                "-c",
+                "import sysconfig;print(sysconfig.get_paths()['stdlib'])",
+            ])
+            .output()
+        {
+            d.insert(
+                0,
+                PathBuf::from(String::from_utf8_lossy(&out.stdout).trim()),
+            );
+        }
+        d
+    } else {
+        args
+    };
+    let mut budget = mib * 1024 * 1024;
+    let mut real = Vec::new();
+    for d in &dirs {
+        collect(d, &mut budget, &mut real);
+    }
+    let t = Instant::now();
+    let set = RuleSet::builtin().expect("rules");
+    let engine = Engine::new(&set, EngineOptions::default()).expect("engine");
+    let compile = t.elapsed();
+    let cores = std::thread::available_parallelism().map_or(1, usize::from);
+    println!(
+        "rules: {} compiled in {:.0} ms",
+        engine.rule_count(),
+        compile.as_secs_f64() * 1e3
+    );
+    let synth = synthetic(mib.min(64));
+    for (name, docs) in [("real text", &real), ("synthetic PII/secrets", &synth)] {
+        let total: usize = docs.iter().map(Vec::len).sum();
+        run(&engine, docs, 1); // warm-up
+        let (one, found) = run(&engine, docs, 1);
+        let (all, _) = run(&engine, docs, cores);
+        println!(
+            "{name}: {:.1} MiB in {} records, {found} findings: 1 thread {one:.0} MiB/s, {cores} threads {all:.0} MiB/s ({:.0} MiB/s per core)",
+            total as f64 / 1048576.0,
+            docs.len(),
+            all / cores as f64
+        );
+        let (st, top) = stats(&engine, docs);
+        let per_mib = |n: u64| n as f64 / (st.bytes as f64 / 1048576.0);
+        println!(
+            "  per MiB: {:.0} anchor hits, {:.0} digit triggers, {:.0} regex windows, {:.0} regex matches",
+            per_mib(st.anchor_hits),
+            per_mib(st.digit_triggers),
+            per_mib(st.windows),
+            per_mib(st.matches)
+        );
+        let top: Vec<String> = top
+            .iter()
+            .map(|(n, id)| format!("{id} {:.0}", per_mib(*n)))
+            .collect();
+        println!("  most windows per MiB: {}", top.join(", "));
+    }
+}
