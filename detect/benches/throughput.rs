@@ -148,7 +148,12 @@ fn main() {
         compile.as_secs_f64() * 1e3
     );
     let synth = synthetic(mib.min(64));
+    // SHOAL_BENCH_ONLY=real|synthetic runs one corpus (for profiling).
+    let only = std::env::var("SHOAL_BENCH_ONLY").unwrap_or_default();
     for (name, docs) in [("real text", &real), ("synthetic PII/secrets", &synth)] {
+        if !only.is_empty() && !name.starts_with(only.as_str()) {
+            continue;
+        }
         let total: usize = docs.iter().map(Vec::len).sum();
         run(&engine, docs, 1); // warm-up
         let (one, found) = run(&engine, docs, 1);

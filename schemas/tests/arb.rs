@@ -155,7 +155,7 @@ pub fn finding() -> impl Strategy<Value = Finding> {
     (
         (text(), text(), text(), text(), text(), text()),
         prop_oneof![Just(Category::Pii), Just(Category::Secret)],
-        0.0f64..=1.0,
+        (0u32..=100).prop_map(|n| f64::from(n) / 100.0),
         location(),
         (text(), text()),
     )
