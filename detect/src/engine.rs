@@ -535,16 +535,6 @@ impl<'e> Scanner<'e> {
         let mut kept: Vec<Detection> = Vec::with_capacity(self.found.len());
         for d in self.found.drain(..) {
             let category = engine.rules[d.rule].rule.category;
-            // A match inside a secret (an e-mail-like `pass@host` inside a
-            // connection string) is part of that secret, not a finding of its own.
-            let inside_secret = kept.iter().rev().take(8).any(|k| {
-                k.start <= d.start
-                    && d.end <= k.end
-                    && engine.rules[k.rule].rule.category == shoal_schemas::Category::Secret
-            });
-            if inside_secret {
-                continue;
-            }
             let clash = kept
                 .iter_mut()
                 .rev()
@@ -555,6 +545,21 @@ impl<'e> Scanner<'e> {
                 Some(k) => *k = d,
                 None => kept.push(d),
             }
+        }
+
+        // PII that overlaps a secret (an e-mail-like `pass@host` inside a
+        // connection string, `token@github.com` in a clone URL) is part of
+        // that secret, not a finding of its own.
+        let secrets: Vec<(u64, u64)> = kept
+            .iter()
+            .filter(|k| engine.rules[k.rule].rule.category == shoal_schemas::Category::Secret)
+            .map(|k| (k.start, k.end))
+            .collect();
+        if !secrets.is_empty() {
+            kept.retain(|d| {
+                engine.rules[d.rule].rule.category == shoal_schemas::Category::Secret
+                    || !secrets.iter().any(|&(s, e)| d.start < e && d.end > s)
+            });
         }
 
         // Lines and columns, counted once across the sorted detections.

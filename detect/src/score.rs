@@ -79,8 +79,14 @@ pub(crate) fn score(
         } else if ctx.required {
             return None;
         }
+        // Penalty words count on the match's own line only.
+        let rel_start = span.start - from;
+        let rel_end = span.end - from;
+        let line_start = memchr::memrchr(b'\n', &scratch[..rel_start]).map_or(0, |p| p + 1);
+        let line_end =
+            memchr::memchr(b'\n', &scratch[rel_end..]).map_or(scratch.len(), |p| rel_end + p);
         for w in &rule.penalty_words {
-            if memchr::memmem::find(scratch, w).is_some() {
+            if memchr::memmem::find(&scratch[line_start..line_end], w).is_some() {
                 confidence -= 0.3;
             }
         }

@@ -1,4 +1,5 @@
 //! Integration tests of the detection engine.
 
+mod corpus;
 mod engine;
 mod rules;
