@@ -95,7 +95,7 @@ fn luhn_complete(prefix: &str, len: usize, rng: &mut Rng) -> String {
                 }
             })
             .sum();
-        if sum % 10 == 0 {
+        if sum.is_multiple_of(10) {
             return d.iter().map(|x| char::from(b'0' + x)).collect();
         }
     }
@@ -303,7 +303,7 @@ fn negative(rng: &mut Rng) -> String {
     match rng.below(14) {
         0 => format!(
             "order id {}",
-            luhn_complete("4", 16, rng).replace(|c: char| c == '0', "1") + "0"
+            luhn_complete("4", 16, rng).replace('0', "1") + "0"
         ),
         1 => format!(
             "requires version {}.{}.{}.{}",
@@ -352,7 +352,7 @@ const FILLER: &[&str] = &[
 ];
 
 fn filler(rng: &mut Rng) -> &'static str {
-    *rng.pick(FILLER)
+    rng.pick(FILLER)
 }
 
 struct Doc {
