@@ -352,7 +352,7 @@ const FILLER: &[&str] = &[
 ];
 
 fn filler(rng: &mut Rng) -> &'static str {
-    rng.pick(FILLER)
+    FILLER[rng.below(FILLER.len() as u64) as usize]
 }
 
 struct Doc {
