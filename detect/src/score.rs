@@ -86,7 +86,7 @@ pub(crate) fn score(
         let line_end =
             memchr::memchr(b'\n', &scratch[rel_end..]).map_or(scratch.len(), |p| rel_end + p);
         for w in &rule.penalty_words {
-            if memchr::memmem::find(&scratch[line_start..line_end], w).is_some() {
+            if find_short(&scratch[line_start..line_end], w).is_some() {
                 confidence -= 0.3;
             }
         }
@@ -95,12 +95,12 @@ pub(crate) fn score(
     lower_into(value, scratch);
     if PLACEHOLDER_IN_VALUE
         .iter()
-        .any(|w| memchr::memmem::find(scratch, w).is_some())
+        .any(|w| find_short(scratch, w).is_some())
     {
         confidence -= 0.5;
     } else if TEST_IN_VALUE
         .iter()
-        .any(|w| memchr::memmem::find(scratch, w).is_some())
+        .any(|w| find_short(scratch, w).is_some())
     {
         confidence -= 0.2;
     } else {
@@ -114,7 +114,7 @@ pub(crate) fn score(
         lower_into(&buf[line_start..line_end], scratch);
         if PLACEHOLDER_NEARBY
             .iter()
-            .any(|w| memchr::memmem::find(scratch, w).is_some())
+            .any(|w| find_short(scratch, w).is_some())
         {
             confidence -= 0.15;
         }
@@ -125,8 +125,22 @@ pub(crate) fn score(
 /// True when `word` occurs in `haystack` at the start of a word: first in
 /// it, or after a byte that is not an ASCII letter or digit.
 pub(crate) fn contains_word(haystack: &[u8], word: &[u8]) -> bool {
-    memchr::memmem::find_iter(haystack, word)
-        .any(|i| i == 0 || !haystack[i - 1].is_ascii_alphanumeric())
+    find_all_short(haystack, word).any(|i| i == 0 || !haystack[i - 1].is_ascii_alphanumeric())
+}
+
+/// Positions of `word` in `haystack`. Haystacks and words here are short
+/// (a context window, a placeholder), where a first-byte scan beats building
+/// a substring searcher on every call.
+fn find_all_short<'a>(haystack: &'a [u8], word: &'a [u8]) -> impl Iterator<Item = usize> + 'a {
+    let first = word.first().copied();
+    first
+        .into_iter()
+        .flat_map(move |b| memchr::memchr_iter(b, haystack))
+        .filter(move |&i| haystack[i..].starts_with(word))
+}
+
+fn find_short(haystack: &[u8], word: &[u8]) -> Option<usize> {
+    find_all_short(haystack, word).next()
 }
 
 fn lower_into(bytes: &[u8], out: &mut Vec<u8>) {
