@@ -17,12 +17,12 @@
 
 use std::io::Read;
 
-use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
 use regex_automata::meta::Regex;
 use regex_automata::util::syntax;
 use regex_automata::{Input, util::captures::Captures};
 
 use crate::Error;
+use crate::literals::{Literals, Scratch};
 use crate::rules::{Rule, RuleSet};
 use crate::score;
 
@@ -109,7 +109,7 @@ impl std::fmt::Debug for Detection {
 #[derive(Debug)]
 pub struct Engine {
     rules: Vec<Compiled>,
-    anchors: AhoCorasick,
+    anchors: Literals,
     /// For each anchor pattern, the rules it triggers, and whether only at
     /// the start of a word (context-word triggers).
     anchor_rules: Vec<Vec<(u32, bool)>>,
@@ -210,17 +210,16 @@ impl Engine {
             });
         }
         digit_rules.sort_by_key(|&r| rules[r as usize].rule.digits.map(|d| d.min));
-        // A DFA: a few hundred short anchors make the automaton small
-        // (a few MiB), and the DFA is several times faster than an NFA here.
-        let anchors = AhoCorasickBuilder::new()
-            .kind(Some(aho_corasick::AhoCorasickKind::DFA))
-            .ascii_case_insensitive(true)
-            .match_kind(MatchKind::Standard)
-            .build(&literals)
-            .map_err(|e| Error::Rule {
-                id: "(anchors)".into(),
-                reason: e.to_string(),
-            })?;
+        let anchors = Literals::new(&literals).map_err(|reason| Error::Rule {
+            id: "(anchors)".into(),
+            reason,
+        })?;
+        // Allocate scratch once here so that a set the library cannot serve
+        // fails now, with an error, rather than in `scanner`.
+        anchors.scratch().map_err(|reason| Error::Rule {
+            id: "(anchors)".into(),
+            reason,
+        })?;
         Ok(Engine {
             rules,
             anchors,
@@ -255,6 +254,12 @@ impl Engine {
     pub fn scanner(&self) -> Scanner<'_> {
         Scanner {
             engine: self,
+            // Allocation was proven to work in `Engine::new`; failing now is
+            // running out of memory, which aborts like any other allocation.
+            scratch: self
+                .anchors
+                .scratch()
+                .unwrap_or_else(|e| panic!("vectorscan scratch: {e}")),
             caches: self.rules.iter().map(|r| r.re.create_cache()).collect(),
             rule_windows: vec![0; self.rules.len()],
             stats: ScanStats::default(),
@@ -284,6 +289,7 @@ pub struct ScanStats {
 /// Per-thread scanning state: the block buffer, regex caches and scratch space.
 pub struct Scanner<'e> {
     engine: &'e Engine,
+    scratch: Scratch,
     caches: Vec<regex_automata::meta::Cache>,
     stats: ScanStats,
     rule_windows: Vec<u64>,
@@ -374,19 +380,15 @@ impl<'e> Scanner<'e> {
         let mut total = 0u64;
         loop {
             let want = region_rel + block + LOOKAHEAD;
-            while !eof && buf.len() < want {
-                let old = buf.len();
-                buf.resize(want, 0);
-                match reader.read(&mut buf[old..]) {
-                    Ok(0) => {
-                        buf.truncate(old);
-                        eof = true;
-                    }
+            if !eof && buf.len() < want {
+                // `read_to_end` on a `Take` fills only what it reads: a small
+                // file costs its size, not a zero-filled block.
+                let need = (want - buf.len()) as u64;
+                match (&mut reader).take(need).read_to_end(&mut buf) {
                     Ok(n) => {
-                        buf.truncate(old + n);
                         total += n as u64;
+                        eof = (n as u64) < need;
                     }
-                    Err(e) if e.kind() == std::io::ErrorKind::Interrupted => buf.truncate(old),
                     Err(e) => {
                         buf.clear();
                         self.buf = buf;
@@ -430,12 +432,15 @@ impl<'e> Scanner<'e> {
         // lies in [region.start - max_len, region.end + 2·max_len).
         let search_start = region.start.saturating_sub(MAX_MATCH_LEN);
         let search_end = (region.end + 2 * MAX_MATCH_LEN).min(len);
-        let input = aho_corasick::Input::new(&buf[..search_end]).span(search_start..search_end);
         self.stats.bytes += region.len() as u64;
-        for m in engine.anchors.find_overlapping_iter(input) {
-            self.stats.anchor_hits += 1;
-            let at_word_start = m.start() == 0 || !buf[m.start() - 1].is_ascii_alphanumeric();
-            for &(r, word_start) in &engine.anchor_rules[m.pattern().as_usize()] {
+        let windows = &mut self.windows;
+        let stats = &mut self.stats;
+        let mut on_anchor = |id: usize, end: usize| {
+            stats.anchor_hits += 1;
+            let start = search_start + end - engine.anchors.len_of(id);
+            let end = search_start + end;
+            let at_word_start = start == 0 || !buf[start - 1].is_ascii_alphanumeric();
+            for &(r, word_start) in &engine.anchor_rules[id] {
                 if word_start && !at_word_start {
                     continue;
                 }
@@ -446,12 +451,20 @@ impl<'e> Scanner<'e> {
                 } else {
                     rule.max_len
                 };
-                if m.start() >= region.end + 2 * max || m.end() + max <= region.start {
+                if start >= region.end + 2 * max || end + max <= region.start {
                     continue;
                 }
-                self.windows
-                    .push((r, m.start().saturating_sub(max), (m.end() + max).min(len)));
+                windows.push((r, start.saturating_sub(max), (end + max).min(len)));
             }
+        };
+        if let Err(e) = engine.anchors.scan(
+            &mut self.scratch,
+            &buf[search_start..search_end],
+            &mut on_anchor,
+        ) {
+            // Only a panic in the callback above or a library failure can get
+            // here; both are bugs, not bad input.
+            panic!("anchor search: {e}");
         }
 
         // Digit-run triggers.

@@ -13,6 +13,7 @@
 
 pub mod check;
 pub mod engine;
+mod literals;
 pub mod privacy;
 pub mod rules;
 pub mod score;

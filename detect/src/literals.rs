@@ -1,0 +1,289 @@
+//! Multi-literal search with Vectorscan (the portable fork of Intel's
+//! Hyperscan), through its C API (`libhs`, Debian `libvectorscan-dev`).
+//!
+//! The engine's anchors are a few hundred short literals; Vectorscan's literal
+//! matcher finds all of their occurrences, overlapping ones included, about
+//! three times faster than an Aho-Corasick DFA over the same set. This module
+//! is the only `unsafe` code in `detect`: each block says why it holds.
+#![allow(unsafe_code)]
+
+use std::ffi::{CStr, c_char, c_int, c_uint, c_ulonglong, c_void};
+use std::ptr::NonNull;
+
+#[repr(C)]
+struct HsDatabase {
+    _private: [u8; 0],
+}
+
+#[repr(C)]
+struct HsScratch {
+    _private: [u8; 0],
+}
+
+#[repr(C)]
+struct HsCompileError {
+    message: *const c_char,
+    expression: c_int,
+}
+
+type MatchHandler =
+    unsafe extern "C" fn(c_uint, c_ulonglong, c_ulonglong, c_uint, *mut c_void) -> c_int;
+
+const HS_SUCCESS: c_int = 0;
+const HS_SCAN_TERMINATED: c_int = -3;
+const HS_FLAG_CASELESS: c_uint = 1;
+const HS_MODE_BLOCK: c_uint = 1;
+
+#[link(name = "hs")]
+unsafe extern "C" {
+    fn hs_compile_lit_multi(
+        expressions: *const *const c_char,
+        flags: *const c_uint,
+        ids: *const c_uint,
+        lens: *const usize,
+        elements: c_uint,
+        mode: c_uint,
+        platform: *const c_void,
+        db: *mut *mut HsDatabase,
+        error: *mut *mut HsCompileError,
+    ) -> c_int;
+    fn hs_free_compile_error(error: *mut HsCompileError) -> c_int;
+    fn hs_free_database(db: *mut HsDatabase) -> c_int;
+    fn hs_alloc_scratch(db: *const HsDatabase, scratch: *mut *mut HsScratch) -> c_int;
+    fn hs_free_scratch(scratch: *mut HsScratch) -> c_int;
+    fn hs_scan(
+        db: *const HsDatabase,
+        data: *const c_char,
+        length: c_uint,
+        flags: c_uint,
+        scratch: *mut HsScratch,
+        on_event: MatchHandler,
+        context: *mut c_void,
+    ) -> c_int;
+}
+
+/// A compiled set of literals, searched case-insensitively.
+#[derive(Debug)]
+pub(crate) struct Literals {
+    db: Option<NonNull<HsDatabase>>,
+    lens: Vec<usize>,
+}
+
+// SAFETY: a compiled Vectorscan database is immutable; the library documents
+// it as safe to scan from many threads at once, each with its own scratch.
+unsafe impl Send for Literals {}
+// SAFETY: as above; `&Literals` only ever reads the database.
+unsafe impl Sync for Literals {}
+
+impl Drop for Literals {
+    fn drop(&mut self) {
+        if let Some(db) = self.db {
+            // SAFETY: `db` came from hs_compile_lit_multi and is freed once.
+            unsafe {
+                hs_free_database(db.as_ptr());
+            }
+        }
+    }
+}
+
+/// Per-thread scratch space of a [`Literals`] set.
+#[derive(Debug)]
+pub(crate) struct Scratch {
+    scratch: Option<NonNull<HsScratch>>,
+}
+
+// SAFETY: scratch space may move between threads; it is used by one at a time
+// (`scan` takes `&mut Scratch`).
+unsafe impl Send for Scratch {}
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        if let Some(s) = self.scratch {
+            // SAFETY: `s` came from hs_alloc_scratch and is freed once.
+            unsafe {
+                hs_free_scratch(s.as_ptr());
+            }
+        }
+    }
+}
+
+impl Literals {
+    /// Compiles `literals` (matched case-insensitively); the pattern id of a
+    /// literal is its index.
+    pub(crate) fn new(literals: &[Vec<u8>]) -> Result<Literals, String> {
+        let lens: Vec<usize> = literals.iter().map(Vec::len).collect();
+        if literals.is_empty() {
+            return Ok(Literals { db: None, lens });
+        }
+        if literals.iter().any(Vec::is_empty) {
+            return Err("empty literal".into());
+        }
+        let ptrs: Vec<*const c_char> = literals.iter().map(|l| l.as_ptr().cast()).collect();
+        let flags = vec![HS_FLAG_CASELESS; literals.len()];
+        let ids: Vec<c_uint> = (0..literals.len()).map(|i| i as c_uint).collect();
+        let count = c_uint::try_from(literals.len()).map_err(|_| "too many literals".to_owned())?;
+        let mut db: *mut HsDatabase = std::ptr::null_mut();
+        let mut error: *mut HsCompileError = std::ptr::null_mut();
+        // SAFETY: the four arrays have `count` elements each and outlive the
+        // call; each pointer/length pair describes a live literal; the out
+        // pointers are valid for writes.
+        let rc = unsafe {
+            hs_compile_lit_multi(
+                ptrs.as_ptr(),
+                flags.as_ptr(),
+                ids.as_ptr(),
+                lens.as_ptr(),
+                count,
+                HS_MODE_BLOCK,
+                std::ptr::null(),
+                &mut db,
+                &mut error,
+            )
+        };
+        if rc != HS_SUCCESS {
+            let message = if error.is_null() {
+                format!("hs_compile_lit_multi failed with {rc}")
+            } else {
+                // SAFETY: on failure `error` points to a compile error whose
+                // message is a NUL-terminated string; it is freed right after.
+                unsafe {
+                    let text = CStr::from_ptr((*error).message)
+                        .to_string_lossy()
+                        .into_owned();
+                    let which = (*error).expression;
+                    hs_free_compile_error(error);
+                    format!("literal {which}: {text}")
+                }
+            };
+            return Err(message);
+        }
+        Ok(Literals {
+            db: NonNull::new(db),
+            lens,
+        })
+    }
+
+    /// Length of literal `id`.
+    pub(crate) fn len_of(&self, id: usize) -> usize {
+        self.lens[id]
+    }
+
+    /// Scratch space for one thread.
+    pub(crate) fn scratch(&self) -> Result<Scratch, String> {
+        let Some(db) = self.db else {
+            return Ok(Scratch { scratch: None });
+        };
+        let mut scratch: *mut HsScratch = std::ptr::null_mut();
+        // SAFETY: `db` is a live database; `scratch` is valid for writes.
+        let rc = unsafe { hs_alloc_scratch(db.as_ptr(), &mut scratch) };
+        if rc != HS_SUCCESS {
+            return Err(format!("hs_alloc_scratch failed with {rc}"));
+        }
+        Ok(Scratch {
+            scratch: NonNull::new(scratch),
+        })
+    }
+
+    /// Calls `on_match(id, end)` for every occurrence of every literal in
+    /// `data`, overlapping ones included, in order of `end` (an offset into
+    /// `data`, one past the literal's last byte).
+    pub(crate) fn scan(
+        &self,
+        scratch: &mut Scratch,
+        data: &[u8],
+        on_match: &mut dyn FnMut(usize, usize),
+    ) -> Result<(), String> {
+        let (Some(db), Some(s)) = (self.db, scratch.scratch) else {
+            return Ok(());
+        };
+        let length =
+            c_uint::try_from(data.len()).map_err(|_| "buffer larger than 4 GiB".to_owned())?;
+        let mut context = Context {
+            on_match,
+            panicked: false,
+        };
+        // SAFETY: `db` and `s` are live and `s` was allocated for `db`;
+        // `data` is valid for `length` bytes; `context` outlives the call and
+        // is only used by `trampoline` during it.
+        let rc = unsafe {
+            hs_scan(
+                db.as_ptr(),
+                data.as_ptr().cast(),
+                length,
+                0,
+                s.as_ptr(),
+                trampoline,
+                (&mut context as *mut Context<'_>).cast(),
+            )
+        };
+        if context.panicked {
+            return Err("match callback panicked".into());
+        }
+        if rc != HS_SUCCESS && rc != HS_SCAN_TERMINATED {
+            return Err(format!("hs_scan failed with {rc}"));
+        }
+        Ok(())
+    }
+}
+
+struct Context<'a> {
+    on_match: &'a mut dyn FnMut(usize, usize),
+    panicked: bool,
+}
+
+/// Called by `hs_scan` for each match; never unwinds into C.
+unsafe extern "C" fn trampoline(
+    id: c_uint,
+    _from: c_ulonglong,
+    to: c_ulonglong,
+    _flags: c_uint,
+    context: *mut c_void,
+) -> c_int {
+    // SAFETY: `context` is the `Context` passed to hs_scan, alive for the
+    // whole scan and not aliased while the callback runs.
+    let context = unsafe { &mut *context.cast::<Context<'_>>() };
+    let call = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        (context.on_match)(id as usize, to as usize)
+    }));
+    if call.is_err() {
+        context.panicked = true;
+        return 1; // stop scanning
+    }
+    0
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn finds_overlapping_caseless_occurrences() {
+        let lits = Literals::new(&[b"abc".to_vec(), b"bcd".to_vec(), b"@".to_vec()]).unwrap();
+        let mut scratch = lits.scratch().unwrap();
+        let mut found = Vec::new();
+        lits.scan(&mut scratch, b"xABCD @ abcd", &mut |id, end| {
+            found.push((id, end))
+        })
+        .unwrap();
+        assert_eq!(found, [(0, 4), (1, 5), (2, 7), (0, 11), (1, 12)]);
+        assert_eq!(lits.len_of(1), 3);
+    }
+
+    #[test]
+    fn empty_set_finds_nothing() {
+        let lits = Literals::new(&[]).unwrap();
+        let mut scratch = lits.scratch().unwrap();
+        let mut n = 0;
+        lits.scan(&mut scratch, b"anything", &mut |_, _| n += 1)
+            .unwrap();
+        assert_eq!(n, 0);
+    }
+
+    #[test]
+    fn a_panicking_callback_is_an_error_not_an_unwind_through_c() {
+        let lits = Literals::new(&[b"a".to_vec()]).unwrap();
+        let mut scratch = lits.scratch().unwrap();
+        let r = lits.scan(&mut scratch, b"aaa", &mut |_, _| panic!("boom"));
+        assert!(r.is_err());
+    }
+}
