@@ -28,3 +28,127 @@ fn finds_a_card_with_line_and_column() {
     );
     assert_eq!((d.line, d.column), (2, 7));
 }
+
+/// A reader that hands out the data in small, uneven pieces.
+struct Chunky<'a> {
+    data: &'a [u8],
+    pos: usize,
+    step: usize,
+}
+
+impl std::io::Read for Chunky<'_> {
+    fn read(&mut self, out: &mut [u8]) -> std::io::Result<usize> {
+        self.step = (self.step * 7 + 3) % 997 + 1;
+        let n = self.step.min(out.len()).min(self.data.len() - self.pos);
+        out[..n].copy_from_slice(&self.data[self.pos..self.pos + n]);
+        self.pos += n;
+        Ok(n)
+    }
+}
+
+/// Values planted so that some straddle every block boundary.
+fn record_with_values_across_boundaries(block: usize, blocks: usize) -> (Vec<u8>, usize) {
+    let values = [
+        "AKIAZ3MHTJQ5F4GKRW7E",
+        "card 4539 1488 0343 6467",
+        "maria.kovacs@brightline-logistics.hu",
+        "postgres://billing:Vq8r-Kp2mZ7x@db-prod.internal:5432/billing",
+    ];
+    let mut data = Vec::new();
+    let mut planted = 0;
+    for b in 1..blocks {
+        for (k, v) in values.iter().enumerate() {
+            // Start the value so that it crosses the boundary at a different
+            // point each time (k bytes in, then half-way, then at its end).
+            let boundary = b * block;
+            let offset = match k % 3 {
+                0 => 1,
+                1 => v.len() / 2,
+                _ => v.len() - 1,
+            };
+            let start = boundary - offset + k * 97 % 13;
+            while data.len() < start.saturating_sub(1) {
+                data.extend_from_slice(
+                    b"lorem ipsum dolor sit amet\n"[..(start - 1 - data.len()).min(27)].as_ref(),
+                );
+            }
+            data.push(b' ');
+            data.extend_from_slice(v.as_bytes());
+            data.push(b'\n');
+            planted += 1;
+        }
+    }
+    (data, planted)
+}
+
+#[test]
+fn matches_across_block_boundaries_are_reported_exactly_once() {
+    let block = shoal_detect::engine::MAX_MATCH_LEN;
+    let (data, planted) = record_with_values_across_boundaries(block, 12);
+    let whole = engine(64 << 20);
+    let mut expected = Vec::new();
+    whole.scanner().scan_slice(&data, None, &mut expected);
+    assert_eq!(expected.len(), planted, "one finding per planted value");
+
+    let small = engine(block);
+    let mut sliced = Vec::new();
+    small.scanner().scan_slice(&data, None, &mut sliced);
+    let mut streamed = Vec::new();
+    let read = small
+        .scanner()
+        .scan_reader(
+            Chunky {
+                data: &data,
+                pos: 0,
+                step: 1,
+            },
+            None,
+            &mut streamed,
+        )
+        .unwrap();
+    assert_eq!(read, data.len() as u64);
+    let key =
+        |d: &shoal_detect::Detection| (d.rule, d.start, d.end, d.line, d.column, d.value.clone());
+    let expected: Vec<_> = expected.iter().map(key).collect();
+    assert_eq!(sliced.iter().map(key).collect::<Vec<_>>(), expected);
+    assert_eq!(streamed.iter().map(key).collect::<Vec<_>>(), expected);
+}
+
+#[test]
+fn line_and_column_survive_blocks() {
+    let block = shoal_detect::engine::MAX_MATCH_LEN;
+    let mut data = Vec::new();
+    for i in 0..5000 {
+        data.extend_from_slice(format!("line {i} nothing here\n").as_bytes());
+    }
+    data.extend_from_slice(b"    key AKIAZ3MHTJQ5F4GKRW7E\n");
+    let e = engine(block);
+    let mut out = Vec::new();
+    e.scanner().scan_reader(&data[..], None, &mut out).unwrap();
+    assert_eq!(out.len(), 1);
+    assert_eq!((out[0].line, out[0].column), (5001, 9));
+}
+
+#[test]
+fn context_from_outside_raises_confidence() {
+    // A bare nine-digit number: a US SSN only when the column says so.
+    let e = engine(1 << 20);
+    let mut out = Vec::new();
+    e.scanner().scan_slice(b"536228790", None, &mut out);
+    assert!(out.is_empty(), "{out:?}");
+    e.scanner()
+        .scan_slice(b"536228790", Some("employee_ssn"), &mut out);
+    assert_eq!(out.len(), 1, "{out:?}");
+    assert_eq!(e.rule(out[0].rule).entity, "US_SSN");
+}
+
+#[test]
+fn detection_debug_never_shows_the_value() {
+    let e = engine(1 << 20);
+    let mut out = Vec::new();
+    e.scanner()
+        .scan_slice(b"AKIAZ3MHTJQ5F4GKRW7E", None, &mut out);
+    let text = format!("{out:?}");
+    assert!(!text.contains("AKIAZ3MHTJQ5F4GKRW7E"), "{text}");
+    assert!(text.contains("redacted"));
+}
