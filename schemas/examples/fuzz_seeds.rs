@@ -1,5 +1,5 @@
 //! Writes seed inputs for the fuzz targets in `fuzz/`: one valid encoding of
-//! each message type and a valid signed envelope (signed by the same fixed
+//! each message type, a valid signed envelope, and a text dense with findings (signed by the same fixed
 //! test key the `envelope` target trusts).
 //!
 //! Usage: `cargo run -p shoal-schemas --example fuzz_seeds -- DIR`
@@ -52,5 +52,13 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         to_msgpack(&request)?,
     )?;
     std::fs::write(messages_dir.join("scan_request.json"), to_json(&request)?)?;
+    let scan_dir = dir.join("scan");
+    std::fs::create_dir_all(&scan_dir)?;
+    std::fs::write(
+        scan_dir.join("mixed.txt"),
+        "id,name,card\n1,Ana,4539 1488 0343 6467\nexport AWS_ACCESS_KEY_ID=AKIAZ3MHTJQ5F4GKRW7E\n\
+         DATABASE_URL=postgres://billing:Vq8r-Kp2mZ7x@db-prod.internal:5432/billing\n\
+         SSN: 536-22-8790 IBAN GB82 WEST 1234 5698 7654 32 mail maria.kovacs@brightline.hu\n",
+    )?;
     Ok(())
 }
