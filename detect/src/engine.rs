@@ -495,6 +495,18 @@ impl<'e> Scanner<'e> {
                     {
                         continue;
                     }
+                    // A run of bare digits is the whole candidate (digits on
+                    // both sides would break the rule's `\b`), so a checksum
+                    // validator can rule it out before any regex runs.
+                    let bare = usize::from(digits) == e - s;
+                    if bare
+                        && engine.rules[r as usize]
+                            .rule
+                            .validate
+                            .is_some_and(|v| v.digits_only() && !v.check(&buf[s..e]))
+                    {
+                        continue;
+                    }
                     windows.push((
                         r,
                         s.saturating_sub(DIGIT_WINDOW),

@@ -71,6 +71,28 @@ pub enum Validator {
 }
 
 impl Validator {
+    /// True for validators of plain numbers, which judge a bare run of
+    /// digits the same as the matched value (separators are ignored).
+    pub fn digits_only(self) -> bool {
+        matches!(
+            self,
+            Validator::Luhn
+                | Validator::CreditCard
+                | Validator::UsSsn
+                | Validator::UsItin
+                | Validator::UkNhs
+                | Validator::CaSin
+                | Validator::InAadhaar
+                | Validator::AuTfn
+                | Validator::FrInsee
+                | Validator::DeTaxId
+                | Validator::NlBsn
+                | Validator::BrCpf
+                | Validator::BrCnpj
+                | Validator::AbaRouting
+        )
+    }
+
     /// Checks `value` (the matched bytes).
     pub fn check(self, value: &[u8]) -> bool {
         let Ok(text) = std::str::from_utf8(value) else {
