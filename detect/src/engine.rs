@@ -439,9 +439,9 @@ impl<'e> Scanner<'e> {
             stats.anchor_hits += 1;
             let start = search_start + end - engine.anchors.len_of(id);
             let end = search_start + end;
-            let at_word_start = start == 0 || !buf[start - 1].is_ascii_alphanumeric();
+            let whole_word = score::is_whole_word(buf, start, end);
             for &(r, word_start) in &engine.anchor_rules[id] {
-                if word_start && !at_word_start {
+                if word_start && !whole_word {
                     continue;
                 }
                 let rule = &engine.rules[r as usize].rule;

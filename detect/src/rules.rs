@@ -26,8 +26,8 @@
 //! `.` separators, at least `letters_before` upper-case letters right before
 //! it, and the `prefix` character right before it).
 //!
-//! Context words match at the start of a word (`tel` in `Tel:` or
-//! `mobile_tel`, not in `hotel`). A rule that cannot reach the reporting
+//! Context words match whole words (`tel` in `Tel:` or `mobile_tel`, not in
+//! `hotel` or `telnet`). A rule that cannot reach the reporting
 //! threshold without a context word (its context is `required`, or its base
 //! confidence is below the threshold) is triggered by its context words
 //! instead of its digits: the output is the same, and far fewer windows run.

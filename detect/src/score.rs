@@ -122,10 +122,17 @@ pub(crate) fn score(
     Some(confidence.clamp(0.0, 1.0))
 }
 
-/// True when `word` occurs in `haystack` at the start of a word: first in
-/// it, or after a byte that is not an ASCII letter or digit.
+/// True when `word` occurs in `haystack` as a whole word: neither preceded
+/// nor followed by an ASCII letter or digit (`tel` in `Tel:` and `mobile_tel`,
+/// not in `hotel` or `telnet`).
 pub(crate) fn contains_word(haystack: &[u8], word: &[u8]) -> bool {
-    find_all_short(haystack, word).any(|i| i == 0 || !haystack[i - 1].is_ascii_alphanumeric())
+    find_all_short(haystack, word).any(|i| is_whole_word(haystack, i, i + word.len()))
+}
+
+/// True when `haystack[start..end]` is not glued to a letter or digit.
+pub(crate) fn is_whole_word(haystack: &[u8], start: usize, end: usize) -> bool {
+    (start == 0 || !haystack[start - 1].is_ascii_alphanumeric())
+        && (end >= haystack.len() || !haystack[end].is_ascii_alphanumeric())
 }
 
 /// Positions of `word` in `haystack`. Haystacks and words here are short
