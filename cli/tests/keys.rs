@@ -1,22 +1,12 @@
 //! `shoal keys`: generate, add, retire, list, through the real binary.
 
+use crate::shoal;
 use std::os::unix::fs::PermissionsExt as _;
-use std::path::Path;
-use std::process::{Command, Output, Stdio};
 
 use shoal_schemas::envelope::{EnvelopeError, Signer, Verifier};
 use shoal_schemas::ids::now_unix;
 use shoal_schemas::keyset::{KeyEntry, Keyset};
 use shoal_schemas::*;
-
-fn shoal(args: &[&str], dir: &Path) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_shoal"))
-        .args(args)
-        .current_dir(dir)
-        .stdin(Stdio::null())
-        .output()
-        .expect("run shoal")
-}
 
 fn task(now: i64) -> ChunkTask {
     ChunkTask {

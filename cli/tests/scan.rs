@@ -1,16 +1,8 @@
 //! `shoal scan` through the real binary.
 
-use std::path::Path;
-use std::process::{Command, Output, Stdio};
+use std::process::Output;
 
-fn shoal(args: &[&str], dir: &Path) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_shoal"))
-        .args(args)
-        .current_dir(dir)
-        .stdin(Stdio::null())
-        .output()
-        .expect("run shoal")
-}
+use crate::shoal;
 
 const CARD: &str = "4539 1488 0343 6467";
 const AWS: &str = "AKIAZ3MHTJQ5F4GKRW7E";

@@ -82,20 +82,7 @@ fn luhn_complete(prefix: &str, len: usize, rng: &mut Rng) -> String {
     for check in 0..10u8 {
         let mut d = digits.clone();
         d.push(check);
-        let sum: u32 = d
-            .iter()
-            .rev()
-            .enumerate()
-            .map(|(i, &x)| {
-                let x = u32::from(x);
-                if i % 2 == 1 {
-                    if x * 2 > 9 { x * 2 - 9 } else { x * 2 }
-                } else {
-                    x
-                }
-            })
-            .sum();
-        if sum.is_multiple_of(10) {
+        if shoal_detect::validate::luhn(&d) {
             return d.iter().map(|x| char::from(b'0' + x)).collect();
         }
     }
