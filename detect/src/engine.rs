@@ -725,24 +725,19 @@ fn digit_runs(buf: &[u8], from: usize, to: usize, mut f: impl FnMut(usize, usize
     while i < to {
         // Skip 8 bytes at a time while none is a digit.
         while i + 8 <= to {
-            let chunk = u64::from_le_bytes([
-                buf[i],
-                buf[i + 1],
-                buf[i + 2],
-                buf[i + 3],
-                buf[i + 4],
-                buf[i + 5],
-                buf[i + 6],
-                buf[i + 7],
-            ]);
+            let Ok(bytes) = <[u8; 8]>::try_from(&buf[i..i + 8]) else {
+                break;
+            };
+            let chunk = u64::from_le_bytes(bytes);
             if has_digit(chunk) {
                 break;
             }
             i += 8;
         }
-        while i < to && !is_digit(buf[i]) {
-            i += 1;
-        }
+        i += buf[i..to]
+            .iter()
+            .position(|&b| is_digit(b))
+            .unwrap_or(to - i);
         if i >= to {
             break;
         }
@@ -753,10 +748,9 @@ fn digit_runs(buf: &[u8], from: usize, to: usize, mut f: impl FnMut(usize, usize
         let mut j = i;
         let n = buf.len();
         loop {
-            while j < n && is_digit(buf[j]) {
-                j += 1;
-                digits += 1;
-            }
+            let run = buf[j..].iter().position(|&b| !is_digit(b)).unwrap_or(n - j);
+            j += run;
+            digits += run as u32;
             if j + 1 < n && is_sep(buf[j]) && is_digit(buf[j + 1]) {
                 dots = dots.saturating_add(u8::from(buf[j] == b'.'));
                 spaced |= buf[j] == b' ';
