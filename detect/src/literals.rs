@@ -63,9 +63,18 @@ unsafe extern "C" {
 }
 
 /// A compiled set of literals, searched case-insensitively.
+///
+/// Literals of one or two bytes (`@`, `::`) are kept out of the Vectorscan
+/// database: a literal matcher slows down markedly when it must also report
+/// such short, frequent literals, while a SIMD `memchr`/`memmem` pass per
+/// case variant finds each at a fraction of the cost.
 #[derive(Debug)]
 pub(crate) struct Literals {
     db: Option<NonNull<HsDatabase>>,
+    /// Pattern id in the database → id in the caller's list.
+    long_ids: Vec<usize>,
+    /// Each case variant of each literal of one or two bytes, with its id.
+    short: Vec<(usize, memchr::memmem::Finder<'static>)>,
     lens: Vec<usize>,
 }
 
@@ -107,58 +116,80 @@ impl Drop for Scratch {
     }
 }
 
+/// Compiles the literals named by `ids` into a block-mode database whose
+/// pattern ids are positions in `ids`.
+fn compile(literals: &[Vec<u8>], ids: &[usize]) -> Result<Option<NonNull<HsDatabase>>, String> {
+    let ptrs: Vec<*const c_char> = ids.iter().map(|&i| literals[i].as_ptr().cast()).collect();
+    let lens: Vec<usize> = ids.iter().map(|&i| literals[i].len()).collect();
+    let flags = vec![HS_FLAG_CASELESS; ids.len()];
+    let pattern_ids: Vec<c_uint> = (0..ids.len()).map(|i| i as c_uint).collect();
+    let count = c_uint::try_from(ids.len()).map_err(|_| "too many literals".to_owned())?;
+    let mut db: *mut HsDatabase = std::ptr::null_mut();
+    let mut error: *mut HsCompileError = std::ptr::null_mut();
+    // SAFETY: the four arrays have `count` elements each and outlive the
+    // call; each pointer/length pair describes a live literal; the out
+    // pointers are valid for writes.
+    let rc = unsafe {
+        hs_compile_lit_multi(
+            ptrs.as_ptr(),
+            flags.as_ptr(),
+            pattern_ids.as_ptr(),
+            lens.as_ptr(),
+            count,
+            HS_MODE_BLOCK,
+            std::ptr::null(),
+            &mut db,
+            &mut error,
+        )
+    };
+    if rc != HS_SUCCESS {
+        let message = if error.is_null() {
+            format!("hs_compile_lit_multi failed with {rc}")
+        } else {
+            // SAFETY: on failure `error` points to a compile error whose
+            // message is a NUL-terminated string; it is freed right after.
+            unsafe {
+                let text = CStr::from_ptr((*error).message)
+                    .to_string_lossy()
+                    .into_owned();
+                let which = (*error).expression;
+                hs_free_compile_error(error);
+                format!("literal {which}: {text}")
+            }
+        };
+        return Err(message);
+    }
+    Ok(NonNull::new(db))
+}
+
 impl Literals {
     /// Compiles `literals` (matched case-insensitively); the pattern id of a
     /// literal is its index.
     pub(crate) fn new(literals: &[Vec<u8>]) -> Result<Literals, String> {
         let lens: Vec<usize> = literals.iter().map(Vec::len).collect();
-        if literals.is_empty() {
-            return Ok(Literals { db: None, lens });
-        }
         if literals.iter().any(Vec::is_empty) {
             return Err("empty literal".into());
         }
-        let ptrs: Vec<*const c_char> = literals.iter().map(|l| l.as_ptr().cast()).collect();
-        let flags = vec![HS_FLAG_CASELESS; literals.len()];
-        let ids: Vec<c_uint> = (0..literals.len()).map(|i| i as c_uint).collect();
-        let count = c_uint::try_from(literals.len()).map_err(|_| "too many literals".to_owned())?;
-        let mut db: *mut HsDatabase = std::ptr::null_mut();
-        let mut error: *mut HsCompileError = std::ptr::null_mut();
-        // SAFETY: the four arrays have `count` elements each and outlive the
-        // call; each pointer/length pair describes a live literal; the out
-        // pointers are valid for writes.
-        let rc = unsafe {
-            hs_compile_lit_multi(
-                ptrs.as_ptr(),
-                flags.as_ptr(),
-                ids.as_ptr(),
-                lens.as_ptr(),
-                count,
-                HS_MODE_BLOCK,
-                std::ptr::null(),
-                &mut db,
-                &mut error,
-            )
-        };
-        if rc != HS_SUCCESS {
-            let message = if error.is_null() {
-                format!("hs_compile_lit_multi failed with {rc}")
-            } else {
-                // SAFETY: on failure `error` points to a compile error whose
-                // message is a NUL-terminated string; it is freed right after.
-                unsafe {
-                    let text = CStr::from_ptr((*error).message)
-                        .to_string_lossy()
-                        .into_owned();
-                    let which = (*error).expression;
-                    hs_free_compile_error(error);
-                    format!("literal {which}: {text}")
+        let mut short = Vec::new();
+        let mut long_ids = Vec::new();
+        for (id, lit) in literals.iter().enumerate() {
+            if lit.len() <= 2 {
+                for variant in case_variants(lit) {
+                    short.push((id, memchr::memmem::Finder::new(&variant).into_owned()));
                 }
-            };
-            return Err(message);
+            } else {
+                long_ids.push(id);
+            }
         }
+        let db = if long_ids.is_empty() {
+            None
+        } else {
+            compile(literals, &long_ids)?
+        };
         Ok(Literals {
-            db: NonNull::new(db),
+            db,
+            long_ids,
+            short,
             lens,
         })
     }
@@ -185,45 +216,88 @@ impl Literals {
     }
 
     /// Calls `on_match(id, end)` for every occurrence of every literal in
-    /// `data`, overlapping ones included, in order of `end` (an offset into
-    /// `data`, one past the literal's last byte).
+    /// `data`, overlapping ones included; `end` is an offset into `data`, one
+    /// past the literal's last byte. Occurrences of long literals come in
+    /// order of `end`, then those of short ones.
     pub(crate) fn scan(
         &self,
         scratch: &mut Scratch,
         data: &[u8],
         on_match: &mut dyn FnMut(usize, usize),
     ) -> Result<(), String> {
-        let (Some(db), Some(s)) = (self.db, scratch.scratch) else {
-            return Ok(());
-        };
-        let length =
-            c_uint::try_from(data.len()).map_err(|_| "buffer larger than 4 GiB".to_owned())?;
-        let mut context = Context {
-            on_match,
-            panicked: false,
-        };
-        // SAFETY: `db` and `s` are live and `s` was allocated for `db`;
-        // `data` is valid for `length` bytes; `context` outlives the call and
-        // is only used by `trampoline` during it.
-        let rc = unsafe {
-            hs_scan(
-                db.as_ptr(),
-                data.as_ptr().cast(),
-                length,
-                0,
-                s.as_ptr(),
-                trampoline,
-                (&mut context as *mut Context<'_>).cast(),
-            )
-        };
-        if context.panicked {
-            return Err("match callback panicked".into());
+        if let (Some(db), Some(s)) = (self.db, scratch.scratch) {
+            let length =
+                c_uint::try_from(data.len()).map_err(|_| "buffer larger than 4 GiB".to_owned())?;
+            let long_ids = &self.long_ids;
+            let mut mapped = |id: usize, end: usize| on_match(long_ids[id], end);
+            let mut context = Context {
+                on_match: &mut mapped,
+                panicked: false,
+            };
+            // SAFETY: `db` and `s` are live and `s` was allocated for `db`;
+            // `data` is valid for `length` bytes; `context` outlives the call
+            // and is only used by `trampoline` during it.
+            let rc = unsafe {
+                hs_scan(
+                    db.as_ptr(),
+                    data.as_ptr().cast(),
+                    length,
+                    0,
+                    s.as_ptr(),
+                    trampoline,
+                    (&mut context as *mut Context<'_>).cast(),
+                )
+            };
+            if context.panicked {
+                return Err("match callback panicked".into());
+            }
+            if rc != HS_SUCCESS && rc != HS_SCAN_TERMINATED {
+                return Err(format!("hs_scan failed with {rc}"));
+            }
         }
-        if rc != HS_SUCCESS && rc != HS_SCAN_TERMINATED {
-            return Err(format!("hs_scan failed with {rc}"));
-        }
+        self.scan_short(data, on_match);
         Ok(())
     }
+
+    /// Finds the one- and two-byte literals, one SIMD pass per case variant.
+    fn scan_short(&self, data: &[u8], on_match: &mut dyn FnMut(usize, usize)) {
+        for (id, finder) in &self.short {
+            let len = finder.needle().len();
+            if len == 1 {
+                memchr::memchr_iter(finder.needle()[0], data).for_each(|i| on_match(*id, i + 1));
+            } else {
+                // Overlapping occurrences too (`:::` holds `::` twice).
+                let mut at = 0;
+                while let Some(i) = finder.find(&data[at..]) {
+                    on_match(*id, at + i + len);
+                    at += i + 1;
+                }
+            }
+        }
+    }
+}
+
+/// Every spelling of `lit` that differs only in ASCII case.
+fn case_variants(lit: &[u8]) -> Vec<Vec<u8>> {
+    let mut out: Vec<Vec<u8>> = vec![Vec::new()];
+    for &b in lit {
+        let (lo, up) = (b.to_ascii_lowercase(), b.to_ascii_uppercase());
+        out = out
+            .into_iter()
+            .flat_map(|prefix| {
+                let mut with_lo = prefix.clone();
+                with_lo.push(lo);
+                let mut with_up = prefix;
+                with_up.push(up);
+                if lo == up {
+                    vec![with_lo]
+                } else {
+                    vec![with_lo, with_up]
+                }
+            })
+            .collect();
+    }
+    out
 }
 
 struct Context<'a> {
@@ -258,15 +332,45 @@ mod tests {
 
     #[test]
     fn finds_overlapping_caseless_occurrences() {
-        let lits = Literals::new(&[b"abc".to_vec(), b"bcd".to_vec(), b"@".to_vec()]).unwrap();
+        let lits = Literals::new(&[
+            b"abc".to_vec(),
+            b"bcd".to_vec(),
+            b"@".to_vec(),
+            b"q~".to_vec(),
+            b"::".to_vec(),
+        ])
+        .unwrap();
         let mut scratch = lits.scratch().unwrap();
         let mut found = Vec::new();
-        lits.scan(&mut scratch, b"xABCD @ abcd", &mut |id, end| {
+        lits.scan(&mut scratch, b"xABCD @ abcd Q~ a:::b", &mut |id, end| {
             found.push((id, end))
         })
         .unwrap();
-        assert_eq!(found, [(0, 4), (1, 5), (2, 7), (0, 11), (1, 12)]);
+        found.sort_by_key(|&(id, end)| (end, id));
+        assert_eq!(
+            found,
+            [
+                (0, 4),
+                (1, 5),
+                (2, 7),
+                (0, 11),
+                (1, 12),
+                (3, 15),
+                (4, 19),
+                (4, 20)
+            ]
+        );
         assert_eq!(lits.len_of(1), 3);
+    }
+
+    #[test]
+    fn only_short_literals_need_no_database() {
+        let lits = Literals::new(&[b"@".to_vec()]).unwrap();
+        let mut scratch = lits.scratch().unwrap();
+        let mut found = Vec::new();
+        lits.scan(&mut scratch, b"a@b@", &mut |id, end| found.push((id, end)))
+            .unwrap();
+        assert_eq!(found, [(0, 2), (0, 4)]);
     }
 
     #[test]
@@ -281,9 +385,9 @@ mod tests {
 
     #[test]
     fn a_panicking_callback_is_an_error_not_an_unwind_through_c() {
-        let lits = Literals::new(&[b"a".to_vec()]).unwrap();
+        let lits = Literals::new(&[b"aaa".to_vec()]).unwrap();
         let mut scratch = lits.scratch().unwrap();
-        let r = lits.scan(&mut scratch, b"aaa", &mut |_, _| panic!("boom"));
+        let r = lits.scan(&mut scratch, b"aaaa", &mut |_, _| panic!("boom"));
         assert!(r.is_err());
     }
 }
