@@ -165,7 +165,20 @@ pub fn run(args: ScanArgs) -> anyhow::Result<ExitCode> {
                     let i = next.fetch_add(1, Ordering::Relaxed);
                     let Some(path) = files.get(i) else { break };
                     detections.clear();
-                    match scan_file(&mut scanner, path, &mut detections) {
+                    // A bug that panics on one file costs that file, not the scan:
+                    // it is counted as an error and the thread goes on with a
+                    // fresh scanner.
+                    let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                        scan_file(&mut scanner, path, &mut detections)
+                    }));
+                    let outcome = outcome.unwrap_or_else(|_| {
+                        scanner = engine.scanner();
+                        detections.clear();
+                        Err(std::io::Error::other(
+                            "internal error while scanning (a bug; please report it)",
+                        ))
+                    });
+                    match outcome {
                         Ok(Some(bytes)) => {
                             totals.files.fetch_add(1, Ordering::Relaxed);
                             totals.bytes.fetch_add(bytes, Ordering::Relaxed);

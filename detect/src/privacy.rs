@@ -25,7 +25,7 @@ impl FingerprintKey {
     /// A random key: fingerprints then only compare within one run.
     pub fn random() -> Result<FingerprintKey, Error> {
         let mut key = [0u8; 32];
-        getrandom_fill(&mut key)?;
+        shoal_schemas::ids::fill_random(&mut key).map_err(|e| Error::Key(e.to_string()))?;
         Ok(FingerprintKey(key))
     }
 
@@ -46,7 +46,7 @@ impl FingerprintKey {
     /// `hmac-sha256:<hex>` of the normalised value.
     pub fn fingerprint(&self, entity: &str, category: Category, value: &[u8]) -> String {
         let mut mac =
-            <Hmac<Sha256>>::new_from_slice(&self.0).unwrap_or_else(|_| unreachable_hmac());
+            <Hmac<Sha256>>::new_from_slice(&self.0).expect("HMAC takes keys of any length");
         mac.update(entity.as_bytes());
         mac.update(&[0]);
         mac.update(&normalize(entity, category, value));
@@ -55,20 +55,6 @@ impl FingerprintKey {
             shoal_schemas::ids::hex(&mac.finalize().into_bytes())
         )
     }
-}
-
-fn unreachable_hmac() -> Hmac<Sha256> {
-    // HMAC accepts keys of any length; this is never reached.
-    <Hmac<Sha256>>::new_from_slice(b"k").unwrap_or_else(|_| unreachable_hmac())
-}
-
-fn getrandom_fill(buf: &mut [u8]) -> Result<(), Error> {
-    let hex = shoal_schemas::ids::random_hex(buf.len()).map_err(|e| Error::Key(e.to_string()))?;
-    for (i, slot) in buf.iter_mut().enumerate() {
-        *slot = u8::from_str_radix(&hex[2 * i..2 * i + 2], 16)
-            .map_err(|e| Error::Key(e.to_string()))?;
-    }
-    Ok(())
 }
 
 /// The form of a value that fingerprints compare: PII numbers without their

@@ -2,10 +2,15 @@
 
 use crate::Error;
 
+/// Fills `buf` from the operating system's random generator.
+pub fn fill_random(buf: &mut [u8]) -> Result<(), Error> {
+    getrandom::fill(buf).map_err(|e| Error::Random(e.to_string()))
+}
+
 /// `n` random bytes as lower-case hex, from the operating system's generator.
 pub fn random_hex(n: usize) -> Result<String, Error> {
     let mut bytes = vec![0u8; n];
-    getrandom::fill(&mut bytes).map_err(|e| Error::Random(e.to_string()))?;
+    fill_random(&mut bytes)?;
     Ok(hex(&bytes))
 }
 
