@@ -39,6 +39,13 @@ pub fn check_examples(set: &RuleSet) -> Result<Vec<Failure>, crate::Error> {
                     example: example.clone(),
                 });
             }
+            if rule.anchored && !matches_contain_an_anchor(rule, example)? {
+                failures.push(Failure {
+                    rule: rule.id.clone(),
+                    what: "anchored, but a match of the example holds no anchor",
+                    example: example.clone(),
+                });
+            }
         }
         for example in &rule.negative_examples {
             out.clear();
@@ -53,6 +60,33 @@ pub fn check_examples(set: &RuleSet) -> Result<Vec<Failure>, crate::Error> {
         }
     }
     Ok(failures)
+}
+
+/// True when every match of the rule's pattern in `example` contains one of
+/// its anchors (case-insensitively), as `anchored: true` promises.
+fn matches_contain_an_anchor(rule: &Rule, example: &str) -> Result<bool, crate::Error> {
+    let re = regex_automata::meta::Regex::builder()
+        .syntax(
+            regex_automata::util::syntax::Config::new()
+                .unicode(false)
+                .utf8(false),
+        )
+        .build(&rule.pattern)
+        .map_err(|e| crate::Error::Rule {
+            id: rule.id.clone(),
+            reason: format!("pattern: {e}"),
+        })?;
+    let anchors: Vec<Vec<u8>> = rule
+        .anchors
+        .iter()
+        .map(|a| a.to_ascii_lowercase().into_bytes())
+        .collect();
+    Ok(re.find_iter(example.as_bytes()).all(|m| {
+        let text = example.as_bytes()[m.range()].to_ascii_lowercase();
+        anchors
+            .iter()
+            .any(|a| text.windows(a.len()).any(|w| w == a.as_slice()))
+    }))
 }
 
 fn single(set: &RuleSet, rule: &Rule) -> Result<Engine, crate::Error> {

@@ -65,6 +65,10 @@ pub(crate) struct Compiled {
     pub(crate) context_words: Vec<Vec<u8>>,
     /// Penalty words, lower-cased.
     pub(crate) penalty_words: Vec<Vec<u8>>,
+    /// How far a window reaches on each side of an anchor: the rule's
+    /// `max_len`, or, for an `anchored` rule, the pattern's own longest match
+    /// when that is shorter (`ghp_` and 36 characters: 40).
+    reach: usize,
 }
 
 /// A match, with its raw value. The value stays in the worker: it is turned
@@ -201,12 +205,25 @@ impl Engine {
                         .collect()
                 })
                 .unwrap_or_default();
+            let bound = rule
+                .anchored
+                .then(|| {
+                    syntax::parse_with(
+                        &rule.pattern,
+                        &syntax::Config::new().unicode(false).utf8(false),
+                    )
+                    .ok()
+                })
+                .flatten()
+                .and_then(|hir| hir.properties().maximum_len());
+            let reach = bound.map_or(rule.max_len, |b| b.min(rule.max_len));
             rules.push(Compiled {
                 rule: rule.clone(),
                 re,
                 group,
                 context_words,
                 penalty_words,
+                reach,
             });
         }
         digit_rules.sort_by_key(|&r| rules[r as usize].rule.digits.map(|d| d.min));
@@ -444,12 +461,12 @@ impl<'e> Scanner<'e> {
                 if word_start && !whole_word {
                     continue;
                 }
-                let rule = &engine.rules[r as usize].rule;
+                let compiled = &engine.rules[r as usize];
                 // Context words reach as far as the rule's context window.
                 let max = if word_start {
-                    rule.max_len + rule.context.as_ref().map_or(0, |c| c.window)
+                    compiled.rule.max_len + compiled.rule.context.as_ref().map_or(0, |c| c.window)
                 } else {
-                    rule.max_len
+                    compiled.reach
                 };
                 if start >= region.end + 2 * max || end + max <= region.start {
                     continue;

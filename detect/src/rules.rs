@@ -8,7 +8,8 @@
 //!     entity: AWS_ACCESS_KEY_ID           # upper snake case
 //!     category: secret                    # pii | secret
 //!     pattern: '\b((?:AKIA|ASIA)[A-Z2-7]{16})\b'
-//!     anchors: [AKIA, ASIA]               # literals in every match (searched case-insensitively)
+//!     anchors: [AKIA, ASIA]               # literals in or near every match (searched case-insensitively)
+//!     anchored: true                      # every match contains an anchor (tighter windows)
 //!     confidence: 0.9                     # base score when everything checks out
 //!     validate: luhn                      # optional, a closed set (see Validator)
 //!     entropy: 3.0                        # optional minimum Shannon entropy (bits/char) of the value
@@ -108,6 +109,11 @@ pub struct Rule {
     /// Literals of which at least one occurs in every match.
     #[serde(default)]
     pub anchors: Vec<String>,
+    /// True when every match contains one of the anchors (not merely lies
+    /// near one): windows then need reach only as far as the pattern's own
+    /// longest match. Checked against the examples.
+    #[serde(default)]
+    pub anchored: bool,
     /// Digit-run trigger, for rules without anchors.
     #[serde(default)]
     pub digits: Option<DigitsTrigger>,
