@@ -512,6 +512,9 @@ impl<'e> Scanner<'e> {
                     {
                         continue;
                     }
+                    if t.letter_after && !letter_after(buf, e) {
+                        continue;
+                    }
                     // A run of bare digits is the whole candidate (digits on
                     // both sides would break the rule's `\b`), so a checksum
                     // validator can rule it out before any regex runs.
@@ -693,6 +696,16 @@ fn group_span(caps: &Captures, group: usize) -> Option<std::ops::Range<usize>> {
         .or_else(|| caps.get_group(0))
         .map(|s| s.range())
         .filter(|r| !r.is_empty())
+}
+
+/// True when an upper-case ASCII letter follows `at`, after an optional `-`.
+fn letter_after(buf: &[u8], at: usize) -> bool {
+    let at = if buf.get(at) == Some(&b'-') {
+        at + 1
+    } else {
+        at
+    };
+    buf.get(at).is_some_and(u8::is_ascii_uppercase)
 }
 
 /// Upper-case ASCII letters right before `at`, one space between allowed.

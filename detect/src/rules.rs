@@ -22,10 +22,11 @@
 //! The value is the capture group named `value`, else group 1, else the whole
 //! match. Every rule needs a prefilter trigger: `anchors` (literals, at least
 //! one of which occurs in, or within `max_len` of, every match), or `digits`
-//! (`{min, max, dots, letters_before, prefix}`: the match contains a run of
+//! (`{min, max, dots, letters_before, prefix, letter_after}`: the match contains a run of
 //! digits joined by single separators with that many digits, at least `dots`
 //! `.` separators, at least `letters_before` upper-case letters right before
-//! it, and the `prefix` character right before it).
+//! it, the `prefix` character right before it, and an upper-case letter
+//! right after it when `letter_after`).
 //!
 //! Context words match whole words (`tel` in `Tel:` or `mobile_tel`, not in
 //! `hotel` or `telnet`). A rule that cannot reach the reporting
@@ -58,6 +59,10 @@ pub struct DigitsTrigger {
     /// An ASCII character that must stand right before the run, e.g. `+`.
     #[serde(default)]
     pub prefix: Option<char>,
+    /// An upper-case ASCII letter must follow the run (after an optional
+    /// `-`), as in a Spanish NIF `12345678Z`.
+    #[serde(default)]
+    pub letter_after: bool,
 }
 
 /// Context words that raise (or, when required, gate) a match's confidence.
