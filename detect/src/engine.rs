@@ -185,25 +185,21 @@ impl Engine {
                 };
                 anchor_rules[slot].push((index, word_start));
             }
+            let lowered = |words: &[String]| -> Vec<Vec<u8>> {
+                words
+                    .iter()
+                    .map(|w| w.to_ascii_lowercase().into_bytes())
+                    .collect()
+            };
             let context_words = rule
                 .context
                 .as_ref()
-                .map(|c| {
-                    c.words
-                        .iter()
-                        .map(|w| w.to_ascii_lowercase().into_bytes())
-                        .collect()
-                })
+                .map(|c| lowered(&c.words))
                 .unwrap_or_default();
             let penalty_words = rule
                 .context
                 .as_ref()
-                .map(|c| {
-                    c.penalty_words
-                        .iter()
-                        .map(|w| w.to_ascii_lowercase().into_bytes())
-                        .collect()
-                })
+                .map(|c| lowered(&c.penalty_words))
                 .unwrap_or_default();
             let bound = rule
                 .anchored
