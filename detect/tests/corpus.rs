@@ -113,24 +113,36 @@ fn positive(rng: &mut Rng) -> (&'static str, String, String) {
             (
                 "EMAIL",
                 v,
-                rng.pick(&["Contact: {}", "reply-to {} please", "\"email\": \"{}\","])
-                    .to_string(),
+                rng.pick(&[
+                    "Contact: {}",
+                    "reply-to {} please",
+                    "\"email\": \"{}\",",
+                    "From: Maria <{}>",
+                    "<a href=\"mailto:{}\">write</a>",
+                ])
+                .to_string(),
             )
         }
         1 => {
             let prefix = *rng.pick(&["4", "51", "55", "2221", "37", "6011"]);
             let len = if prefix == "37" { 15 } else { 16 };
             let raw = luhn_complete(prefix, len, rng);
-            let v = if len == 16 && rng.below(2) == 0 {
-                format!(
+            let v = match (len, rng.below(3)) {
+                (16, 0) => format!(
                     "{} {} {} {}",
                     &raw[..4],
                     &raw[4..8],
                     &raw[8..12],
                     &raw[12..]
-                )
-            } else {
-                raw
+                ),
+                (16, 1) => format!(
+                    "{}-{}-{}-{}",
+                    &raw[..4],
+                    &raw[4..8],
+                    &raw[8..12],
+                    &raw[12..]
+                ),
+                _ => raw,
             };
             (
                 "CREDIT_CARD",
@@ -141,8 +153,19 @@ fn positive(rng: &mut Rng) -> (&'static str, String, String) {
         }
         2 => (
             "IBAN",
-            iban_de(rng),
-            rng.pick(&["IBAN: {}", "transfer to {} by Monday"])
+            {
+                let raw = iban_de(rng);
+                if rng.below(2) == 0 {
+                    raw.as_bytes()
+                        .chunks(4)
+                        .map(|c| String::from_utf8_lossy(c).into_owned())
+                        .collect::<Vec<_>>()
+                        .join(" ")
+                } else {
+                    raw
+                }
+            },
+            rng.pick(&["IBAN: {}", "transfer to {} by Monday", "\"iban\": \"{}\""])
                 .to_string(),
         ),
         3 => {
@@ -160,7 +183,8 @@ fn positive(rng: &mut Rng) -> (&'static str, String, String) {
             (
                 "US_SSN",
                 v,
-                rng.pick(&["SSN: {}", "employee ssn {}"]).to_string(),
+                rng.pick(&["SSN: {}", "employee ssn {}", "{\"ssn\":\"{}\"}"])
+                    .to_string(),
             )
         }
         4 => {
@@ -194,6 +218,7 @@ fn positive(rng: &mut Rng) -> (&'static str, String, String) {
                 rng.pick(&[
                     "Accepted publickey for deploy from {} port 50122",
                     "client_ip={}",
+                    "{\"remote_addr\": \"{}\"}",
                 ])
                 .to_string(),
             )
@@ -201,8 +226,12 @@ fn positive(rng: &mut Rng) -> (&'static str, String, String) {
         7 => (
             "AWS_ACCESS_KEY_ID",
             format!("AKIA{}", rng.chars(b"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567", 16)),
-            rng.pick(&["aws_access_key_id = {}", "export AWS_ACCESS_KEY_ID={}"])
-                .to_string(),
+            rng.pick(&[
+                "aws_access_key_id = {}",
+                "export AWS_ACCESS_KEY_ID={}",
+                "  aws_access_key_id: \"{}\"",
+            ])
+            .to_string(),
         ),
         8 => (
             "GITHUB_TOKEN",
@@ -267,7 +296,8 @@ fn positive(rng: &mut Rng) -> (&'static str, String, String) {
             (
                 "DATE_OF_BIRTH",
                 v,
-                rng.pick(&["DOB: {}", "date of birth {}"]).to_string(),
+                rng.pick(&["DOB: {}", "date of birth {}", "\"birth_date\": \"{}\""])
+                    .to_string(),
             )
         }
         _ => {
