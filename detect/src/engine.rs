@@ -591,15 +591,26 @@ impl<'e> Scanner<'e> {
         // PII that overlaps a secret (an e-mail-like `pass@host` inside a
         // connection string, `token@github.com` in a clone URL) is part of
         // that secret, not a finding of its own.
+        // A replacement above can put a later match before earlier ones:
+        // restore start order, which the passes below rely on.
+        kept.sort_by_key(|d| d.start);
         let secrets: Vec<(u64, u64)> = kept
             .iter()
             .filter(|k| engine.rules[k.rule].rule.category == shoal_schemas::Category::Secret)
             .map(|k| (k.start, k.end))
             .collect();
         if !secrets.is_empty() {
+            // `secrets` is sorted by start and no match is longer than
+            // MAX_MATCH_LEN, so only the secrets starting in
+            // (d.start - MAX_MATCH_LEN, d.end) can overlap `d`.
             kept.retain(|d| {
-                engine.rules[d.rule].rule.category == shoal_schemas::Category::Secret
-                    || !secrets.iter().any(|&(s, e)| d.start < e && d.end > s)
+                if engine.rules[d.rule].rule.category == shoal_schemas::Category::Secret {
+                    return true;
+                }
+                let upto = secrets.partition_point(|&(s, _)| s < d.end);
+                let from = secrets[..upto]
+                    .partition_point(|&(s, _)| s + (MAX_MATCH_LEN as u64) <= d.start);
+                !secrets[from..upto].iter().any(|&(_, e)| e > d.start)
             });
         }
 

@@ -152,3 +152,22 @@ fn detection_debug_never_shows_the_value() {
     assert!(!text.contains("AKIAZ3MHTJQ5F4GKRW7E"), "{text}");
     assert!(text.contains("redacted"));
 }
+
+/// A secret that replaces an earlier, less confident one it starts inside
+/// (a GitHub token inside a URL with credentials) used to leave the
+/// detections out of start order when PII sat between the two starts, and
+/// the line/column pass then sliced backwards and panicked.
+#[test]
+fn regression_replaced_secret_before_earlier_pii_does_not_panic() {
+    let token = shoal_detect::validate::checksummed_token("ghp_R4nd0mT0k3nV4lu3F0rCh3ck1ngOkX");
+    let text = format!("https://536-22-8790:{token}@github.com/org/repo\n");
+    let e = engine(1 << 20);
+    let mut out = Vec::new();
+    e.scanner().scan_slice(text.as_bytes(), None, &mut out);
+    let entities: Vec<&str> = out.iter().map(|d| e.rule(d.rule).entity.as_str()).collect();
+    assert!(entities.contains(&"GITHUB_TOKEN"), "{entities:?}");
+    assert!(
+        out.windows(2).all(|w| w[0].start <= w[1].start),
+        "detections in start order"
+    );
+}
