@@ -54,6 +54,16 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     std::fs::write(messages_dir.join("scan_request.json"), to_json(&request)?)?;
     let scan_dir = dir.join("scan");
     std::fs::create_dir_all(&scan_dir)?;
+    // Longer than the engine's smallest block (8 KiB), with values around
+    // the boundaries, so that mutations explore the block overlap.
+    let mut long = String::new();
+    while long.len() < 20_000 {
+        long.push_str("filler text of a log line, nothing to see here 0123456789\n");
+        if long.len() % 8192 > 8000 {
+            long.push_str("key AKIAZ3MHTJQ5F4GKRW7E card 4539 1488 0343 6467\n");
+        }
+    }
+    std::fs::write(scan_dir.join("long.txt"), long)?;
     std::fs::write(
         scan_dir.join("mixed.txt"),
         "id,name,card\n1,Ana,4539 1488 0343 6467\nexport AWS_ACCESS_KEY_ID=AKIAZ3MHTJQ5F4GKRW7E\n\
