@@ -278,6 +278,8 @@ impl Engine {
             stats: ScanStats::default(),
             buf: Vec::new(),
             windows: Vec::new(),
+            counts: Vec::new(),
+            sorted: Vec::new(),
             found: Vec::new(),
             lower: Vec::new(),
         }
@@ -308,6 +310,9 @@ pub struct Scanner<'e> {
     rule_windows: Vec<u64>,
     buf: Vec<u8>,
     windows: Vec<(u32, usize, usize)>,
+    /// Scratch of the counting sort of `windows` by rule.
+    counts: Vec<usize>,
+    sorted: Vec<(u32, usize, usize)>,
     found: Vec<Detection>,
     lower: Vec<u8>,
 }
@@ -552,20 +557,46 @@ impl<'e> Scanner<'e> {
             }
         }
 
-        // Merge the windows of each rule and confirm with its regex.
-        self.windows.sort_unstable();
+        // Group the windows by rule (a counting sort: stable, so each rule's
+        // windows keep the order they came in, a few ascending runs that a
+        // stable sort then merges in near-linear time), merge those of each
+        // rule and confirm with its regex.
+        let mut counts = std::mem::take(&mut self.counts);
+        counts.clear();
+        counts.resize(engine.rules.len() + 1, 0);
+        for &(r, _, _) in &self.windows {
+            counts[r as usize + 1] += 1;
+        }
+        for k in 1..counts.len() {
+            counts[k] += counts[k - 1];
+        }
+        let mut sorted = std::mem::take(&mut self.sorted);
+        sorted.clear();
+        sorted.resize(self.windows.len(), (0, 0, 0));
+        for &w in &self.windows {
+            let slot = &mut counts[w.0 as usize];
+            sorted[*slot] = w;
+            *slot += 1;
+        }
+        let mut from = 0;
+        for &to in &counts[..engine.rules.len()] {
+            sorted[from..to].sort_by_key(|w| w.1);
+            from = to;
+        }
+        self.counts = counts;
         let mut i = 0;
-        while i < self.windows.len() {
-            let (r, ws, mut we) = self.windows[i];
+        while i < sorted.len() {
+            let (r, ws, mut we) = sorted[i];
             i += 1;
-            while i < self.windows.len() && self.windows[i].0 == r && self.windows[i].1 <= we {
-                we = we.max(self.windows[i].2);
+            while i < sorted.len() && sorted[i].0 == r && sorted[i].1 <= we {
+                we = we.max(sorted[i].2);
                 i += 1;
             }
             self.stats.windows += 1;
             self.rule_windows[r as usize] += 1;
             self.confirm(buf, base, r as usize, ws..we, &region, field);
         }
+        self.sorted = sorted;
 
         // Overlapping matches of one category keep the most confident.
         self.found.sort_by(|a, b| {
