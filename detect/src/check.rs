@@ -39,7 +39,7 @@ pub fn check_examples(set: &RuleSet) -> Result<Vec<Failure>, crate::Error> {
                     example: example.clone(),
                 });
             }
-            if rule.anchored && !matches_contain_an_anchor(rule, example)? {
+            if rule.anchored && !matches_contain_an_anchor(&engine, rule, example) {
                 failures.push(Failure {
                     rule: rule.id.clone(),
                     what: "anchored, but a match of the example holds no anchor",
@@ -63,30 +63,16 @@ pub fn check_examples(set: &RuleSet) -> Result<Vec<Failure>, crate::Error> {
 }
 
 /// True when every match of the rule's pattern in `example` contains one of
-/// its anchors (case-insensitively), as `anchored: true` promises.
-fn matches_contain_an_anchor(rule: &Rule, example: &str) -> Result<bool, crate::Error> {
-    let re = regex_automata::meta::Regex::builder()
-        .syntax(
-            regex_automata::util::syntax::Config::new()
-                .unicode(false)
-                .utf8(false),
-        )
-        .build(&rule.pattern)
-        .map_err(|e| crate::Error::Rule {
-            id: rule.id.clone(),
-            reason: format!("pattern: {e}"),
-        })?;
-    let anchors: Vec<Vec<u8>> = rule
-        .anchors
-        .iter()
-        .map(|a| a.to_ascii_lowercase().into_bytes())
-        .collect();
-    Ok(re.find_iter(example.as_bytes()).all(|m| {
-        let text = example.as_bytes()[m.range()].to_ascii_lowercase();
-        anchors
-            .iter()
-            .any(|a| text.windows(a.len()).any(|w| w == a.as_slice()))
-    }))
+/// its anchors (case-insensitively), as `anchored: true` promises. `engine`
+/// holds this rule alone.
+fn matches_contain_an_anchor(engine: &Engine, rule: &Rule, example: &str) -> bool {
+    engine.pattern(0).find_iter(example.as_bytes()).all(|m| {
+        let text = &example.as_bytes()[m.range()];
+        rule.anchors.iter().any(|a| {
+            text.windows(a.len())
+                .any(|w| w.eq_ignore_ascii_case(a.as_bytes()))
+        })
+    })
 }
 
 fn single(set: &RuleSet, rule: &Rule) -> Result<Engine, crate::Error> {

@@ -115,7 +115,7 @@ pub struct Engine {
     rules: Vec<Compiled>,
     anchors: Literals,
     /// For each anchor pattern, the rules it triggers, and whether only at
-    /// the start of a word (context-word triggers).
+    /// whole words (context-word triggers).
     anchor_rules: Vec<Vec<(u32, bool)>>,
     /// Rules with a digits trigger, sorted by `min`.
     digit_rules: Vec<u32>,
@@ -133,10 +133,19 @@ impl Engine {
         let mut anchor_rules: Vec<Vec<(u32, bool)>> = Vec::new();
         let mut digit_rules = Vec::new();
         for (i, rule) in set.rules().iter().enumerate() {
+            // Parsed once: the regex is built from this, and an `anchored`
+            // rule's window reach comes from its longest possible match.
+            let hir = syntax::parse_with(
+                &rule.pattern,
+                &syntax::Config::new().unicode(false).utf8(false),
+            )
+            .map_err(|e| Error::Rule {
+                id: rule.id.clone(),
+                reason: format!("pattern: {e}"),
+            })?;
             let re = Regex::builder()
-                .syntax(syntax::Config::new().unicode(false).utf8(false))
                 .configure(Regex::config().utf8_empty(false))
-                .build(&rule.pattern)
+                .build_from_hir(&hir)
                 .map_err(|e| Error::Rule {
                     id: rule.id.clone(),
                     reason: format!("pattern: {e}"),
@@ -154,37 +163,10 @@ impl Engine {
                 reason: "too many rules".into(),
             })?;
             // A rule that needs a context word to reach the threshold is
-            // triggered by its context words (at word starts), not its digits.
+            // triggered by its context words (as whole words), not its digits.
             let context_gated = rule.context.as_ref().is_some_and(|c| {
                 !c.words.is_empty() && (c.required || rule.confidence < options.threshold)
             });
-            let mut triggers: Vec<(Vec<u8>, bool)> = rule
-                .anchors
-                .iter()
-                .map(|a| (a.to_ascii_lowercase().into_bytes(), false))
-                .collect();
-            if context_gated {
-                if let Some(c) = &rule.context {
-                    triggers.extend(
-                        c.words
-                            .iter()
-                            .map(|w| (w.to_ascii_lowercase().into_bytes(), true)),
-                    );
-                }
-            } else if rule.digits.is_some() {
-                digit_rules.push(index);
-            }
-            for (lower, word_start) in triggers {
-                let slot = match literals.iter().position(|l| *l == lower) {
-                    Some(p) => p,
-                    None => {
-                        literals.push(lower);
-                        anchor_rules.push(Vec::new());
-                        literals.len() - 1
-                    }
-                };
-                anchor_rules[slot].push((index, word_start));
-            }
             let lowered = |words: &[String]| -> Vec<Vec<u8>> {
                 words
                     .iter()
@@ -201,17 +183,31 @@ impl Engine {
                 .as_ref()
                 .map(|c| lowered(&c.penalty_words))
                 .unwrap_or_default();
-            let bound = rule
-                .anchored
-                .then(|| {
-                    syntax::parse_with(
-                        &rule.pattern,
-                        &syntax::Config::new().unicode(false).utf8(false),
-                    )
-                    .ok()
-                })
-                .flatten()
-                .and_then(|hir| hir.properties().maximum_len());
+            let mut triggers: Vec<(Vec<u8>, bool)> = lowered(&rule.anchors)
+                .into_iter()
+                .map(|a| (a, false))
+                .collect();
+            if context_gated {
+                triggers.extend(context_words.iter().map(|w| (w.clone(), true)));
+            } else if rule.digits.is_some() {
+                digit_rules.push(index);
+            }
+            for (lower, word_start) in triggers {
+                let slot = match literals.iter().position(|l| *l == lower) {
+                    Some(p) => p,
+                    None => {
+                        literals.push(lower);
+                        anchor_rules.push(Vec::new());
+                        literals.len() - 1
+                    }
+                };
+                anchor_rules[slot].push((index, word_start));
+            }
+            let bound = if rule.anchored {
+                hir.properties().maximum_len()
+            } else {
+                None
+            };
             let reach = bound.map_or(rule.max_len, |b| b.min(rule.max_len));
             rules.push(Compiled {
                 rule: rule.clone(),
@@ -241,6 +237,11 @@ impl Engine {
             options,
             digest: set.digest().to_owned(),
         })
+    }
+
+    /// The compiled pattern of rule `index`.
+    pub(crate) fn pattern(&self, index: usize) -> &Regex {
+        &self.rules[index].re
     }
 
     /// The rule of a detection.
@@ -546,7 +547,7 @@ impl<'e> Scanner<'e> {
                 if rule
                     .context_words
                     .iter()
-                    .any(|w| memchr::memmem::find(field.as_bytes(), w).is_some())
+                    .any(|w| score::contains_word(field.as_bytes(), w))
                 {
                     self.windows.push((
                         r as u32,
