@@ -80,14 +80,12 @@ pub(crate) fn score(
             return None;
         }
         // Penalty words count on the match's own line only.
-        let rel_start = span.start - from;
-        let rel_end = span.end - from;
-        let line_start = memchr::memrchr(b'\n', &scratch[..rel_start]).map_or(0, |p| p + 1);
-        let line_end =
-            memchr::memchr(b'\n', &scratch[rel_end..]).map_or(scratch.len(), |p| rel_end + p);
-        for w in &rule.penalty_words {
-            if find_short(&scratch[line_start..line_end], w).is_some() {
-                confidence -= 0.3;
+        if !rule.penalty_words.is_empty() {
+            lower_into(&buf[same_line(buf, &span, ctx.window)], scratch);
+            for w in &rule.penalty_words {
+                if find_short(scratch, w).is_some() {
+                    confidence -= 0.3;
+                }
             }
         }
     }
@@ -104,14 +102,7 @@ pub(crate) fn score(
     {
         confidence -= 0.2;
     } else {
-        let line_start =
-            memchr::memrchr(b'\n', &buf[span.start.saturating_sub(NEARBY)..span.start])
-                .map_or(span.start.saturating_sub(NEARBY), |p| {
-                    span.start.saturating_sub(NEARBY) + p + 1
-                });
-        let after = &buf[span.end..(span.end + NEARBY).min(buf.len())];
-        let line_end = span.end + memchr::memchr(b'\n', after).unwrap_or(after.len());
-        lower_into(&buf[line_start..line_end], scratch);
+        lower_into(&buf[same_line(buf, &span, NEARBY)], scratch);
         if PLACEHOLDER_NEARBY
             .iter()
             .any(|w| find_short(scratch, w).is_some())
@@ -120,6 +111,15 @@ pub(crate) fn score(
         }
     }
     Some(confidence.clamp(0.0, 1.0))
+}
+
+/// The part of `span`'s line within `reach` bytes of it.
+fn same_line(buf: &[u8], span: &Range<usize>, reach: usize) -> Range<usize> {
+    let from = span.start.saturating_sub(reach);
+    let to = (span.end + reach).min(buf.len());
+    let start = memchr::memrchr(b'\n', &buf[from..span.start]).map_or(from, |p| from + p + 1);
+    let end = memchr::memchr(b'\n', &buf[span.end..to]).map_or(to, |p| span.end + p);
+    start..end
 }
 
 /// True when `word` occurs in `haystack` as a whole word: neither preceded
