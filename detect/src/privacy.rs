@@ -43,6 +43,17 @@ impl FingerprintKey {
         Ok(FingerprintKey(key))
     }
 
+    /// The key of one tenant, derived from this (master) key with
+    /// HMAC-SHA256, so that fingerprints of two tenants never compare while
+    /// the swarm holds one secret.
+    pub fn for_tenant(&self, tenant: &str) -> FingerprintKey {
+        let mut mac =
+            <Hmac<Sha256>>::new_from_slice(&self.0).expect("HMAC takes keys of any length");
+        mac.update(b"shoal tenant fingerprint key\0");
+        mac.update(tenant.as_bytes());
+        FingerprintKey(mac.finalize().into_bytes().into())
+    }
+
     /// `hmac-sha256:<hex>` of the normalised value.
     pub fn fingerprint(&self, entity: &str, category: Category, value: &[u8]) -> String {
         let mut mac =

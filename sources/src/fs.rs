@@ -302,7 +302,13 @@ mod tests {
         all.sort();
         assert_eq!(
             all,
-            ["a/b/two.txt", "a/one.txt", "bin.dat", "four.txt", "three.log"]
+            [
+                "a/b/two.txt",
+                "a/one.txt",
+                "bin.dat",
+                "four.txt",
+                "three.log"
+            ]
         );
         assert!(chunks.iter().all(|c| c.len() <= 2), "{chunks:?}");
         assert!(chunks.len() >= 3, "{chunks:?}");
@@ -325,13 +331,19 @@ mod tests {
         let dir = tree();
         let src = FsSource::new("t".into(), dir.path().join("a"));
         let spec = ChunkSpec::Fs {
-            files: ["one.txt", "../three.log", "/etc/passwd", "gone.txt", "b/two.txt"]
-                .iter()
-                .map(|p| FileRef {
-                    path: (*p).into(),
-                    size: 0,
-                })
-                .collect(),
+            files: [
+                "one.txt",
+                "../three.log",
+                "/etc/passwd",
+                "gone.txt",
+                "b/two.txt",
+            ]
+            .iter()
+            .map(|p| FileRef {
+                path: (*p).into(),
+                size: 0,
+            })
+            .collect(),
         };
         let mut c = Collect(Vec::new(), Vec::new());
         src.read(&spec, &mut c).unwrap();
@@ -360,8 +372,7 @@ mod tests {
         let dir = tree();
         let outside = tempfile::tempdir().unwrap();
         std::fs::write(outside.path().join("secret"), "s").unwrap();
-        std::os::unix::fs::symlink(outside.path().join("secret"), dir.path().join("link"))
-            .unwrap();
+        std::os::unix::fs::symlink(outside.path().join("secret"), dir.path().join("link")).unwrap();
         let src = FsSource::new("t".into(), dir.path().into());
         // Planning does not follow the link...
         let all: Vec<String> = plan(&src, &Filter::default(), ChunkLimits::default())

@@ -1,0 +1,399 @@
+//! The per-delivery sequence and the pull loop.
+//!
+//! For each delivery: verify the envelope → claim its jti → check the scan's
+//! cancel flag → read and detect on a blocking thread while findings stream
+//! back and are published (progress acks keep the message meanwhile) →
+//! publish the chunk result → double ack. Any error is answered by
+//! [`ack_for`] of its kind; refusals also go to the audit trail.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use shoal_schemas::envelope::Verifier;
+use shoal_schemas::{
+    AuditAction, AuditRecord, ChunkOutcome, ChunkResult, ChunkTask, Decision, Finding,
+};
+use tokio::sync::{mpsc, watch};
+
+use crate::ack::{Ack, ErrorKind, ack_for};
+use crate::pipeline::{ChunkError, ChunkRunner, FindingSink};
+use crate::transport::{Bus, Claim, Confirm, Delivery, Event, Queue};
+
+/// Tunables of a worker.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// How often a running chunk sends a progress ack: a third of the
+    /// consumer's ack wait.
+    pub progress_every: Duration,
+    /// How long a claimed jti is kept past the envelope's expiry.
+    pub jti_margin: Duration,
+    /// Publications awaiting confirmation before the worker waits for them.
+    pub publish_window: usize,
+    /// Hand raw values to the bus (local scans with `--reveal` only).
+    pub reveal: bool,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings {
+            progress_every: Duration::from_secs(10),
+            jti_margin: Duration::from_secs(3600),
+            publish_window: 256,
+            reveal: false,
+        }
+    }
+}
+
+/// What became of one delivery (for logs and tests).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Handled {
+    /// The answer given.
+    pub ack: Ack,
+    /// The chunk's result when it ran, was cancelled or failed for good.
+    pub result: Option<ChunkResult>,
+    /// The error code when it did not complete.
+    pub error: Option<&'static str>,
+}
+
+struct Failure {
+    task: Option<ChunkTask>,
+    error: ChunkError,
+}
+
+impl<E: Into<ChunkError>> From<E> for Failure {
+    fn from(e: E) -> Failure {
+        Failure {
+            task: None,
+            error: e.into(),
+        }
+    }
+}
+
+/// A worker: what it runs chunks with, how it verifies them and where it
+/// publishes.
+pub struct Worker<B> {
+    runner: Arc<ChunkRunner>,
+    verifier: Verifier,
+    bus: Arc<B>,
+    settings: Settings,
+}
+
+impl<B: Bus> Worker<B> {
+    /// A worker.
+    pub fn new(
+        runner: Arc<ChunkRunner>,
+        verifier: Verifier,
+        bus: Arc<B>,
+        settings: Settings,
+    ) -> Worker<B> {
+        Worker {
+            runner,
+            verifier,
+            bus,
+            settings,
+        }
+    }
+
+    /// Handles one delivery from start to acknowledgement.
+    pub async fn handle<D: Delivery>(&self, delivery: &D) -> Handled {
+        let handled = match self.process(delivery).await {
+            Ok(result) => Handled {
+                ack: Ack::Ack,
+                result: Some(result),
+                error: None,
+            },
+            Err(failure) => self.failed(delivery, failure).await,
+        };
+        if let Err(e) = delivery.ack(handled.ack).await {
+            // The server redelivers after the ack wait; nothing is lost.
+            tracing::warn!(error = %e, ack = ?handled.ack, "Acknowledgement failed.");
+        }
+        handled
+    }
+
+    async fn process<D: Delivery>(&self, delivery: &D) -> Result<ChunkResult, Failure> {
+        let now = shoal_schemas::ids::now_unix();
+        let task = self.verifier.verify_task(delivery.payload(), now)?;
+        let with_task = |error: ChunkError| Failure {
+            task: Some(task.clone()),
+            error,
+        };
+        let ttl = Duration::from_secs(u64::try_from(task.exp - now).unwrap_or(0))
+            + self.settings.jti_margin;
+        let claim = self
+            .bus
+            .claim(&task.jti, delivery.sequence(), ttl)
+            .await
+            .map_err(|e| with_task(ChunkError::Transport(e.0)))?;
+        if let Claim::Taken(first) = claim {
+            return Err(with_task(ChunkError::Replay {
+                jti: task.jti.clone(),
+                first,
+                this: delivery.sequence(),
+            }));
+        }
+        let cancelled = self
+            .bus
+            .cancelled(&task.scan_id)
+            .await
+            .map_err(|e| with_task(ChunkError::Transport(e.0)))?;
+        if cancelled {
+            let mut result = empty_result(&task, self.runner.worker());
+            result.outcome = ChunkOutcome::Cancelled;
+            self.publish_result(&result).await.map_err(with_task)?;
+            return Ok(result);
+        }
+        if !self.runner.has_source(&task.source) {
+            return Err(with_task(ChunkError::SourceUnavailable(
+                task.source.clone(),
+            )));
+        }
+        if task.ruleset != self.runner.engine().digest() {
+            tracing::warn!(
+                chunk_id = %task.chunk_id,
+                planned = %task.ruleset,
+                here = %self.runner.engine().digest(),
+                "Chunk planned with another rule set; scanning with this worker's."
+            );
+        }
+        let result = self.run(delivery, &task).await.map_err(with_task)?;
+        self.publish_result(&result).await.map_err(with_task)?;
+        tracing::info!(
+            chunk_id = %result.chunk_id,
+            records = result.records,
+            bytes = result.bytes,
+            findings = result.findings,
+            elapsed_ms = result.elapsed_ms,
+            "Chunk scanned."
+        );
+        Ok(result)
+    }
+
+    /// Runs the chunk on a blocking thread, publishing its findings as they
+    /// come and sending progress acks meanwhile.
+    async fn run<D: Delivery>(
+        &self,
+        delivery: &D,
+        task: &ChunkTask,
+    ) -> Result<ChunkResult, ChunkError> {
+        let (tx, mut rx) = mpsc::channel::<(Finding, Option<Vec<u8>>)>(256);
+        let runner = self.runner.clone();
+        let job_task = task.clone();
+        let reveal = self.settings.reveal;
+        let job = tokio::task::spawn_blocking(move || {
+            let mut sink = ChannelSink(tx);
+            std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                runner.run(&job_task, &mut sink, reveal)
+            }))
+        });
+        let mut progress = tokio::time::interval(self.settings.progress_every);
+        progress.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        progress.tick().await;
+        let mut pending: Vec<Confirm> = Vec::new();
+        let streamed: Result<(), ChunkError> = async {
+            loop {
+                tokio::select! {
+                    // Findings as the blocking thread finds them; `None` once it is done.
+                    item = rx.recv() => {
+                        let Some((finding, value)) = item else { break };
+                        let confirm = self
+                            .bus
+                            .publish(Event::Finding(&finding), value.as_deref())
+                            .await
+                            .map_err(|e| ChunkError::Transport(e.0))?;
+                        pending.push(confirm);
+                        if pending.len() >= self.settings.publish_window {
+                            confirm_all(&mut pending).await?;
+                        }
+                    }
+                    // A long chunk keeps its message: progress every ack_wait/3.
+                    _ = progress.tick() => {
+                        if let Err(e) = delivery.ack(Ack::Progress).await {
+                            tracing::warn!(error = %e, "Progress ack failed.");
+                        }
+                    }
+                }
+            }
+            confirm_all(&mut pending).await
+        }
+        .await;
+        // Dropping the receiver stops the blocking thread at its next finding.
+        drop(rx);
+        let joined = job.await;
+        streamed?;
+        match joined {
+            Err(e) => Err(ChunkError::Panic(e.to_string())),
+            Ok(Err(payload)) => Err(ChunkError::Panic(panic_message(&payload))),
+            Ok(Ok(result)) => result,
+        }
+    }
+
+    async fn publish_result(&self, result: &ChunkResult) -> Result<(), ChunkError> {
+        let confirm = self
+            .bus
+            .publish(Event::Result(result), None)
+            .await
+            .map_err(|e| ChunkError::Transport(e.0))?;
+        confirm.await.map_err(|e| ChunkError::Transport(e.0))
+    }
+
+    async fn failed<D: Delivery>(&self, delivery: &D, failure: Failure) -> Handled {
+        let Failure { task, error } = failure;
+        let kind = error.kind();
+        let ack = ack_for(kind);
+        tracing::warn!(
+            chunk_id = task.as_ref().map(|t| t.chunk_id.as_str()),
+            sequence = delivery.sequence(),
+            delivered = delivery.delivered(),
+            code = error.code(),
+            ?ack,
+            "Chunk not completed: {error}"
+        );
+        if kind.is_refusal() {
+            // A refused envelope's claims are only trusted when it verified
+            // (a replay); a forged one is recorded without them.
+            let record = AuditRecord {
+                v: 1,
+                at: shoal_schemas::ids::now_unix(),
+                actor: self.runner.worker().to_owned(),
+                tenant: task.as_ref().map(|t| t.tenant.clone()),
+                action: AuditAction::ChunkRefused,
+                decision: Decision::Refused,
+                reason: Some(error.code().to_owned()),
+                source: task.as_ref().map(|t| t.source.clone()),
+                scan_id: task.as_ref().map(|t| t.scan_id.clone()),
+                chunk_id: task.as_ref().map(|t| t.chunk_id.clone()),
+                detail: Some(format!("stream sequence {}: {error}", delivery.sequence())),
+            };
+            let published = match self.bus.publish(Event::Audit(&record), None).await {
+                Ok(confirm) => confirm.await,
+                Err(e) => Err(e),
+            };
+            if let Err(e) = published {
+                tracing::error!(error = %e, "Audit record not published.");
+            }
+        }
+        let mut result = None;
+        if ack == Ack::Term && kind != ErrorKind::Replay {
+            if let Some(task) = &task {
+                // A verified chunk that can never run is failed now, so that
+                // its scan can finish.
+                let mut r = empty_result(task, self.runner.worker());
+                r.outcome = ChunkOutcome::Failed;
+                r.error = Some(format!("{}: {error}", error.code()));
+                if let Err(e) = self.publish_result(&r).await {
+                    tracing::error!(error = %e, "Failed chunk result not published.");
+                }
+                result = Some(r);
+            }
+        }
+        Handled {
+            ack,
+            result,
+            error: Some(error.code()),
+        }
+    }
+}
+
+fn empty_result(task: &ChunkTask, worker: &str) -> ChunkResult {
+    ChunkResult {
+        v: 1,
+        scan_id: task.scan_id.clone(),
+        tenant: task.tenant.clone(),
+        chunk_id: task.chunk_id.clone(),
+        worker: worker.to_owned(),
+        outcome: ChunkOutcome::Done,
+        records: 0,
+        bytes: 0,
+        findings: 0,
+        skipped: Vec::new(),
+        skipped_total: 0,
+        elapsed_ms: 0,
+        error: None,
+    }
+}
+
+async fn confirm_all(pending: &mut Vec<Confirm>) -> Result<(), ChunkError> {
+    for confirm in pending.drain(..) {
+        confirm.await.map_err(|e| ChunkError::Transport(e.0))?;
+    }
+    Ok(())
+}
+
+fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
+    payload
+        .downcast_ref::<&str>()
+        .map(|s| (*s).to_owned())
+        .or_else(|| payload.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "panic".to_owned())
+}
+
+/// Hands findings from the blocking thread to the publishing task.
+struct ChannelSink(mpsc::Sender<(Finding, Option<Vec<u8>>)>);
+
+impl FindingSink for ChannelSink {
+    fn finding(&mut self, finding: Finding, value: Option<&[u8]>) -> Result<(), ChunkError> {
+        self.0
+            .blocking_send((finding, value.map(<[u8]>::to_vec)))
+            .map_err(|_| ChunkError::Transport("publishing stopped".into()))
+    }
+}
+
+/// Waits until the flag is raised; forever if its sender is gone.
+async fn raised(rx: &mut watch::Receiver<bool>) {
+    if rx.wait_for(|v| *v).await.is_err() {
+        std::future::pending::<()>().await;
+    }
+}
+
+/// Runs `slots` concurrent slots, each pulling one delivery at a time, until
+/// the queue ends or `stop` is raised. After `stop`, running chunks go on
+/// until done or until `abort` is raised, when they are given back (Nak).
+pub async fn run<Q: Queue, B: Bus>(
+    worker: Arc<Worker<B>>,
+    queue: Arc<Q>,
+    slots: usize,
+    stop: watch::Receiver<bool>,
+    abort: watch::Receiver<bool>,
+) {
+    let mut set = tokio::task::JoinSet::new();
+    for slot in 0..slots.max(1) {
+        let (worker, queue) = (worker.clone(), queue.clone());
+        let (mut stop, mut abort) = (stop.clone(), abort.clone());
+        set.spawn(async move {
+            loop {
+                let next = tokio::select! {
+                    biased;
+                    // Shutdown: pull nothing more.
+                    _ = raised(&mut stop) => break,
+                    next = queue.next() => next,
+                };
+                let delivery = match next {
+                    Ok(Some(d)) => d,
+                    Ok(None) => break,
+                    Err(e) => {
+                        tracing::warn!(slot, error = %e, "Pull failed; retrying.");
+                        tokio::select! {
+                            // Shutdown while waiting to retry.
+                            _ = raised(&mut stop) => break,
+                            _ = tokio::time::sleep(Duration::from_secs(1)) => continue,
+                        }
+                    }
+                };
+                tokio::select! {
+                    _ = worker.handle(&delivery) => {}
+                    // The grace period is over: give the chunk back.
+                    _ = raised(&mut abort) => {
+                        let _ = delivery.ack(ack_for(ErrorKind::ShuttingDown)).await;
+                        break;
+                    }
+                }
+            }
+        });
+    }
+    while let Some(joined) = set.join_next().await {
+        if let Err(e) = joined {
+            tracing::error!(error = %e, "Worker slot ended abnormally.");
+        }
+    }
+}
