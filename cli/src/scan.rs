@@ -1,23 +1,43 @@
 //! `shoal scan PATH...`: the in-process scan of file trees.
 //!
-//! Files are listed first (honouring `.gitignore` unless `--no-ignore`, and
-//! `--include`/`--exclude` globs), then scanned by `--threads` workers, each
-//! with its own scanner, streaming every file in bounded memory. Binary files
-//! (a NUL byte in the first 8 KiB) are skipped and counted.
+//! This drives the swarm's own per-chunk code (`shoal_worker`) through an
+//! in-process queue: each PATH is a file-tree source (honouring `.gitignore`
+//! unless `--no-ignore`, and `--include`/`--exclude` globs) cut into chunks,
+//! signed with a key made for this run, and run by `--threads` worker slots
+//! that verify, read, detect and publish to an in-memory bus. Files stream in
+//! bounded memory; binary files (a NUL byte in the first 8 KiB) are skipped
+//! and counted.
 
-use std::fs::File;
-use std::io::{IsTerminal as _, Read as _, Write as _};
-use std::path::{Path, PathBuf};
+use std::io::{IsTerminal as _, Write as _};
+use std::path::PathBuf;
 use std::process::ExitCode;
-use std::sync::Mutex;
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Instant;
 
 use anyhow::Context as _;
 use clap::{Args, ValueEnum};
-use shoal_detect::privacy::{FingerprintKey, RecordContext, to_finding};
-use shoal_detect::{Engine, EngineOptions, RuleSet};
-use shoal_schemas::{Finding, Level, Location};
+use ed25519_dalek::SigningKey;
+use shoal_detect::Engine;
+use shoal_detect::privacy::FingerprintKey;
+use shoal_schemas::envelope::{AUD_WORKER, Signer, Verifier};
+use shoal_schemas::keyset::Keyset;
+use shoal_schemas::{ChunkSpec, ChunkTask, Finding, Level};
+use shoal_sources::fs::FsSource;
+use shoal_sources::{ChunkLimits, Filter, Sources};
+use shoal_worker::config::build_engine;
+use shoal_worker::local::{LocalBus, LocalQueue};
+use shoal_worker::{ChunkRunner, Fingerprints, Settings, Worker};
+
+/// Chunks of a local scan: small, so that both cores get work on small trees.
+const LOCAL_CHUNKS: ChunkLimits = ChunkLimits {
+    max_bytes: 4 * 1024 * 1024,
+    max_records: 64,
+};
+
+fn invalid(e: impl std::fmt::Display) -> shoal_sources::Error {
+    shoal_sources::Error::Invalid(e.to_string())
+}
 
 /// Output format.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -115,115 +135,144 @@ struct Totals {
 
 pub fn run(args: ScanArgs) -> anyhow::Result<ExitCode> {
     let started = Instant::now();
-    let mut sources: Vec<(String, String)> = shoal_detect::rules::BUILTIN
-        .iter()
-        .map(|(n, t)| ((*n).to_owned(), (*t).to_owned()))
-        .collect();
-    for f in &args.rule_files {
-        sources.push((
-            f.display().to_string(),
-            std::fs::read_to_string(f).with_context(|| format!("{}", f.display()))?,
-        ));
-    }
-    let rules = RuleSet::from_sources(sources)?;
-    let engine = Engine::new(
-        &rules,
-        EngineOptions {
-            threshold: args.min_level.threshold(),
-            ..EngineOptions::default()
-        },
-    )?;
+    let engine = Arc::new(build_engine(&args.rule_files, args.min_level.threshold())?);
     let key = match &args.fingerprint_key {
         Some(hex) => FingerprintKey::from_hex(hex)?,
         None => FingerprintKey::random()?,
     };
-    let files = list_files(&args)?;
     let threads = args
         .threads
         .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, usize::from))
         .max(1);
+
+    // The same pipeline as the swarm: every PATH is a file-tree source, cut
+    // into chunks, signed with a key made for this run, queued in process
+    // and run by `threads` worker slots.
+    let mut sources = Sources::default();
+    for (i, path) in args.paths.iter().enumerate() {
+        std::fs::metadata(path).with_context(|| format!("{}", path.display()))?;
+        let id = if i == 0 {
+            "local".to_owned()
+        } else {
+            format!("local-{}", i + 1)
+        };
+        let source = FsSource::new(id, path.clone())
+            .respect_ignore(!args.no_ignore)
+            .display_root(true);
+        sources.insert(Arc::new(source))?;
+    }
+    let filter = Filter::new(&args.include, &args.exclude)?;
+    let mut seed = [0u8; 32];
+    shoal_schemas::ids::fill_random(&mut seed)?;
+    let signer = Signer::new("local".into(), SigningKey::from_bytes(&seed));
+    let now = shoal_schemas::ids::now_unix();
+    let keyset = Keyset {
+        keys: vec![signer.key_entry(now - 60, now + 7 * 86_400)],
+    };
+    let scan_id = format!("s_local_{}", shoal_schemas::ids::random_hex(8)?);
+    let queue = LocalQueue::new(3);
+    let mut planned_files = 0u64;
+    let mut chunks = 0u64;
+    for id in sources.ids() {
+        let Some(source) = sources.get(id) else {
+            continue;
+        };
+        source.plan(&filter, &LOCAL_CHUNKS, &mut |spec| {
+            if let ChunkSpec::Fs { files } = &spec {
+                planned_files += files.len() as u64;
+            }
+            let task = ChunkTask {
+                v: 1,
+                iss: "shoal-scan".into(),
+                aud: AUD_WORKER.into(),
+                jti: shoal_schemas::ids::new_jti().map_err(invalid)?,
+                iat: now,
+                nbf: now,
+                exp: now + 7 * 86_400,
+                tenant: "local".into(),
+                scan_id: scan_id.clone(),
+                chunk_id: shoal_schemas::ids::chunk_id(&scan_id, chunks),
+                source: id.to_owned(),
+                spec,
+                ruleset: engine.digest().to_owned(),
+            };
+            chunks += 1;
+            queue.push(signer.sign_task(&task).map_err(invalid)?);
+            Ok(())
+        })?;
+    }
+    queue.close();
+
     let progress = std::io::stderr().is_terminal().then(|| {
-        let bar = indicatif::ProgressBar::new(files.len() as u64);
+        let bar = indicatif::ProgressBar::new(planned_files);
         bar.set_style(
             indicatif::ProgressStyle::with_template("{bar:40} {pos}/{len} files {msg}")
                 .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
         );
         bar
     });
-
-    let scan_id = format!("s_local_{}", shoal_schemas::ids::random_hex(8)?);
-    let totals = Totals::default();
-    let next = AtomicUsize::new(0);
-    let hits: Mutex<Vec<Hit>> = Mutex::new(Vec::new());
-    std::thread::scope(|scope| {
-        for _ in 0..threads {
-            scope.spawn(|| {
-                let mut scanner = engine.scanner();
-                let mut detections = Vec::new();
-                let mut local = Vec::new();
-                loop {
-                    let i = next.fetch_add(1, Ordering::Relaxed);
-                    let Some(path) = files.get(i) else { break };
-                    detections.clear();
-                    // A bug that panics on one file costs that file, not the scan:
-                    // it is counted as an error and the thread goes on with a
-                    // fresh scanner.
-                    let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                        scan_file(&mut scanner, path, &mut detections)
-                    }));
-                    let outcome = outcome.unwrap_or_else(|_| {
-                        scanner = engine.scanner();
-                        detections.clear();
-                        Err(std::io::Error::other(
-                            "internal error while scanning (a bug; please report it)",
-                        ))
-                    });
-                    match outcome {
-                        Ok(Some(bytes)) => {
-                            totals.files.fetch_add(1, Ordering::Relaxed);
-                            totals.bytes.fetch_add(bytes, Ordering::Relaxed);
-                        }
-                        Ok(None) => {
-                            totals.binary.fetch_add(1, Ordering::Relaxed);
-                        }
-                        Err(e) => {
-                            totals.errors.fetch_add(1, Ordering::Relaxed);
-                            eprintln!("shoal: {}: {e}", path.display());
-                        }
-                    }
-                    let location = Location {
-                        source: "local".into(),
-                        path: display_path(path),
-                        ..Location::default()
-                    };
-                    let ctx = RecordContext {
-                        scan_id: &scan_id,
-                        tenant: "local",
-                        chunk_id: "local",
-                        location: &location,
-                    };
-                    for d in &detections {
-                        local.push(Hit {
-                            finding: to_finding(&engine, &key, &ctx, d),
-                            value: args
-                                .reveal
-                                .then(|| String::from_utf8_lossy(&d.value).into_owned()),
-                        });
-                    }
-                    if let Some(bar) = &progress {
-                        bar.inc(1);
-                    }
-                }
-                if let Ok(mut all) = hits.lock() {
-                    all.append(&mut local);
-                }
-            });
-        }
+    let bus = Arc::new(match progress.clone() {
+        Some(bar) => LocalBus::with_result_hook(move |r| bar.inc(r.records + r.skipped_total)),
+        None => LocalBus::default(),
     });
+    let runner = Arc::new(ChunkRunner::new(
+        engine.clone(),
+        sources,
+        Fingerprints::Shared(key),
+        "local".into(),
+    ));
+    let settings = Settings {
+        reveal: args.reveal,
+        ..Settings::default()
+    };
+    let worker = Arc::new(Worker::new(runner, Verifier::new(keyset), bus.clone(), settings));
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(threads)
+        .enable_all()
+        .build()?;
+    // Nobody stops a local scan early: it ends when the queue is drained.
+    let (_stop_tx, stop) = tokio::sync::watch::channel(false);
+    let (_abort_tx, abort) = tokio::sync::watch::channel(false);
+    runtime.block_on(shoal_worker::run(
+        worker,
+        Arc::new(queue.clone()),
+        threads,
+        stop,
+        abort,
+    ));
+
+    let totals = Totals::default();
+    for r in bus.results() {
+        totals.files.fetch_add(r.records, Ordering::Relaxed);
+        totals.bytes.fetch_add(r.bytes, Ordering::Relaxed);
+        for s in &r.skipped {
+            if s.kind == "binary" {
+                totals.binary.fetch_add(1, Ordering::Relaxed);
+            } else {
+                totals.errors.fetch_add(1, Ordering::Relaxed);
+                eprintln!("shoal: {}: {}", s.location, s.message);
+            }
+        }
+        if let Some(e) = &r.error {
+            totals.errors.fetch_add(1, Ordering::Relaxed);
+            eprintln!("shoal: chunk {}: {e}", r.chunk_id);
+        }
+    }
+    for sequence in queue.failed() {
+        totals.errors.fetch_add(1, Ordering::Relaxed);
+        eprintln!("shoal: chunk #{sequence} failed after 3 attempts (see the messages above)");
+    }
+    let mut hits: Vec<Hit> = bus
+        .take_findings()
+        .into_iter()
+        .map(|f| Hit {
+            finding: f.finding,
+            value: f.value.map(|v| String::from_utf8_lossy(&v).into_owned()),
+        })
+        .collect();
     if let Some(bar) = &progress {
         bar.finish_and_clear();
     }
-    let mut hits = hits.into_inner().unwrap_or_default();
     hits.sort_by(|a, b| {
         a.finding
             .location
@@ -287,74 +336,6 @@ pub fn run(args: ScanArgs) -> anyhow::Result<ExitCode> {
     } else {
         ExitCode::SUCCESS
     })
-}
-
-fn list_files(args: &ScanArgs) -> anyhow::Result<Vec<PathBuf>> {
-    let mut files = Vec::new();
-    for root in &args.paths {
-        let mut overrides = ignore::overrides::OverrideBuilder::new(root);
-        for glob in &args.include {
-            overrides
-                .add(glob)
-                .with_context(|| format!("--include {glob}"))?;
-        }
-        for glob in &args.exclude {
-            overrides
-                .add(&format!("!{glob}"))
-                .with_context(|| format!("--exclude {glob}"))?;
-        }
-        let walker = ignore::WalkBuilder::new(root)
-            .hidden(false)
-            .git_ignore(!args.no_ignore)
-            .git_exclude(!args.no_ignore)
-            .git_global(false)
-            .ignore(!args.no_ignore)
-            .parents(!args.no_ignore)
-            .require_git(false)
-            .overrides(overrides.build()?)
-            .filter_entry(|e| e.file_name() != ".git")
-            .build();
-        for entry in walker {
-            match entry {
-                Ok(e) if e.file_type().is_some_and(|t| t.is_file()) => files.push(e.into_path()),
-                Ok(_) => {}
-                Err(e) => eprintln!("shoal: {e}"),
-            }
-        }
-    }
-    Ok(files)
-}
-
-/// Scans one file; `Ok(None)` when it is binary.
-fn scan_file(
-    scanner: &mut shoal_detect::Scanner<'_>,
-    path: &Path,
-    out: &mut Vec<shoal_detect::Detection>,
-) -> std::io::Result<Option<u64>> {
-    let mut file = File::open(path)?;
-    let mut head = vec![0u8; 8192];
-    let mut n = 0;
-    while n < head.len() {
-        match file.read(&mut head[n..])? {
-            0 => break,
-            k => n += k,
-        }
-    }
-    head.truncate(n);
-    if memchr_nul(&head) {
-        return Ok(None);
-    }
-    let bytes = scanner.scan_reader(std::io::Cursor::new(head).chain(file), None, out)?;
-    Ok(Some(bytes))
-}
-
-fn memchr_nul(bytes: &[u8]) -> bool {
-    bytes.contains(&0)
-}
-
-fn display_path(path: &Path) -> String {
-    let text = path.to_string_lossy();
-    text.strip_prefix("./").unwrap_or(&text).to_owned()
 }
 
 fn finding_json(h: &Hit) -> serde_json::Value {

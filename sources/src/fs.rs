@@ -324,6 +324,14 @@ mod tests {
             .flatten()
             .collect();
         assert_eq!(all, ["a/one.txt", "four.txt"]);
+        let filter = Filter::new(&["a".into()], &["b".into()]).unwrap();
+        let all: Vec<String> = plan(&src, &filter, ChunkLimits::default())
+            .into_iter()
+            .flatten()
+            .collect();
+        assert_eq!(all, ["a/one.txt"], "directory names cover their contents");
+        let filter = Filter::new(&["*.log".into()], &[]).unwrap();
+        assert!(filter.admits("deep/down/x.log") && !filter.admits("x.txt"));
     }
 
     #[test]

@@ -53,7 +53,9 @@ impl Error {
 
 /// Which records of a source a scan covers: globs over the record's path
 /// (file path relative to the root, object key), `include` first, then
-/// `exclude`.
+/// `exclude`. As in `.gitignore`, a glob without `/` matches at any depth
+/// and a directory name covers what is below it: `*.csv` matches
+/// `exports/users.csv`, `vendor` matches `a/vendor/lib.js`.
 #[derive(Debug, Clone, Default)]
 pub struct Filter {
     include: Option<globset::GlobSet>,
@@ -69,11 +71,19 @@ impl Filter {
             }
             let mut b = globset::GlobSetBuilder::new();
             for g in globs {
-                let glob = globset::GlobBuilder::new(g)
-                    .literal_separator(false)
-                    .build()
-                    .map_err(|e| Error::Invalid(format!("glob `{g}`: {e}")))?;
-                b.add(glob);
+                let g = g.trim_start_matches("./");
+                let mut forms = vec![g.to_owned(), format!("{g}/**")];
+                if !g.contains('/') {
+                    forms.push(format!("**/{g}"));
+                    forms.push(format!("**/{g}/**"));
+                }
+                for form in forms {
+                    let glob = globset::GlobBuilder::new(&form)
+                        .literal_separator(true)
+                        .build()
+                        .map_err(|e| Error::Invalid(format!("glob `{g}`: {e}")))?;
+                    b.add(glob);
+                }
             }
             b.build()
                 .map(Some)
