@@ -1,0 +1,551 @@
+//! PostgreSQL: embedded migrations and every query shoal makes. Writes are
+//! idempotent (findings keyed by `finding_id`, chunks by `chunk_id`), so a
+//! redelivered event changes nothing.
+
+use shoal_schemas::{
+    AuditAction, AuditRecord, Category, ChunkOutcome, ChunkResult, Decision, Finding, Level,
+    Location, ScanState, ScanStatus,
+};
+use tokio_postgres::{Client, NoTls, Row};
+
+/// Migrations, in order; each runs once, in a transaction.
+const MIGRATIONS: &[(i32, &str)] = &[(1, include_str!("../migrations/0001_init.sql"))];
+
+/// A database error, with what was being done.
+#[derive(Debug, thiserror::Error)]
+#[error("PostgreSQL, {what}: {source}")]
+pub struct DbError {
+    what: &'static str,
+    #[source]
+    source: tokio_postgres::Error,
+}
+
+/// A refused connection string.
+#[derive(Debug, thiserror::Error)]
+#[error("DATABASE_URL: {0}")]
+pub struct UrlError(String);
+
+fn at(what: &'static str) -> impl FnOnce(tokio_postgres::Error) -> DbError {
+    move |source| DbError { what, source }
+}
+
+/// A scan as submitted.
+#[derive(Debug, Clone)]
+pub struct NewScan<'a> {
+    /// Scan id.
+    pub scan_id: &'a str,
+    /// Tenant.
+    pub tenant: &'a str,
+    /// Source id.
+    pub source: &'a str,
+    /// Label.
+    pub label: Option<&'a str>,
+    /// JWT subject.
+    pub submitted_by: &'a str,
+    /// Include globs.
+    pub include: &'a [String],
+    /// Exclude globs.
+    pub exclude: &'a [String],
+    /// Unix seconds.
+    pub submitted_at: i64,
+}
+
+/// A connection.
+pub struct Db {
+    client: Client,
+}
+
+impl std::fmt::Debug for Db {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Db")
+    }
+}
+
+/// Whether a connection string may go unencrypted: loopback, a Unix socket,
+/// or an explicit `sslmode=disable`. (TLS to PostgreSQL is not built in yet;
+/// other hosts are refused rather than reached in clear.)
+fn plaintext_allowed(url: &str) -> bool {
+    if url.contains("sslmode=disable") {
+        return true;
+    }
+    let Ok(config) = url.parse::<tokio_postgres::Config>() else {
+        return false;
+    };
+    config.get_hosts().iter().all(|h| match h {
+        tokio_postgres::config::Host::Tcp(name) => {
+            matches!(name.as_str(), "127.0.0.1" | "localhost" | "::1")
+        }
+        tokio_postgres::config::Host::Unix(_) => true,
+    })
+}
+
+impl Db {
+    /// Connects; the connection runs on a task of its own.
+    pub async fn connect(url: &str) -> Result<Db, Box<dyn std::error::Error + Send + Sync>> {
+        if !plaintext_allowed(url) {
+            return Err(Box::new(UrlError(
+                "only loopback or Unix-socket PostgreSQL is reached without TLS; add sslmode=disable to accept a plaintext connection".into(),
+            )));
+        }
+        let (client, connection) = tokio_postgres::connect(url, NoTls)
+            .await
+            .map_err(at("connect"))?;
+        tokio::spawn(async move {
+            if let Err(e) = connection.await {
+                tracing::error!(error = %e, "PostgreSQL connection lost.");
+            }
+        });
+        Ok(Db { client })
+    }
+
+    /// Applies the migrations not applied yet, under an advisory lock so
+    /// that two dispatchers starting together do not race.
+    pub async fn migrate(&mut self) -> Result<Vec<i32>, DbError> {
+        let tx = self.client.transaction().await.map_err(at("migrate"))?;
+        tx.execute("SELECT pg_advisory_xact_lock(7347281)", &[])
+            .await
+            .map_err(at("migration lock"))?;
+        tx.batch_execute(
+            "CREATE TABLE IF NOT EXISTS shoal_migrations (
+                 version integer PRIMARY KEY,
+                 applied_at timestamptz NOT NULL DEFAULT now())",
+        )
+        .await
+        .map_err(at("migrations table"))?;
+        let done: Vec<i32> = tx
+            .query("SELECT version FROM shoal_migrations", &[])
+            .await
+            .map_err(at("migrations"))?
+            .iter()
+            .map(|r| r.get(0))
+            .collect();
+        let mut applied = Vec::new();
+        for (version, sql) in MIGRATIONS {
+            if done.contains(version) {
+                continue;
+            }
+            tx.batch_execute(sql).await.map_err(at("migration"))?;
+            tx.execute(
+                "INSERT INTO shoal_migrations (version) VALUES ($1)",
+                &[version],
+            )
+            .await
+            .map_err(at("migration record"))?;
+            applied.push(*version);
+        }
+        tx.commit().await.map_err(at("migrate commit"))?;
+        Ok(applied)
+    }
+
+    /// Stores an audit record.
+    pub async fn audit(&self, r: &AuditRecord) -> Result<(), DbError> {
+        self.client
+            .execute(
+                "INSERT INTO audit (at, actor, tenant, action, decision, reason, source, scan_id, chunk_id, detail)
+                 VALUES (to_timestamp($1::bigint), $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+                &[
+                    &r.at,
+                    &r.actor,
+                    &r.tenant,
+                    &action_name(r.action),
+                    &match r.decision {
+                        Decision::Accepted => "accepted",
+                        Decision::Refused => "refused",
+                    },
+                    &r.reason,
+                    &r.source,
+                    &r.scan_id,
+                    &r.chunk_id,
+                    &r.detail,
+                ],
+            )
+            .await
+            .map_err(at("audit insert"))?;
+        Ok(())
+    }
+
+    /// Records a new scan, state `planning`.
+    pub async fn create_scan(&self, s: &NewScan<'_>) -> Result<(), DbError> {
+        self.client
+            .execute(
+                "INSERT INTO scans (scan_id, tenant, source, label, submitted_by, include_globs, exclude_globs, state, submitted_at)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, 'planning', to_timestamp($8::bigint))",
+                &[
+                    &s.scan_id,
+                    &s.tenant,
+                    &s.source,
+                    &s.label,
+                    &s.submitted_by,
+                    &s.include,
+                    &s.exclude,
+                    &s.submitted_at,
+                ],
+            )
+            .await
+            .map_err(at("scan insert"))?;
+        Ok(())
+    }
+
+    /// Records published chunks with their stream sequences.
+    pub async fn add_chunks(
+        &self,
+        scan_id: &str,
+        chunk_ids: &[String],
+        sequences: &[i64],
+    ) -> Result<(), DbError> {
+        self.client
+            .execute(
+                "INSERT INTO chunks (chunk_id, scan_id, stream_seq)
+                 SELECT c, $1, s FROM unnest($2::text[], $3::bigint[]) AS t(c, s)
+                 ON CONFLICT (chunk_id) DO UPDATE SET stream_seq = EXCLUDED.stream_seq",
+                &[&scan_id, &chunk_ids, &sequences],
+            )
+            .await
+            .map_err(at("chunk insert"))?;
+        Ok(())
+    }
+
+    /// Ends planning: `running` with the number of chunks, or `failed`.
+    pub async fn planned(
+        &self,
+        scan_id: &str,
+        chunks: i64,
+        error: Option<&str>,
+    ) -> Result<(), DbError> {
+        self.client
+            .execute(
+                "UPDATE scans SET chunks_planned = $2, error = $3, updated_at = now(),
+                     state = CASE WHEN $3::text IS NULL THEN 'running' ELSE 'failed' END,
+                     finished_at = CASE WHEN $3::text IS NULL THEN NULL ELSE now() END
+                 WHERE scan_id = $1 AND state = 'planning'",
+                &[&scan_id, &chunks, &error],
+            )
+            .await
+            .map_err(at("scan planned"))?;
+        Ok(())
+    }
+
+    /// Stores findings; those already stored are left as they are.
+    pub async fn add_findings(&self, findings: &[Finding]) -> Result<u64, DbError> {
+        if findings.is_empty() {
+            return Ok(0);
+        }
+        macro_rules! col {
+            ($f:expr) => {
+                findings.iter().map($f).collect::<Vec<_>>()
+            };
+        }
+        let n = self
+            .client
+            .execute(
+                "INSERT INTO findings (finding_id, scan_id, tenant, chunk_id, rule_id, entity, category,
+                     confidence, level, source, path, member, row_key, start_byte, end_byte, line, col,
+                     field, json_path, page, preview, fingerprint)
+                 SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[],
+                     $6::text[], $7::text[], $8::float8[], $9::text[], $10::text[], $11::text[],
+                     $12::text[], $13::text[], $14::int8[], $15::int8[], $16::int4[], $17::int4[],
+                     $18::text[], $19::text[], $20::int4[], $21::text[], $22::text[])
+                 ON CONFLICT (finding_id) DO NOTHING",
+                &[
+                    &col!(|f| f.finding_id.as_str()),
+                    &col!(|f| f.scan_id.as_str()),
+                    &col!(|f| f.tenant.as_str()),
+                    &col!(|f| f.chunk_id.as_str()),
+                    &col!(|f| f.rule_id.as_str()),
+                    &col!(|f| f.entity.as_str()),
+                    &col!(|f| category_name(f.category)),
+                    &col!(|f| f.confidence),
+                    &col!(|f| level_name(f.level)),
+                    &col!(|f| f.location.source.as_str()),
+                    &col!(|f| f.location.path.as_str()),
+                    &col!(|f| f.location.member.as_deref()),
+                    &col!(|f| f.location.row.as_deref()),
+                    &col!(|f| f.location.start as i64),
+                    &col!(|f| f.location.end as i64),
+                    &col!(|f| f.location.line as i32),
+                    &col!(|f| f.location.column as i32),
+                    &col!(|f| f.location.field.as_deref()),
+                    &col!(|f| f.location.json_path.as_deref()),
+                    &col!(|f| f.location.page.map(|p| p as i32)),
+                    &col!(|f| f.preview.as_str()),
+                    &col!(|f| f.fingerprint.as_str()),
+                ],
+            )
+            .await
+            .map_err(at("finding insert"))?;
+        Ok(n)
+    }
+
+    /// Records a chunk's result; the first final result wins.
+    pub async fn chunk_result(&self, r: &ChunkResult) -> Result<(), DbError> {
+        let state = match r.outcome {
+            ChunkOutcome::Done => "done",
+            ChunkOutcome::Failed => "failed",
+            ChunkOutcome::Cancelled => "cancelled",
+        };
+        let skipped = serde_json::to_string(&r.skipped).unwrap_or_default();
+        self.client
+            .execute(
+                "INSERT INTO chunks (chunk_id, scan_id, state, worker, records, bytes, findings,
+                     skipped_total, skipped, error, elapsed_ms)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
+                 ON CONFLICT (chunk_id) DO UPDATE SET state = EXCLUDED.state, worker = EXCLUDED.worker,
+                     records = EXCLUDED.records, bytes = EXCLUDED.bytes, findings = EXCLUDED.findings,
+                     skipped_total = EXCLUDED.skipped_total, skipped = EXCLUDED.skipped,
+                     error = EXCLUDED.error, elapsed_ms = EXCLUDED.elapsed_ms, updated_at = now()
+                 WHERE chunks.state = 'queued'",
+                &[
+                    &r.chunk_id,
+                    &r.scan_id,
+                    &state,
+                    &r.worker,
+                    &(r.records as i64),
+                    &(r.bytes as i64),
+                    &(r.findings as i64),
+                    &(r.skipped_total as i64),
+                    &skipped,
+                    &r.error,
+                    &(r.elapsed_ms as i64),
+                ],
+            )
+            .await
+            .map_err(at("chunk result"))?;
+        Ok(())
+    }
+
+    /// Marks the chunk published at `sequence` failed (max deliveries);
+    /// returns its scan and chunk ids.
+    pub async fn fail_chunk_at(
+        &self,
+        sequence: i64,
+        reason: &str,
+    ) -> Result<Option<(String, String)>, DbError> {
+        let row = self
+            .client
+            .query_opt(
+                "UPDATE chunks SET state = 'failed', error = $2, updated_at = now()
+                 WHERE stream_seq = $1 AND state = 'queued'
+                 RETURNING scan_id, chunk_id",
+                &[&sequence, &reason],
+            )
+            .await
+            .map_err(at("chunk failed"))?;
+        Ok(row.map(|r| (r.get(0), r.get(1))))
+    }
+
+    /// Recounts a scan's chunks and closes it when every chunk is done,
+    /// failed or cancelled. Returns its status.
+    pub async fn refresh_scan(&self, scan_id: &str) -> Result<Option<ScanStatus>, DbError> {
+        self.client
+            .execute(
+                "UPDATE scans s SET chunks_done = c.done, chunks_failed = c.failed,
+                     chunks_cancelled = c.cancelled, records = c.records, bytes = c.bytes,
+                     findings = c.findings, updated_at = now(),
+                     state = CASE WHEN s.state = 'running'
+                                   AND c.done + c.failed + c.cancelled >= s.chunks_planned
+                                  THEN CASE WHEN s.cancel_requested THEN 'cancelled' ELSE 'done' END
+                                  ELSE s.state END,
+                     finished_at = CASE WHEN s.state = 'running'
+                                   AND c.done + c.failed + c.cancelled >= s.chunks_planned
+                                  THEN now() ELSE s.finished_at END
+                 FROM (SELECT count(*) FILTER (WHERE state = 'done') AS done,
+                              count(*) FILTER (WHERE state = 'failed') AS failed,
+                              count(*) FILTER (WHERE state = 'cancelled') AS cancelled,
+                              coalesce(sum(records), 0)::bigint AS records,
+                              coalesce(sum(bytes), 0)::bigint AS bytes,
+                              coalesce(sum(findings), 0)::bigint AS findings
+                       FROM chunks WHERE scan_id = $1) c
+                 WHERE s.scan_id = $1",
+                &[&scan_id],
+            )
+            .await
+            .map_err(at("scan refresh"))?;
+        self.status(scan_id).await
+    }
+
+    /// Sets the cancel flag; returns the status (`None`: no such scan).
+    pub async fn request_cancel(&self, scan_id: &str) -> Result<Option<ScanStatus>, DbError> {
+        self.client
+            .execute(
+                "UPDATE scans SET cancel_requested = true, updated_at = now() WHERE scan_id = $1",
+                &[&scan_id],
+            )
+            .await
+            .map_err(at("scan cancel"))?;
+        self.status(scan_id).await
+    }
+
+    /// A scan's status.
+    pub async fn status(&self, scan_id: &str) -> Result<Option<ScanStatus>, DbError> {
+        let row = self
+            .client
+            .query_opt(
+                "SELECT scan_id, tenant, source, state, chunks_planned, chunks_done, chunks_failed,
+                        findings, bytes, extract(epoch from submitted_at)::bigint,
+                        extract(epoch from updated_at)::bigint, cancel_requested, error
+                 FROM scans WHERE scan_id = $1",
+                &[&scan_id],
+            )
+            .await
+            .map_err(at("scan status"))?;
+        Ok(row.map(|r| status_of(&r)))
+    }
+
+    /// A scan's findings, by path and position.
+    pub async fn findings(&self, scan_id: &str) -> Result<Vec<Finding>, DbError> {
+        let rows = self
+            .client
+            .query(
+                "SELECT finding_id, scan_id, tenant, chunk_id, rule_id, entity, category, confidence,
+                        level, source, path, member, row_key, start_byte, end_byte, line, col, field,
+                        json_path, page, preview, fingerprint
+                 FROM findings WHERE scan_id = $1 ORDER BY path, start_byte, rule_id",
+                &[&scan_id],
+            )
+            .await
+            .map_err(at("findings"))?;
+        Ok(rows.iter().map(finding_of).collect())
+    }
+
+    /// Audit records, newest last, at most `limit`.
+    pub async fn audit_records(&self, limit: i64) -> Result<Vec<AuditRecord>, DbError> {
+        let rows = self
+            .client
+            .query(
+                "SELECT extract(epoch from at)::bigint, actor, tenant, action, decision, reason,
+                        source, scan_id, chunk_id, detail
+                 FROM (SELECT * FROM audit ORDER BY id DESC LIMIT $1) a ORDER BY id",
+                &[&limit],
+            )
+            .await
+            .map_err(at("audit"))?;
+        Ok(rows
+            .iter()
+            .map(|r| AuditRecord {
+                v: 1,
+                at: r.get(0),
+                actor: r.get(1),
+                tenant: r.get(2),
+                action: action_of(r.get(3)),
+                decision: if r.get::<_, &str>(4) == "accepted" {
+                    Decision::Accepted
+                } else {
+                    Decision::Refused
+                },
+                reason: r.get(5),
+                source: r.get(6),
+                scan_id: r.get(7),
+                chunk_id: r.get(8),
+                detail: r.get(9),
+            })
+            .collect())
+    }
+}
+
+fn status_of(r: &Row) -> ScanStatus {
+    ScanStatus {
+        v: 1,
+        scan_id: r.get(0),
+        tenant: r.get(1),
+        source: r.get(2),
+        state: match r.get::<_, &str>(3) {
+            "planning" => ScanState::Planning,
+            "running" => ScanState::Running,
+            "done" => ScanState::Done,
+            "cancelled" => ScanState::Cancelled,
+            _ => ScanState::Failed,
+        },
+        chunks_planned: r.get::<_, i64>(4) as u64,
+        chunks_done: r.get::<_, i64>(5) as u64,
+        chunks_failed: r.get::<_, i64>(6) as u64,
+        findings: r.get::<_, i64>(7) as u64,
+        bytes: r.get::<_, i64>(8) as u64,
+        submitted_at: r.get(9),
+        updated_at: r.get(10),
+        cancel_requested: r.get(11),
+        error: r.get(12),
+    }
+}
+
+fn finding_of(r: &Row) -> Finding {
+    let confidence: f64 = r.get(7);
+    Finding {
+        v: 1,
+        finding_id: r.get(0),
+        scan_id: r.get(1),
+        tenant: r.get(2),
+        chunk_id: r.get(3),
+        rule_id: r.get(4),
+        entity: r.get(5),
+        category: if r.get::<_, &str>(6) == "secret" {
+            Category::Secret
+        } else {
+            Category::Pii
+        },
+        confidence,
+        level: Level::of(confidence),
+        location: Location {
+            source: r.get(9),
+            path: r.get(10),
+            member: r.get(11),
+            row: r.get(12),
+            start: r.get::<_, i64>(13) as u64,
+            end: r.get::<_, i64>(14) as u64,
+            line: r.get::<_, i32>(15) as u32,
+            column: r.get::<_, i32>(16) as u32,
+            field: r.get(17),
+            json_path: r.get(18),
+            page: r.get::<_, Option<i32>>(19).map(|p| p as u32),
+        },
+        preview: r.get(20),
+        fingerprint: r.get(21),
+    }
+}
+
+fn category_name(c: Category) -> &'static str {
+    match c {
+        Category::Pii => "pii",
+        Category::Secret => "secret",
+    }
+}
+
+fn level_name(l: Level) -> &'static str {
+    match l {
+        Level::Low => "low",
+        Level::Medium => "medium",
+        Level::High => "high",
+    }
+}
+
+fn action_name(a: AuditAction) -> &'static str {
+    match a {
+        AuditAction::Submit => "submit",
+        AuditAction::Status => "status",
+        AuditAction::Cancel => "cancel",
+        AuditAction::ChunkRefused => "chunk_refused",
+        AuditAction::ChunkFailed => "chunk_failed",
+    }
+}
+
+fn action_of(s: &str) -> AuditAction {
+    match s {
+        "submit" => AuditAction::Submit,
+        "status" => AuditAction::Status,
+        "cancel" => AuditAction::Cancel,
+        "chunk_refused" => AuditAction::ChunkRefused,
+        _ => AuditAction::ChunkFailed,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn plaintext_only_to_loopback_or_when_asked() {
+        assert!(plaintext_allowed("postgres://u@127.0.0.1:5432/db"));
+        assert!(plaintext_allowed("host=/run/postgresql dbname=x"));
+        assert!(!plaintext_allowed("postgres://u:p@db.internal/db"));
+        assert!(plaintext_allowed("postgres://u:p@db.internal/db?sslmode=disable"));
+    }
+}

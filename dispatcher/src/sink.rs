@@ -1,0 +1,218 @@
+//! The findings sink: the durable consumer `shoal-sink` on SHOAL_EVENTS,
+//! writing findings, chunk results, audit records and max-deliveries
+//! advisories to PostgreSQL in batches. Every write is idempotent, so a
+//! batch redelivered after a crash changes nothing; a scan is closed when
+//! its last chunk is accounted for, and its status mirrored to KV.
+
+use std::collections::BTreeSet;
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_nats::jetstream::{self, AckKind, consumer::PullConsumer};
+use futures::StreamExt as _;
+use shoal_schemas::subjects;
+use shoal_schemas::{AuditAction, AuditRecord, ChunkResult, Decision, Finding, codec};
+use tokio::sync::watch;
+
+use crate::service::Dispatcher;
+
+/// Events fetched and written per batch.
+pub const BATCH: usize = 1000;
+
+/// One decoded event.
+#[derive(Debug)]
+enum Event {
+    Finding(Finding),
+    Result(ChunkResult),
+    Audit(AuditRecord),
+    /// A chunk hit max deliveries: its stream sequence and delivery count.
+    MaxDeliveries(u64, u64),
+}
+
+/// Why an event could not be decoded.
+#[derive(Debug, thiserror::Error)]
+#[error("event on {subject}: {message}")]
+pub struct BadEvent {
+    subject: String,
+    message: String,
+}
+
+fn decode(prefix: &str, subject: &str, payload: &[u8]) -> Result<Event, BadEvent> {
+    let bad = |message: String| BadEvent {
+        subject: subject.to_owned(),
+        message,
+    };
+    if subject.starts_with("$JS.EVENT.ADVISORY.CONSUMER.MAX_DELIVERIES.") {
+        let v: serde_json::Value =
+            serde_json::from_slice(payload).map_err(|e| bad(e.to_string()))?;
+        let seq = v.get("stream_seq").and_then(|s| s.as_u64());
+        let deliveries = v.get("deliveries").and_then(|s| s.as_u64()).unwrap_or(0);
+        return seq
+            .map(|s| Event::MaxDeliveries(s, deliveries))
+            .ok_or_else(|| bad("advisory without stream_seq".into()));
+    }
+    let rest = subject
+        .strip_prefix(prefix)
+        .and_then(|r| r.strip_prefix('.'))
+        .ok_or_else(|| bad("not a shoal subject".into()))?;
+    let kind = rest.split('.').next().unwrap_or("");
+    let e = |x: shoal_schemas::Error| bad(x.to_string());
+    match kind {
+        "finding" => codec::from_msgpack(payload).map(Event::Finding).map_err(e),
+        "result" => codec::from_msgpack(payload).map(Event::Result).map_err(e),
+        "audit" => codec::from_msgpack(payload).map(Event::Audit).map_err(e),
+        _ => Err(bad("unknown event kind".into())),
+    }
+}
+
+/// Runs the sink until `stop` is raised.
+pub async fn run(d: Arc<Dispatcher>, mut stop: watch::Receiver<bool>) -> Result<(), async_nats::Error> {
+    let consumer: PullConsumer = d
+        .js
+        .get_consumer_from_stream(subjects::CONSUMER_SINK, subjects::STREAM_EVENTS)
+        .await?;
+    let chunks = d.js.get_stream(subjects::STREAM_CHUNKS).await?;
+    tracing::info!("Sink started.");
+    loop {
+        let fetched = tokio::select! {
+            // Shutdown between batches: nothing is half-written.
+            _ = stop.wait_for(|s| *s) => break,
+            batch = fetch(&consumer) => batch,
+        };
+        let messages = match fetched {
+            Ok(m) => m,
+            Err(e) => {
+                tracing::warn!(error = %e, "Sink fetch failed; retrying.");
+                tokio::time::sleep(Duration::from_secs(1)).await;
+                continue;
+            }
+        };
+        if messages.is_empty() {
+            continue;
+        }
+        match store(&d, &chunks, &messages).await {
+            Ok(()) => {
+                for m in &messages {
+                    if let Err(e) = m.ack().await {
+                        tracing::warn!(error = %e, "Sink ack failed (the event will be stored again, harmlessly).");
+                    }
+                }
+            }
+            Err(e) => {
+                tracing::error!(error = %e, events = messages.len(), "Sink batch not stored; retrying later.");
+                for m in &messages {
+                    let _ = m.ack_with(AckKind::Nak(Some(Duration::from_secs(5)))).await;
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+async fn fetch(consumer: &PullConsumer) -> Result<Vec<jetstream::Message>, async_nats::Error> {
+    let mut batch = consumer
+        .fetch()
+        .max_messages(BATCH)
+        .expires(Duration::from_secs(1))
+        .messages()
+        .await?;
+    let mut out = Vec::new();
+    while let Some(m) = batch.next().await {
+        out.push(m?);
+    }
+    Ok(out)
+}
+
+async fn store(
+    d: &Dispatcher,
+    chunks: &jetstream::stream::Stream,
+    messages: &[jetstream::Message],
+) -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
+    let mut findings = Vec::new();
+    let mut results = Vec::new();
+    let mut audits = Vec::new();
+    let mut given_up = Vec::new();
+    for m in messages {
+        match decode(d.subjects.prefix(), &m.subject, &m.payload) {
+            Ok(Event::Finding(f)) => findings.push(f),
+            Ok(Event::Result(r)) => results.push(r),
+            Ok(Event::Audit(a)) => audits.push(a),
+            Ok(Event::MaxDeliveries(seq, n)) => given_up.push((seq, n)),
+            // Retrying cannot fix a malformed event: it is recorded in the
+            // audit trail and dropped.
+            Err(e) => {
+                tracing::error!(error = %e, "Malformed event dropped.");
+                audits.push(AuditRecord {
+                    v: 1,
+                    at: shoal_schemas::ids::now_unix(),
+                    actor: d.config.name.clone(),
+                    tenant: None,
+                    action: AuditAction::ChunkRefused,
+                    decision: Decision::Refused,
+                    reason: Some("malformed_event".into()),
+                    source: None,
+                    scan_id: None,
+                    chunk_id: None,
+                    detail: Some(e.to_string()),
+                });
+            }
+        }
+    }
+    d.db.add_findings(&findings).await?;
+    let mut touched = BTreeSet::new();
+    for r in &results {
+        d.db.chunk_result(r).await?;
+        touched.insert(r.scan_id.clone());
+    }
+    for a in &audits {
+        d.db.audit(a).await?;
+    }
+    for (seq, deliveries) in given_up {
+        let reason = format!("max deliveries reached ({deliveries})");
+        if let Some((scan_id, chunk_id)) = d.db.fail_chunk_at(seq as i64, &reason).await? {
+            tracing::warn!(scan_id, chunk_id, deliveries, "Chunk failed: max deliveries.");
+            d.db.audit(&AuditRecord {
+                v: 1,
+                at: shoal_schemas::ids::now_unix(),
+                actor: d.config.name.clone(),
+                tenant: None,
+                action: AuditAction::ChunkFailed,
+                decision: Decision::Refused,
+                reason: Some("max_deliveries".into()),
+                source: None,
+                scan_id: Some(scan_id.clone()),
+                chunk_id: Some(chunk_id),
+                detail: Some(reason),
+            })
+            .await?;
+            touched.insert(scan_id);
+        }
+        // The work queue keeps a message its consumer gave up on; drop it.
+        if let Err(e) = chunks.delete_message(seq).await {
+            tracing::debug!(seq, error = %e, "Given-up chunk not deleted.");
+        }
+    }
+    for scan_id in touched {
+        if let Some(status) = d.db.refresh_scan(&scan_id).await? {
+            d.mirror(&status).await;
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn decodes_the_advisory_and_refuses_junk() {
+        let a = br#"{"type":"io.nats.jetstream.advisory.v1.max_deliver","stream":"SHOAL_CHUNKS","consumer":"shoal-workers","stream_seq":42,"deliveries":5}"#;
+        match decode("shoal", &crate::setup::max_deliveries_advisory(), a).unwrap() {
+            Event::MaxDeliveries(42, 5) => {}
+            other => panic!("{other:?}"),
+        }
+        assert!(decode("shoal", "shoal.finding.s_1", b"\xc1junk").is_err());
+        assert!(decode("shoal", "shoal.other.s_1", b"").is_err());
+        assert!(decode("shoal", "elsewhere.finding.s", b"").is_err());
+    }
+}
