@@ -4,6 +4,7 @@
 mod keys;
 mod rules_cmd;
 mod scan;
+mod swarm;
 
 use std::process::ExitCode;
 
@@ -27,6 +28,16 @@ enum Command {
     /// Manage the Ed25519 keys that sign job envelopes.
     #[command(subcommand)]
     Keys(keys::KeysCommand),
+    /// Submit a scan of a configured source to the swarm.
+    Submit(swarm::SubmitArgs),
+    /// Show a scan's status.
+    Status(swarm::ScanIdArgs),
+    /// Cancel a scan: its remaining chunks are skipped.
+    Cancel(swarm::ScanIdArgs),
+    /// Print a scan's findings from PostgreSQL.
+    Report(swarm::ReportArgs),
+    /// Mint a bearer token (JWT) for tests and development.
+    Token(swarm::TokenArgs),
 }
 
 fn main() -> ExitCode {
@@ -35,6 +46,11 @@ fn main() -> ExitCode {
         Command::Scan(args) => scan::run(args),
         Command::Rules(cmd) => rules_cmd::run(cmd),
         Command::Keys(cmd) => keys::run(cmd),
+        Command::Submit(args) => swarm::submit(args),
+        Command::Status(args) => swarm::status(args, false),
+        Command::Cancel(args) => swarm::status(args, true),
+        Command::Report(args) => swarm::report(args),
+        Command::Token(args) => swarm::token(args),
     };
     match result {
         Ok(code) => code,

@@ -120,9 +120,9 @@ pub struct ScanArgs {
 }
 
 /// A finding plus, with `--reveal` only, its raw value.
-struct Hit {
-    finding: Finding,
-    value: Option<String>,
+pub(crate) struct Hit {
+    pub(crate) finding: Finding,
+    pub(crate) value: Option<String>,
 }
 
 #[derive(Default)]
@@ -225,7 +225,12 @@ pub fn run(args: ScanArgs) -> anyhow::Result<ExitCode> {
         reveal: args.reveal,
         ..Settings::default()
     };
-    let worker = Arc::new(Worker::new(runner, Verifier::new(keyset), bus.clone(), settings));
+    let worker = Arc::new(Worker::new(
+        runner,
+        Verifier::new(keyset),
+        bus.clone(),
+        settings,
+    ));
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(threads)
         .enable_all()
@@ -308,11 +313,7 @@ pub fn run(args: ScanArgs) -> anyhow::Result<ExitCode> {
             });
             writeln!(out, "{}", serde_json::to_string_pretty(&doc)?)?;
         }
-        Format::Sarif => writeln!(
-            out,
-            "{}",
-            serde_json::to_string_pretty(&sarif(&engine, &hits))?
-        )?,
+        Format::Sarif => write_sarif(&mut out, &engine, &hits)?,
     }
     out.flush()?;
     if args.reveal {
@@ -354,7 +355,7 @@ fn level_name(level: Level) -> &'static str {
     }
 }
 
-fn write_table(out: &mut impl std::io::Write, hits: &[Hit]) -> std::io::Result<()> {
+pub(crate) fn write_table(out: &mut impl std::io::Write, hits: &[Hit]) -> std::io::Result<()> {
     if hits.is_empty() {
         return writeln!(out, "no findings");
     }
@@ -389,6 +390,19 @@ fn write_table(out: &mut impl std::io::Write, hits: &[Hit]) -> std::io::Result<(
         writeln!(out)?;
     }
     Ok(())
+}
+
+/// Writes a SARIF 2.1.0 log.
+pub(crate) fn write_sarif(
+    out: &mut impl std::io::Write,
+    engine: &Engine,
+    hits: &[Hit],
+) -> std::io::Result<()> {
+    writeln!(
+        out,
+        "{}",
+        serde_json::to_string_pretty(&sarif(engine, hits)).map_err(std::io::Error::other)?
+    )
 }
 
 /// A SARIF 2.1.0 log with one run.

@@ -191,7 +191,9 @@ impl Authenticator {
             .or_else(|| header.strip_prefix("bearer "))
             .map(str::trim)
             .filter(|t| !t.is_empty())
-            .ok_or_else(|| unauthenticated("missing_token", "Authorization is not `Bearer <JWT>`"))?;
+            .ok_or_else(|| {
+                unauthenticated("missing_token", "Authorization is not `Bearer <JWT>`")
+            })?;
         let head = jsonwebtoken::decode_header(token)
             .map_err(|e| unauthenticated("malformed_token", format!("token: {e}")))?;
         if head.alg != Algorithm::EdDSA && head.alg != Algorithm::RS256 {

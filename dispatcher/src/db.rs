@@ -546,6 +546,8 @@ mod tests {
         assert!(plaintext_allowed("postgres://u@127.0.0.1:5432/db"));
         assert!(plaintext_allowed("host=/run/postgresql dbname=x"));
         assert!(!plaintext_allowed("postgres://u:p@db.internal/db"));
-        assert!(plaintext_allowed("postgres://u:p@db.internal/db?sslmode=disable"));
+        assert!(plaintext_allowed(
+            "postgres://u:p@db.internal/db?sslmode=disable"
+        ));
     }
 }

@@ -42,8 +42,7 @@ struct Args {
 fn main() -> ExitCode {
     tracing_subscriber::fmt()
         .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| "info".into()),
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
         )
         .with_writer(std::io::stderr)
         .init();
@@ -77,10 +76,10 @@ async fn run(args: Args) -> anyhow::Result<()> {
         .signing_kid
         .clone()
         .context("no signing key id: set `signing_kid` or SHOAL_SIGNING_KID")?;
-    let pem = std::fs::read_to_string(&key_path)
-        .with_context(|| format!("{}", key_path.display()))?;
-    let signer = Signer::from_pkcs8_pem(kid, &pem)
-        .with_context(|| format!("{}", key_path.display()))?;
+    let pem =
+        std::fs::read_to_string(&key_path).with_context(|| format!("{}", key_path.display()))?;
+    let signer =
+        Signer::from_pkcs8_pem(kid, &pem).with_context(|| format!("{}", key_path.display()))?;
     let auth = Authenticator::new(config.auth.clone())?;
     let jwks_keys = auth.prefetch().await?;
     let sources = shoal_sources::Sources::from_configs(&config.sources)?;

@@ -120,7 +120,9 @@ pub struct Parts {
 
 impl Dispatcher {
     /// Ensures the streams, buckets and consumers, then builds the dispatcher.
-    pub async fn new(parts: Parts) -> Result<Arc<Dispatcher>, Box<dyn std::error::Error + Send + Sync>> {
+    pub async fn new(
+        parts: Parts,
+    ) -> Result<Arc<Dispatcher>, Box<dyn std::error::Error + Send + Sync>> {
         let subjects = parts.config.nats.subjects()?;
         let js = jetstream::new(parts.client.clone());
         crate::setup::ensure(&js, &subjects, &parts.config.jetstream).await?;
@@ -189,9 +191,18 @@ impl Dispatcher {
             .and_then(|h| h.get("Authorization"))
             .map(|v| v.as_str().to_owned());
         let body = match kind {
-            Request::Submit => self.submit(authorization.as_deref(), &message.payload).await,
-            Request::Status => self.status(authorization.as_deref(), &message.payload, false).await,
-            Request::Cancel => self.status(authorization.as_deref(), &message.payload, true).await,
+            Request::Submit => {
+                self.submit(authorization.as_deref(), &message.payload)
+                    .await
+            }
+            Request::Status => {
+                self.status(authorization.as_deref(), &message.payload, false)
+                    .await
+            }
+            Request::Cancel => {
+                self.status(authorization.as_deref(), &message.payload, true)
+                    .await
+            }
         };
         let body = body.unwrap_or_else(|r| r.body());
         if let Err(e) = self

@@ -66,11 +66,13 @@ fn decode(prefix: &str, subject: &str, payload: &[u8]) -> Result<Event, BadEvent
 }
 
 /// Runs the sink until `stop` is raised.
-pub async fn run(d: Arc<Dispatcher>, mut stop: watch::Receiver<bool>) -> Result<(), async_nats::Error> {
-    let consumer: PullConsumer = d
-        .js
-        .get_consumer_from_stream(subjects::CONSUMER_SINK, subjects::STREAM_EVENTS)
-        .await?;
+pub async fn run(
+    d: Arc<Dispatcher>,
+    mut stop: watch::Receiver<bool>,
+) -> Result<(), async_nats::Error> {
+    let consumer: PullConsumer =
+        d.js.get_consumer_from_stream(subjects::CONSUMER_SINK, subjects::STREAM_EVENTS)
+            .await?;
     let chunks = d.js.get_stream(subjects::STREAM_CHUNKS).await?;
     tracing::info!("Sink started.");
     loop {
@@ -170,7 +172,12 @@ async fn store(
     for (seq, deliveries) in given_up {
         let reason = format!("max deliveries reached ({deliveries})");
         if let Some((scan_id, chunk_id)) = d.db.fail_chunk_at(seq as i64, &reason).await? {
-            tracing::warn!(scan_id, chunk_id, deliveries, "Chunk failed: max deliveries.");
+            tracing::warn!(
+                scan_id,
+                chunk_id,
+                deliveries,
+                "Chunk failed: max deliveries."
+            );
             d.db.audit(&AuditRecord {
                 v: 1,
                 at: shoal_schemas::ids::now_unix(),

@@ -568,3 +568,69 @@ mod tests {
         assert_eq!(user_ids("shoal-no-such-user"), None);
     }
 }
+
+/// A binary of this workspace (`shoal`, `shoal-worker`, `shoal-dispatcher`),
+/// from the target directory the tests were built into. `cargo test
+/// --workspace` builds them; `scripts/test` builds them first as well.
+pub fn workspace_bin(name: &'static str) -> Result<PathBuf, HarnessError> {
+    let exe = std::env::current_exe().map_err(io("current_exe"))?;
+    // <target>/<profile>/deps/<test binary>
+    let profile_dir = exe
+        .parent()
+        .and_then(Path::parent)
+        .map(Path::to_path_buf)
+        .unwrap_or_default();
+    let path = profile_dir.join(name);
+    if path.is_file() {
+        Ok(path)
+    } else {
+        Err(HarnessError::MissingBinary {
+            name,
+            install: "cargo build --workspace --bins",
+        })
+    }
+}
+
+/// A process of ours under test, logging to a file; stopped on drop.
+pub struct Process(Proc);
+
+impl Process {
+    /// Spawns `cmd`, with stdout and stderr to `log`.
+    pub fn spawn(name: &'static str, cmd: Command, log: PathBuf) -> Result<Process, HarnessError> {
+        Proc::spawn(name, cmd, log, libc::SIGTERM).map(Process)
+    }
+
+    /// Its pid.
+    pub fn pid(&self) -> u32 {
+        self.0.pid()
+    }
+
+    /// Waits up to `timeout` for it to exit.
+    pub fn wait(&mut self, timeout: Duration) -> Option<std::process::ExitStatus> {
+        let deadline = Instant::now() + timeout;
+        loop {
+            if let Ok(Some(status)) = self.0.child.try_wait() {
+                return Some(status);
+            }
+            if Instant::now() > deadline {
+                return None;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    /// Its log so far.
+    pub fn log(&self) -> String {
+        fs::read_to_string(&self.0.log).unwrap_or_default()
+    }
+
+    /// Waits until its log contains `text`.
+    pub fn wait_for_log(&mut self, text: &str, timeout: Duration) -> Result<(), HarnessError> {
+        self.0.wait_ready(timeout, |log| {
+            fs::read_to_string(log)
+                .ok()
+                .filter(|t| t.contains(text))
+                .map(|_| ())
+        })
+    }
+}

@@ -1,3 +1,4 @@
 //! shoal's end-to-end tests: every module starts real servers on loopback.
 
 mod smoke;
+mod swarm;

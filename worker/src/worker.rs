@@ -132,6 +132,13 @@ impl<B: Bus> Worker<B> {
                 this: delivery.sequence(),
             }));
         }
+        tracing::info!(
+            chunk_id = %task.chunk_id,
+            sequence = delivery.sequence(),
+            delivered = delivery.delivered(),
+            redelivery = claim == Claim::Redelivery,
+            "Chunk claimed."
+        );
         let cancelled = self
             .bus
             .cancelled(&task.scan_id)
