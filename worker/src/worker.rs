@@ -281,18 +281,19 @@ impl<B: Bus> Worker<B> {
             }
         }
         let mut result = None;
-        if ack == Ack::Term && kind != ErrorKind::Replay {
-            if let Some(task) = &task {
-                // A verified chunk that can never run is failed now, so that
-                // its scan can finish.
-                let mut r = empty_result(task, self.runner.worker());
-                r.outcome = ChunkOutcome::Failed;
-                r.error = Some(format!("{}: {error}", error.code()));
-                if let Err(e) = self.publish_result(&r).await {
-                    tracing::error!(error = %e, "Failed chunk result not published.");
-                }
-                result = Some(r);
+        if ack == Ack::Term
+            && kind != ErrorKind::Replay
+            && let Some(task) = &task
+        {
+            // A verified chunk that can never run is failed now, so that its
+            // scan can finish.
+            let mut r = empty_result(task, self.runner.worker());
+            r.outcome = ChunkOutcome::Failed;
+            r.error = Some(format!("{}: {error}", error.code()));
+            if let Err(e) = self.publish_result(&r).await {
+                tracing::error!(error = %e, "Failed chunk result not published.");
             }
+            result = Some(r);
         }
         Handled {
             ack,
