@@ -30,6 +30,7 @@ struct Options {
     ack_wait_secs: u64,
     max_deliver: i64,
     big_file_mib: usize,
+    grace_secs: u64,
 }
 
 impl Default for Options {
@@ -40,6 +41,7 @@ impl Default for Options {
             ack_wait_secs: 30,
             max_deliver: 5,
             big_file_mib: 0,
+            grace_secs: 60,
         }
     }
 }
@@ -52,6 +54,7 @@ struct Swarm {
     _pg: Postgres,
     dispatcher: Option<Process>,
     workers: Vec<Process>,
+    options: Options,
     jwt_key: SigningKey,
     untrusted_jwt_key: SigningKey,
     client: async_nats::Client,
@@ -210,6 +213,7 @@ jetstream: {{ ack_wait_secs: {ack_wait}, max_deliver: {max_deliver} }}
             _pg: pg,
             dispatcher: Some(dispatcher),
             workers: Vec::new(),
+            options: options.clone(),
             jwt_key,
             untrusted_jwt_key: key(3),
             client,
@@ -233,11 +237,12 @@ jetstream: {{ ack_wait_secs: {ack_wait}, max_deliver: {max_deliver} }}
 nats: {{ url: \"{}\" }}
 keyset: {d}/keyset.json
 slots: 2
-grace_period_secs: 60
+grace_period_secs: {grace}
 sources:
   - {{ kind: fs, id: fixtures, root: {d}/tree }}
 ",
-            self.nats.url()
+            self.nats.url(),
+            grace = self.options.grace_secs,
         );
         let path = self.dir.path().join(format!("worker{i}.yaml"));
         std::fs::write(&path, config).unwrap();
@@ -973,4 +978,147 @@ asyncio.run(main())
         .unwrap()
         .get(0);
     assert_eq!(by, "python-client");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn past_the_grace_period_a_running_chunk_is_given_back() {
+    let mut swarm = Swarm::start(Options {
+        workers: 1,
+        big_file_mib: 40,
+        grace_secs: 1,
+        ..Options::default()
+    })
+    .await;
+    let scan_id = swarm
+        .submit(r#"{"v":1,"source":"fixtures","include":["big/**"]}"#)
+        .await;
+    swarm.workers[0]
+        .wait_for_log("Chunk claimed.", Duration::from_secs(30))
+        .unwrap();
+    shoal_testkit::signal(swarm.workers[0].pid(), 15);
+    let status = swarm.workers[0].wait(Duration::from_secs(20));
+    assert_eq!(status.map(|s| s.code()), Some(Some(0)), "{}", swarm.logs());
+    assert!(swarm.workers[0].log().contains("Grace period over"));
+    assert_ne!(swarm.state(&scan_id).await, "done");
+    // Given back with a Nak: the next worker takes it at once, not after the ack wait (30 s).
+    let started = Instant::now();
+    swarm.add_worker();
+    swarm
+        .wait_state(&scan_id, &["done"], Duration::from_secs(25))
+        .await;
+    assert!(started.elapsed() < Duration::from_secs(25));
+    assert!(swarm.workers[1].log().contains("redelivery=true"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn progress_acks_keep_a_chunk_longer_than_the_ack_wait() {
+    let swarm = Swarm::start(Options {
+        workers: 1,
+        ack_wait_secs: 1,
+        big_file_mib: 48,
+        ..Options::default()
+    })
+    .await;
+    let scan_id = swarm
+        .submit(r#"{"v":1,"source":"fixtures","include":["big/**"]}"#)
+        .await;
+    swarm
+        .wait_state(&scan_id, &["done"], Duration::from_secs(60))
+        .await;
+    let elapsed: i64 = swarm
+        .db
+        .query_one(
+            "SELECT elapsed_ms FROM chunks WHERE scan_id = $1",
+            &[&scan_id],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    assert!(
+        elapsed > 1500,
+        "the chunk must outlast the ack wait, took {elapsed} ms"
+    );
+    let log = swarm.workers[0].log();
+    assert_eq!(
+        log.matches("Chunk claimed.").count(),
+        1,
+        "never redelivered:\n{log}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_cli_submits_waits_and_reports() {
+    let swarm = Swarm::start(Options::default()).await;
+    let shoal = workspace_bin("shoal").unwrap();
+    let env = |c: &mut Command| {
+        c.env("NATS_URL", swarm.nats.url())
+            .env("SHOAL_TOKEN", swarm.token())
+            .env("DATABASE_URL", swarm._pg.url());
+    };
+    let mut submit = Command::new(&shoal);
+    submit.args([
+        "submit",
+        "--source",
+        "fixtures",
+        "--exclude",
+        "big",
+        "--wait",
+    ]);
+    env(&mut submit);
+    let out = submit.output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let status: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(status["state"], "done");
+    let scan_id = status["scan_id"].as_str().unwrap().to_owned();
+
+    let mut st = Command::new(&shoal);
+    st.args(["status", &scan_id]);
+    env(&mut st);
+    let out = st.output().unwrap();
+    let again: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(again["findings"], status["findings"]);
+
+    let mut report = Command::new(&shoal);
+    report.args(["report", &scan_id, "--format", "jsonl"]);
+    env(&mut report);
+    let out = report.output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let lines = String::from_utf8(out.stdout).unwrap();
+    assert_eq!(
+        lines.lines().count() as u64,
+        status["findings"].as_u64().unwrap()
+    );
+    let (local, values) = swarm.local_scan();
+    assert_eq!(lines.lines().count(), local.len());
+    for v in values {
+        assert!(!lines.contains(&v), "raw value in the report");
+    }
+
+    let mut sarif = Command::new(&shoal);
+    sarif.args(["report", &scan_id, "--format", "sarif"]);
+    env(&mut sarif);
+    let out = sarif.output().unwrap();
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(doc["version"], "2.1.0");
+    assert_eq!(
+        doc["runs"][0]["results"].as_array().unwrap().len(),
+        local.len()
+    );
+
+    // A bad token: a clear refusal and a non-zero exit.
+    let mut bad = Command::new(&shoal);
+    bad.args(["submit", "--source", "fixtures"]);
+    env(&mut bad);
+    bad.env("SHOAL_TOKEN", "nope");
+    let out = bad.output().unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("unauthenticated"));
 }

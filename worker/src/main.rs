@@ -34,6 +34,7 @@ fn main() -> ExitCode {
             tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
         )
         .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .init();
     let args = Args::parse();
     let runtime = match tokio::runtime::Builder::new_multi_thread()
@@ -100,7 +101,7 @@ async fn run(args: Args) -> anyhow::Result<()> {
         name.clone(),
     ));
     let settings = Settings {
-        progress_every: (ack_wait / 3).max(Duration::from_secs(1)),
+        progress_every: (ack_wait / 3).max(Duration::from_millis(100)),
         ..Settings::default()
     };
     let worker = Arc::new(Worker::new(runner, verifier, Arc::new(bus), settings));

@@ -1,0 +1,3 @@
+//! The dispatcher's library through its public interface.
+
+mod auth;
