@@ -1,0 +1,226 @@
+//! The swarm against one process, on the same corpus and the same two cores.
+//!
+//! ```text
+//! cargo build --release --workspace --bins
+//! cargo bench -p shoal-testkit --bench swarm
+//! ```
+//!
+//! Corpus: text files copied from the Python standard library, C headers and
+//! Perl modules already on the machine, repeated up to `SHOAL_BENCH_MIB`
+//! (default 512). It reports, each as the median of `SHOAL_BENCH_ROUNDS`
+//! (default 3) alternating rounds:
+//! - `shoal scan --threads 2` wall time, against submit-to-done through a
+//!   dispatcher and two one-slot workers on local NATS and PostgreSQL;
+//! - JetStream messages per scanned GiB at the default chunk size;
+//! - the workers' peak RSS;
+//! - chunks planned, signed and published per second (a tree of small files,
+//!   one file per chunk, no workers).
+#![allow(clippy::print_stdout)]
+
+#[path = "../tests/harness.rs"]
+mod harness;
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use harness::{Options, Swarm};
+use shoal_testkit::workspace_bin;
+
+const SOURCES: &[&str] = &["/usr/lib/python3", "/usr/include", "/usr/share/perl"];
+
+fn env_num(name: &str, default: u64) -> u64 {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
+/// Copies text files into `dest` until `limit` bytes, repeating the sources.
+fn build_corpus(dest: &Path, limit: u64) -> (u64, u64) {
+    let mut roots: Vec<PathBuf> = Vec::new();
+    for s in SOURCES {
+        let p = Path::new(s);
+        let parent = p.parent().unwrap();
+        let prefix = p.file_name().unwrap().to_string_lossy().into_owned();
+        if let Ok(entries) = std::fs::read_dir(parent) {
+            for e in entries.flatten() {
+                if e.file_name().to_string_lossy().starts_with(&prefix) {
+                    roots.push(e.path());
+                }
+            }
+        }
+    }
+    let mut files = Vec::new();
+    let mut stack = roots;
+    while let Some(dir) = stack.pop() {
+        let Ok(entries) = std::fs::read_dir(&dir) else {
+            continue;
+        };
+        for e in entries.flatten() {
+            let Ok(t) = e.file_type() else { continue };
+            if t.is_dir() {
+                stack.push(e.path());
+            } else if t.is_file() {
+                files.push(e.path());
+            }
+        }
+    }
+    files.sort();
+    let (mut bytes, mut count) = (0u64, 0u64);
+    for copy in 0.. {
+        let before = bytes;
+        for f in &files {
+            if bytes >= limit {
+                return (bytes, count);
+            }
+            let Ok(data) = std::fs::read(f) else { continue };
+            if data.is_empty() || data[..data.len().min(8192)].contains(&0) {
+                continue;
+            }
+            let target = dest.join(format!("c{copy}")).join(f.strip_prefix("/").unwrap());
+            std::fs::create_dir_all(target.parent().unwrap()).unwrap();
+            std::fs::write(&target, &data).unwrap();
+            bytes += data.len() as u64;
+            count += 1;
+        }
+        if bytes == before {
+            break;
+        }
+    }
+    (bytes, count)
+}
+
+fn median(mut v: Vec<f64>) -> f64 {
+    v.sort_by(f64::total_cmp);
+    v[v.len() / 2]
+}
+
+fn peak_rss_mib(pid: u32) -> f64 {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmHWM:"))
+                .and_then(|l| l.split_whitespace().nth(1))
+                .and_then(|kb| kb.parse::<f64>().ok())
+        })
+        .map_or(0.0, |kb| kb / 1024.0)
+}
+
+async fn wait_state(swarm: &Swarm, scan_id: &str, wanted: &str) {
+    let deadline = Instant::now() + Duration::from_secs(600);
+    while swarm.state(scan_id).await != wanted {
+        assert!(Instant::now() < deadline, "{}", swarm.logs());
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+}
+
+async fn messages(swarm: &Swarm, stream: &str) -> u64 {
+    let js = async_nats::jetstream::new(swarm.client.clone());
+    let mut s = js.get_stream(stream).await.unwrap();
+    s.info().await.unwrap().state.last_sequence
+}
+
+fn main() {
+    let mib = env_num("SHOAL_BENCH_MIB", 512);
+    let rounds = env_num("SHOAL_BENCH_ROUNDS", 3).max(1);
+    let corpus = tempfile::tempdir().unwrap();
+    let (bytes, files) = build_corpus(corpus.path(), mib << 20);
+    let gib = bytes as f64 / (1u64 << 30) as f64;
+    println!(
+        "corpus: {files} files, {:.0} MiB, from {SOURCES:?}",
+        bytes as f64 / (1u64 << 20) as f64
+    );
+    let shoal = workspace_bin("shoal").expect("cargo build --release --workspace --bins");
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    runtime.block_on(async {
+        let mut swarm = Swarm::start(Options {
+            workers: 2,
+            slots: 1,
+            max_records: shoal_sources::ChunkLimits::DEFAULT_MAX_RECORDS,
+            max_bytes: shoal_sources::ChunkLimits::DEFAULT_MAX_BYTES,
+            ack_wait_secs: 60,
+            tree: Some(corpus.path().to_path_buf()),
+            ..Options::default()
+        })
+        .await;
+        let local = || {
+            let started = Instant::now();
+            let status = Command::new(&shoal)
+                .args(["scan", "--no-ignore", "--format", "jsonl", "--threads", "2"])
+                .arg(corpus.path())
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .status()
+                .unwrap();
+            assert!(status.success());
+            started.elapsed().as_secs_f64()
+        };
+        local(); // warm the page cache
+        let (mut local_s, mut swarm_s) = (Vec::new(), Vec::new());
+        let (mut chunk_msgs, mut event_msgs, mut findings) = (0u64, 0u64, 0i64);
+        for _ in 0..rounds {
+            local_s.push(local());
+            let (c0, e0) = (
+                messages(&swarm, "SHOAL_CHUNKS").await,
+                messages(&swarm, "SHOAL_EVENTS").await,
+            );
+            let started = Instant::now();
+            let scan_id = swarm.submit(r#"{"v":1,"source":"fixtures"}"#).await;
+            wait_state(&swarm, &scan_id, "done").await;
+            swarm_s.push(started.elapsed().as_secs_f64());
+            chunk_msgs = messages(&swarm, "SHOAL_CHUNKS").await - c0;
+            event_msgs = messages(&swarm, "SHOAL_EVENTS").await - e0;
+            findings = swarm
+                .db
+                .query_one("SELECT findings FROM scans WHERE scan_id = $1", &[&scan_id])
+                .await
+                .unwrap()
+                .get(0);
+        }
+        let (l, s) = (median(local_s.clone()), median(swarm_s.clone()));
+        let mibs = |secs: f64| bytes as f64 / (1u64 << 20) as f64 / secs;
+        println!("shoal scan --threads 2: {local_s:.2?} s, median {l:.2} s ({:.0} MiB/s)", mibs(l));
+        println!("swarm, 2 workers x 1 slot: {swarm_s:.2?} s, median {s:.2} s ({:.0} MiB/s)", mibs(s));
+        println!("swarm overhead: {:+.1}%", (s / l - 1.0) * 100.0);
+        println!(
+            "JetStream messages per GiB: {:.0} chunk tasks + {:.0} events ({findings} findings per scan)",
+            chunk_msgs as f64 / gib,
+            event_msgs as f64 / gib
+        );
+        let rss: Vec<f64> = swarm.workers.iter().map(|w| peak_rss_mib(w.pid())).collect();
+        println!("worker peak RSS: {rss:.0?} MiB");
+        swarm.workers.clear();
+    });
+
+    // Planning rate: many one-file chunks, no workers.
+    let many = tempfile::tempdir().unwrap();
+    let n = env_num("SHOAL_BENCH_PLAN_FILES", 20_000);
+    for i in 0..n {
+        let d = many.path().join(format!("d{}", i / 1000));
+        std::fs::create_dir_all(&d).unwrap();
+        std::fs::write(d.join(format!("f{i}.txt")), "hello\n").unwrap();
+    }
+    runtime.block_on(async {
+        let swarm = Swarm::start(Options {
+            workers: 0,
+            max_records: 1,
+            tree: Some(many.path().to_path_buf()),
+            ..Options::default()
+        })
+        .await;
+        let started = Instant::now();
+        let scan_id = swarm.submit(r#"{"v":1,"source":"fixtures"}"#).await;
+        wait_state(&swarm, &scan_id, "running").await;
+        let secs = started.elapsed().as_secs_f64();
+        println!(
+            "planning: {n} chunks planned, signed, published and recorded in {secs:.2} s ({:.0} chunks/s)",
+            n as f64 / secs
+        );
+    });
+}
