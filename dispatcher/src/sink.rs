@@ -111,13 +111,31 @@ pub async fn run(
     Ok(())
 }
 
+/// What is pending, up to [`BATCH`]; when nothing is, waits (on the server)
+/// for the next event and then takes what came with it.
 async fn fetch(consumer: &PullConsumer) -> Result<Vec<jetstream::Message>, async_nats::Error> {
-    let mut batch = consumer
-        .fetch()
-        .max_messages(BATCH)
-        .expires(Duration::from_secs(1))
-        .messages()
-        .await?;
+    let mut out = drain(consumer, BATCH).await?;
+    if out.is_empty() {
+        let mut one = consumer
+            .batch()
+            .max_messages(1)
+            .expires(Duration::from_secs(5))
+            .messages()
+            .await?;
+        if let Some(m) = one.next().await {
+            out.push(m?);
+            out.extend(drain(consumer, BATCH - 1).await?);
+        }
+    }
+    Ok(out)
+}
+
+/// What is pending now, without waiting.
+async fn drain(
+    consumer: &PullConsumer,
+    max: usize,
+) -> Result<Vec<jetstream::Message>, async_nats::Error> {
+    let mut batch = consumer.fetch().max_messages(max).messages().await?;
     let mut out = Vec::new();
     while let Some(m) = batch.next().await {
         out.push(m?);

@@ -182,10 +182,12 @@ impl Queue for JetStreamQueue {
 
     async fn next(&self) -> Result<Option<JetStreamDelivery>, TransportError> {
         loop {
-            // One message per pull: a long chunk never waits in a client buffer.
+            // One message per pull, so a long chunk never waits in a client
+            // buffer; the pull waits on the server up to `expires` (`fetch`
+            // would return at once when idle and make this loop spin).
             let mut batch = self
                 .consumer
-                .fetch()
+                .batch()
                 .max_messages(1)
                 .expires(self.expires)
                 .messages()
