@@ -141,7 +141,7 @@ fn main() {
     runtime.block_on(async {
         let mut swarm = Swarm::start(Options {
             workers: 2,
-            slots: 1,
+            slots: env_num("SHOAL_BENCH_SLOTS", 1) as usize,
             max_records: shoal_sources::ChunkLimits::DEFAULT_MAX_RECORDS,
             max_bytes: shoal_sources::ChunkLimits::DEFAULT_MAX_BYTES,
             ack_wait_secs: 60,
@@ -186,7 +186,7 @@ fn main() {
         let (l, s) = (median(local_s.clone()), median(swarm_s.clone()));
         let mibs = |secs: f64| bytes as f64 / (1u64 << 20) as f64 / secs;
         println!("shoal scan --threads 2: {local_s:.2?} s, median {l:.2} s ({:.0} MiB/s)", mibs(l));
-        println!("swarm, 2 workers x 1 slot: {swarm_s:.2?} s, median {s:.2} s ({:.0} MiB/s)", mibs(s));
+        println!("swarm, 2 workers x {} slot(s): {swarm_s:.2?} s, median {s:.2} s ({:.0} MiB/s)", swarm.options.slots, mibs(s));
         println!("swarm overhead: {:+.1}%", (s / l - 1.0) * 100.0);
         println!(
             "JetStream messages per GiB: {:.0} chunk tasks + {:.0} events ({findings} findings per scan)",
