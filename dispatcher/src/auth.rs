@@ -185,6 +185,7 @@ impl Authenticator {
     /// Checks an `Authorization` header value.
     pub async fn authenticate(&self, authorization: Option<&str>) -> Result<Principal, AuthError> {
         let header = authorization
+            .map(str::trim)
             .ok_or_else(|| unauthenticated("missing_token", "no Authorization header"))?;
         let token = header
             .strip_prefix("Bearer ")

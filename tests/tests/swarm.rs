@@ -683,3 +683,45 @@ async fn the_cli_submits_waits_and_reports() {
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("unauthenticated"));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn self_tests_pass_against_a_live_swarm_and_fail_clearly() {
+    let swarm = Swarm::start(Options {
+        workers: 0,
+        ..Options::default()
+    })
+    .await;
+    let dir = swarm.dir.path();
+    let out = Command::new(workspace_bin("shoal-dispatcher").unwrap())
+        .arg("--config")
+        .arg(dir.join("dispatcher.yaml"))
+        .arg("--self-test")
+        .env("DATABASE_URL", swarm._pg.url())
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("self-test ok"));
+
+    std::fs::write(
+        dir.join("w.yaml"),
+        format!("nats: {{ url: \"{}\" }}\nkeyset: {}/keyset.json\n", swarm.nats.url(), dir.display()),
+    )
+    .unwrap();
+    let worker = |keyset: &str| {
+        Command::new(workspace_bin("shoal-worker").unwrap())
+            .arg("--config")
+            .arg(dir.join("w.yaml"))
+            .arg("--self-test")
+            .env("SHOAL_FINGERPRINT_KEY", "11".repeat(32))
+            .env("SHOAL_KEYSET", keyset)
+            .output()
+            .unwrap()
+    };
+    let ok = worker(&dir.join("keyset.json").display().to_string());
+    assert!(ok.status.success(), "{}", String::from_utf8_lossy(&ok.stderr));
+    let stdout = String::from_utf8_lossy(&ok.stdout);
+    assert!(stdout.contains("self-test ok") && stdout.contains("rules"), "{stdout}");
+    let bad = worker("/nonexistent/keyset.json");
+    assert!(!bad.status.success());
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("/nonexistent/keyset.json"));
+}
