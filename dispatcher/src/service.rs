@@ -242,8 +242,10 @@ impl Dispatcher {
             }
         }
         if let Err(e) = self.db.audit(&record).await {
-            // A submission that cannot be audited is not accepted... but it
-            // was recorded as a scan already: the planner is not started.
+            // A refusal stays what it was (nothing is queued either way); an
+            // acceptance that cannot be audited is withdrawn: no planning.
+            tracing::error!(error = %e, decision = ?record.decision, "Submission not audited.");
+            outcome.as_ref().map_err(Clone::clone)?;
             return Err(Refusal::unavailable(e));
         }
         let (request, principal, source, filter, scan_id) = outcome?;

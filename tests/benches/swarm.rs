@@ -78,7 +78,9 @@ fn build_corpus(dest: &Path, limit: u64) -> (u64, u64) {
             if data.is_empty() || data[..data.len().min(8192)].contains(&0) {
                 continue;
             }
-            let target = dest.join(format!("c{copy}")).join(f.strip_prefix("/").unwrap());
+            let target = dest
+                .join(format!("c{copy}"))
+                .join(f.strip_prefix("/").unwrap());
             std::fs::create_dir_all(target.parent().unwrap()).unwrap();
             std::fs::write(&target, &data).unwrap();
             bytes += data.len() as u64;

@@ -17,7 +17,8 @@ use shoal_testkit::{NatsServer, Postgres, Process, workspace_bin};
 pub const JWT_ISSUER: &str = "https://auth.test/";
 pub const JWT_AUDIENCE: &str = "shoal";
 pub const TENANT: &str = "acme";
-pub const FINGERPRINT_KEY: &str = "5ca1ab1e5ca1ab1e5ca1ab1e5ca1ab1e5ca1ab1e5ca1ab1e5ca1ab1e5ca1ab1e";
+pub const FINGERPRINT_KEY: &str =
+    "5ca1ab1e5ca1ab1e5ca1ab1e5ca1ab1e5ca1ab1e5ca1ab1e5ca1ab1e5ca1ab1e";
 
 /// A finding's place: path, start, end, rule.
 pub type Spot = (String, i64, i64, String);
@@ -59,8 +60,8 @@ impl Default for Options {
 pub struct Swarm {
     pub dir: tempfile::TempDir,
     pub nats: NatsServer,
-    /// Kept for its lifetime: the cluster stops on drop.
-    pub _pg: Postgres,
+    /// The cluster; it stops on drop (`None` once a test stopped it).
+    pub pg: Option<Postgres>,
     pub dispatcher: Option<Process>,
     pub workers: Vec<Process>,
     pub options: Options,
@@ -228,7 +229,7 @@ jetstream: {{ ack_wait_secs: {ack_wait}, max_deliver: {max_deliver} }}
         let mut swarm = Swarm {
             dir,
             nats,
-            _pg: pg,
+            pg: Some(pg),
             dispatcher: Some(dispatcher),
             workers: Vec::new(),
             options: options.clone(),
@@ -242,6 +243,10 @@ jetstream: {{ ack_wait_secs: {ack_wait}, max_deliver: {max_deliver} }}
             swarm.add_worker();
         }
         swarm
+    }
+
+    pub fn database_url(&self) -> String {
+        self.pg.as_ref().map(Postgres::url).unwrap_or_default()
     }
 
     pub fn tree(&self) -> PathBuf {
@@ -309,7 +314,12 @@ sources:
         self.token_with(&self.jwt_key, self.claims(TENANT, "scan:submit", 600))
     }
 
-    pub async fn request(&self, subject: &str, token: Option<&str>, body: &str) -> serde_json::Value {
+    pub async fn request(
+        &self,
+        subject: &str,
+        token: Option<&str>,
+        body: &str,
+    ) -> serde_json::Value {
         let mut headers = async_nats::HeaderMap::new();
         if let Some(t) = token {
             headers.insert("Authorization", format!("Bearer {t}").as_str());
@@ -471,4 +481,3 @@ pub fn contains(haystack: &[u8], needle: &str) -> bool {
         .windows(needle.len())
         .any(|w| w == needle.as_bytes())
 }
-

@@ -1,5 +1,5 @@
 //! shoal's end-to-end tests: every module starts real servers on loopback.
 
-mod smoke;
 mod harness;
+mod smoke;
 mod swarm;

@@ -10,7 +10,7 @@ use futures::StreamExt as _;
 use shoal_schemas::envelope::Signer;
 use shoal_testkit::workspace_bin;
 
-use crate::harness::{Options, Swarm, TENANT, JWT_AUDIENCE, JWT_ISSUER, key, contains};
+use crate::harness::{JWT_AUDIENCE, JWT_ISSUER, Options, Swarm, TENANT, contains, key};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_workers_store_what_shoal_scan_finds_and_no_raw_value_leaves_them() {
@@ -614,7 +614,7 @@ async fn the_cli_submits_waits_and_reports() {
     let env = |c: &mut Command| {
         c.env("NATS_URL", swarm.nats.url())
             .env("SHOAL_TOKEN", swarm.token())
-            .env("DATABASE_URL", swarm._pg.url());
+            .env("DATABASE_URL", swarm.database_url());
     };
     let mut submit = Command::new(&shoal);
     submit.args([
@@ -696,15 +696,23 @@ async fn self_tests_pass_against_a_live_swarm_and_fail_clearly() {
         .arg("--config")
         .arg(dir.join("dispatcher.yaml"))
         .arg("--self-test")
-        .env("DATABASE_URL", swarm._pg.url())
+        .env("DATABASE_URL", swarm.database_url())
         .output()
         .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert!(String::from_utf8_lossy(&out.stdout).contains("self-test ok"));
 
     std::fs::write(
         dir.join("w.yaml"),
-        format!("nats: {{ url: \"{}\" }}\nkeyset: {}/keyset.json\n", swarm.nats.url(), dir.display()),
+        format!(
+            "nats: {{ url: \"{}\" }}\nkeyset: {}/keyset.json\n",
+            swarm.nats.url(),
+            dir.display()
+        ),
     )
     .unwrap();
     let worker = |keyset: &str| {
@@ -718,10 +726,41 @@ async fn self_tests_pass_against_a_live_swarm_and_fail_clearly() {
             .unwrap()
     };
     let ok = worker(&dir.join("keyset.json").display().to_string());
-    assert!(ok.status.success(), "{}", String::from_utf8_lossy(&ok.stderr));
+    assert!(
+        ok.status.success(),
+        "{}",
+        String::from_utf8_lossy(&ok.stderr)
+    );
     let stdout = String::from_utf8_lossy(&ok.stdout);
-    assert!(stdout.contains("self-test ok") && stdout.contains("rules"), "{stdout}");
+    assert!(
+        stdout.contains("self-test ok") && stdout.contains("rules"),
+        "{stdout}"
+    );
     let bad = worker("/nonexistent/keyset.json");
     assert!(!bad.status.success());
     assert!(String::from_utf8_lossy(&bad.stderr).contains("/nonexistent/keyset.json"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn without_postgresql_a_submission_is_unavailable_and_queues_nothing() {
+    let mut swarm = Swarm::start(Options {
+        workers: 0,
+        ..Options::default()
+    })
+    .await;
+    drop(swarm.pg.take());
+    let reply = swarm
+        .request(
+            "shoal.submit",
+            Some(&swarm.token()),
+            r#"{"v":1,"source":"fixtures"}"#,
+        )
+        .await;
+    assert_eq!(reply["error"]["code"], "unavailable", "{reply}");
+    assert_eq!(swarm.chunk_messages().await, 0);
+    // A refusal for a missing token still answers with its own code.
+    let reply = swarm
+        .request("shoal.submit", None, r#"{"v":1,"source":"fixtures"}"#)
+        .await;
+    assert_eq!(reply["error"]["code"], "unauthenticated", "{reply}");
 }
