@@ -17,7 +17,7 @@
 //! sources:
 //!   - { kind: fs, id: shared-drive, root: /mnt/shared }
 //! chunks: { max_bytes: 8388608, max_records: 256 }
-//! jetstream: { ack_wait_secs: 60, max_deliver: 5 }
+//! jetstream: { ack_wait_secs: 60, max_deliver: 5, max_queued_chunks: 100000 }
 //! ```
 //!
 //! Environment: `NATS_URL`, `NATS_CREDS`, `NATS_CA`, `DATABASE_URL`,
@@ -154,6 +154,16 @@ pub struct JetStreamConfig {
     pub task_ttl_secs: u64,
     /// How long events (findings, results, audit) stay in SHOAL_EVENTS.
     pub events_max_age_secs: u64,
+    /// Planning pauses while the work queue holds this many chunks or more.
+    pub max_queued_chunks: u64,
+}
+
+impl JetStreamConfig {
+    /// Hard limit of SHOAL_CHUNKS (DiscardPolicy::New refuses beyond it):
+    /// the planner's threshold plus room for a few scans planning at once.
+    pub fn chunks_max_msgs(&self) -> i64 {
+        i64::try_from(self.max_queued_chunks.saturating_add(16 * 256)).unwrap_or(i64::MAX)
+    }
 }
 
 impl Default for JetStreamConfig {
@@ -164,6 +174,7 @@ impl Default for JetStreamConfig {
             duplicate_window_secs: 2 * 3600,
             task_ttl_secs: 24 * 3600,
             events_max_age_secs: 7 * 24 * 3600,
+            max_queued_chunks: 100_000,
         }
     }
 }

@@ -50,6 +50,21 @@ pub struct NewScan<'a> {
     pub submitted_at: i64,
 }
 
+/// A scan to plan again.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UnplannedScan {
+    /// Scan id.
+    pub scan_id: String,
+    /// Tenant.
+    pub tenant: String,
+    /// Source id.
+    pub source: String,
+    /// Include globs.
+    pub include: Vec<String>,
+    /// Exclude globs.
+    pub exclude: Vec<String>,
+}
+
 /// A connection.
 pub struct Db {
     client: Client,
@@ -373,6 +388,30 @@ impl Db {
             .await
             .map_err(at("scan cancel"))?;
         self.status(scan_id).await
+    }
+
+    /// Scans whose planning did not finish (the dispatcher stopped during
+    /// it): id, tenant, source, include and exclude globs.
+    pub async fn unplanned(&self) -> Result<Vec<UnplannedScan>, DbError> {
+        let rows = self
+            .client
+            .query(
+                "SELECT scan_id, tenant, source, include_globs, exclude_globs
+                 FROM scans WHERE state = 'planning' ORDER BY submitted_at",
+                &[],
+            )
+            .await
+            .map_err(at("unplanned scans"))?;
+        Ok(rows
+            .iter()
+            .map(|r| UnplannedScan {
+                scan_id: r.get(0),
+                tenant: r.get(1),
+                source: r.get(2),
+                include: r.get(3),
+                exclude: r.get(4),
+            })
+            .collect())
     }
 
     /// A scan's status.

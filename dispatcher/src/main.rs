@@ -42,13 +42,7 @@ struct Args {
 }
 
 fn main() -> ExitCode {
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
-        )
-        .with_writer(std::io::stderr)
-        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
-        .init();
+    shoal_worker::process::init_logging();
     let args = Args::parse();
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -116,13 +110,17 @@ async fn run(args: Args) -> anyhow::Result<()> {
     }
     let (stop_tx, stop) = tokio::sync::watch::channel(false);
     tokio::spawn(async move {
-        shutdown_signal().await;
+        shoal_worker::process::shutdown_signal().await;
         tracing::info!("Stopping.");
         let _ = stop_tx.send(true);
         std::future::pending::<()>().await;
     });
     let mut tasks = tokio::task::JoinSet::new();
     if matches!(args.role, Role::All | Role::Api) {
+        let resumed = dispatcher.resume().await?;
+        if resumed > 0 {
+            tracing::info!(scans = resumed, "Unfinished planning resumed.");
+        }
         let (d, stop) = (dispatcher.clone(), stop.clone());
         tasks.spawn(async move { d.serve(stop).await });
     }
@@ -134,21 +132,4 @@ async fn run(args: Args) -> anyhow::Result<()> {
         done?.map_err(|e| anyhow::anyhow!("{e}"))?;
     }
     Ok(())
-}
-
-async fn shutdown_signal() {
-    use tokio::signal::unix::{SignalKind, signal};
-    let (Ok(mut term), Ok(mut int)) = (
-        signal(SignalKind::terminate()),
-        signal(SignalKind::interrupt()),
-    ) else {
-        std::future::pending::<()>().await;
-        return;
-    };
-    tokio::select! {
-        // SIGTERM from the orchestrator.
-        _ = term.recv() => {}
-        // Ctrl-C in a terminal.
-        _ = int.recv() => {}
-    }
 }

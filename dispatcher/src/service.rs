@@ -144,6 +144,40 @@ impl Dispatcher {
         }))
     }
 
+    /// Plans again every scan whose planning a stopped dispatcher left
+    /// unfinished. Chunk ids follow the source's listing order, so the chunks
+    /// published before the stop get the same ids and JetStream's duplicate
+    /// window drops them: nothing is queued twice.
+    pub async fn resume(self: &Arc<Self>) -> Result<usize, crate::db::DbError> {
+        let scans = self.db.unplanned().await?;
+        let n = scans.len();
+        for scan in scans {
+            let planned = self
+                .sources
+                .get(&scan.source)
+                .cloned()
+                .ok_or_else(|| format!("source {:?} is no longer configured", scan.source));
+            let planned = planned.and_then(|source| {
+                Filter::new(&scan.include, &scan.exclude)
+                    .map(|f| (source, f))
+                    .map_err(|e| e.to_string())
+            });
+            match planned {
+                Ok((source, filter)) => {
+                    tracing::info!(scan_id = %scan.scan_id, "Resuming the planning of a scan.");
+                    let this = self.clone();
+                    tokio::spawn(async move {
+                        this.plan(scan.scan_id, scan.tenant, source, filter).await
+                    });
+                }
+                Err(e) => {
+                    self.db.planned(&scan.scan_id, 0, Some(&e)).await?;
+                }
+            }
+        }
+        Ok(n)
+    }
+
     /// Serves submit, status and cancel until `stop` is raised. Several
     /// dispatchers share the work through the queue group `shoal-dispatcher`.
     pub async fn serve(
@@ -471,6 +505,10 @@ impl Dispatcher {
                 self.confirm(scan_id, &mut pending)
                     .await
                     .map_err(|e| (index, e))?;
+                if self.throttle(scan_id).await.map_err(|e| (index, e))? {
+                    tracing::info!(scan_id, chunks = index, "Scan cancelled while planning.");
+                    break;
+                }
             }
         }
         self.confirm(scan_id, &mut pending)
@@ -480,6 +518,49 @@ impl Dispatcher {
             Ok(Ok(())) => Ok(index),
             Ok(Err(e)) => Err((index, e.to_string())),
             Err(e) => Err((index, format!("planner panicked: {e}"))),
+        }
+    }
+
+    /// Waits while the work queue holds `max_queued_chunks` or more chunks,
+    /// so that a huge scan cannot fill the stream (whose hard limit would then
+    /// refuse chunks). Returns whether the scan was cancelled meanwhile.
+    async fn throttle(&self, scan_id: &str) -> Result<bool, String> {
+        let limit = self.config.jetstream.max_queued_chunks;
+        let mut logged = false;
+        loop {
+            let cancelled = self
+                .db
+                .status(scan_id)
+                .await
+                .map_err(|e| e.to_string())?
+                .is_some_and(|s| s.cancel_requested);
+            if cancelled {
+                return Ok(true);
+            }
+            let mut stream = self
+                .js
+                .get_stream(shoal_schemas::subjects::STREAM_CHUNKS)
+                .await
+                .map_err(|e| e.to_string())?;
+            let queued = stream
+                .info()
+                .await
+                .map_err(|e| e.to_string())?
+                .state
+                .messages;
+            if queued < limit {
+                return Ok(false);
+            }
+            if !logged {
+                tracing::info!(
+                    scan_id,
+                    queued,
+                    limit,
+                    "Work queue full; planning waits for workers."
+                );
+                logged = true;
+            }
+            tokio::time::sleep(Duration::from_millis(500)).await;
         }
     }
 

@@ -51,6 +51,7 @@ pub async fn ensure(
             subjects: vec![subjects.chunks_all()],
             retention: stream::RetentionPolicy::WorkQueue,
             discard: stream::DiscardPolicy::New,
+            max_messages: config.chunks_max_msgs(),
             duplicate_window: dup,
             storage: stream::StorageType::File,
             ..Default::default()

@@ -38,6 +38,8 @@ pub struct Options {
     pub max_bytes: u64,
     /// Slots per worker.
     pub slots: usize,
+    /// The planner's queue threshold.
+    pub max_queued_chunks: u64,
 }
 
 impl Default for Options {
@@ -52,6 +54,7 @@ impl Default for Options {
             tree: None,
             max_bytes: 1 << 20,
             slots: 2,
+            max_queued_chunks: 100_000,
         }
     }
 }
@@ -144,6 +147,24 @@ pub fn write_fixture_big(root: &Path, mib: usize) {
     std::fs::write(root.join("big/archive.txt"), text).unwrap();
 }
 
+/// Starts `shoal-dispatcher` with `<dir>/dispatcher.yaml` and waits until
+/// it serves requests and runs its sink.
+pub fn spawn_dispatcher(dir: &Path, database_url: &str, log: &str) -> Process {
+    let mut cmd = Command::new(workspace_bin("shoal-dispatcher").unwrap());
+    cmd.arg("--config")
+        .arg(dir.join("dispatcher.yaml"))
+        .env("DATABASE_URL", database_url)
+        .env("RUST_LOG", "info");
+    let mut dispatcher = Process::spawn("shoal-dispatcher", cmd, dir.join(log)).unwrap();
+    dispatcher
+        .wait_for_log("Serving requests.", Duration::from_secs(30))
+        .unwrap();
+    dispatcher
+        .wait_for_log("Sink started.", Duration::from_secs(10))
+        .unwrap();
+    dispatcher
+}
+
 pub fn pem_private(k: &SigningKey) -> String {
     k.to_pkcs8_pem(Default::default()).unwrap().to_string()
 }
@@ -198,7 +219,7 @@ sources:
   - {{ kind: fs, id: fixtures, root: {tree} }}
   - {{ kind: fs, id: elsewhere, root: {d}/elsewhere }}
 chunks: {{ max_bytes: {max_bytes}, max_records: {max_records} }}
-jetstream: {{ ack_wait_secs: {ack_wait}, max_deliver: {max_deliver} }}
+jetstream: {{ ack_wait_secs: {ack_wait}, max_deliver: {max_deliver}, max_queued_chunks: {max_queued} }}
 ",
             nats = nats.url(),
             max_records = options.max_records,
@@ -206,21 +227,10 @@ jetstream: {{ ack_wait_secs: {ack_wait}, max_deliver: {max_deliver} }}
             tree = tree.display(),
             ack_wait = options.ack_wait_secs,
             max_deliver = options.max_deliver,
+            max_queued = options.max_queued_chunks,
         );
         std::fs::write(dir.path().join("dispatcher.yaml"), config).unwrap();
-        let mut cmd = Command::new(workspace_bin("shoal-dispatcher").unwrap());
-        cmd.arg("--config")
-            .arg(dir.path().join("dispatcher.yaml"))
-            .env("DATABASE_URL", pg.url())
-            .env("RUST_LOG", "info");
-        let mut dispatcher =
-            Process::spawn("shoal-dispatcher", cmd, dir.path().join("dispatcher.log")).unwrap();
-        dispatcher
-            .wait_for_log("Serving requests.", Duration::from_secs(30))
-            .unwrap();
-        dispatcher
-            .wait_for_log("Sink started.", Duration::from_secs(10))
-            .unwrap();
+        let dispatcher = spawn_dispatcher(dir.path(), &pg.url(), "dispatcher.log");
         let client = async_nats::connect(nats.url()).await.unwrap();
         let (db, connection) = tokio_postgres::connect(&pg.conninfo(), tokio_postgres::NoTls)
             .await
@@ -364,6 +374,19 @@ sources:
             );
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
+    }
+
+    /// Integer columns of the scan's row, e.g. `"chunks_planned, findings"`.
+    pub async fn scan_numbers(&self, scan_id: &str, columns: &str) -> Vec<i64> {
+        let row = self
+            .db
+            .query_one(
+                &format!("SELECT {columns} FROM scans WHERE scan_id = $1"),
+                &[&scan_id],
+            )
+            .await
+            .unwrap();
+        (0..row.len()).map(|i| row.get(i)).collect()
     }
 
     pub async fn findings(&self, scan_id: &str) -> BTreeSet<Spot> {

@@ -10,7 +10,9 @@ use futures::StreamExt as _;
 use shoal_schemas::envelope::Signer;
 use shoal_testkit::workspace_bin;
 
-use crate::harness::{JWT_AUDIENCE, JWT_ISSUER, Options, Swarm, TENANT, contains, key};
+use crate::harness::{
+    JWT_AUDIENCE, JWT_ISSUER, Options, Swarm, TENANT, contains, key, spawn_dispatcher,
+};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_workers_store_what_shoal_scan_finds_and_no_raw_value_leaves_them() {
@@ -25,15 +27,10 @@ async fn two_workers_store_what_shoal_scan_finds_and_no_raw_value_leaves_them() 
     assert!(local.len() >= 10, "fixture too weak: {local:?}");
     assert_eq!(stored, local, "swarm and shoal scan disagree");
 
-    let row = swarm
-        .db
-        .query_one(
-            "SELECT chunks_planned, chunks_done, findings FROM scans WHERE scan_id = $1",
-            &[&scan_id],
-        )
-        .await
-        .unwrap();
-    let (planned, done, findings): (i64, i64, i64) = (row.get(0), row.get(1), row.get(2));
+    let n = swarm
+        .scan_numbers(&scan_id, "chunks_planned, chunks_done, findings")
+        .await;
+    let (planned, done, findings) = (n[0], n[1], n[2]);
     assert!(planned >= 3, "several chunks expected, got {planned}");
     assert_eq!((done, findings), (planned, local.len() as i64));
     let workers: BTreeSet<String> = swarm
@@ -401,15 +398,10 @@ async fn cancel_stops_the_remaining_chunks() {
         .wait_state(&scan_id, &["cancelled", "done"], Duration::from_secs(60))
         .await;
     assert_eq!(state, "cancelled");
-    let row = swarm
-        .db
-        .query_one(
-            "SELECT chunks_planned, chunks_cancelled, findings FROM scans WHERE scan_id = $1",
-            &[&scan_id],
-        )
-        .await
-        .unwrap();
-    let (planned, cancelled, findings): (i64, i64, i64) = (row.get(0), row.get(1), row.get(2));
+    let n = swarm
+        .scan_numbers(&scan_id, "chunks_planned, chunks_cancelled, findings")
+        .await;
+    let (planned, cancelled, findings) = (n[0], n[1], n[2]);
     assert!(planned >= 8);
     assert_eq!((cancelled, findings), (planned, 0));
     assert!(
@@ -763,4 +755,100 @@ async fn without_postgresql_a_submission_is_unavailable_and_queues_nothing() {
         .request("shoal.submit", None, r#"{"v":1,"source":"fixtures"}"#)
         .await;
     assert_eq!(reply["error"]["code"], "unauthenticated", "{reply}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_dispatcher_killed_while_planning_resumes_without_queueing_twice() {
+    let dir = tempfile::tempdir().unwrap();
+    let files = 1500;
+    for i in 0..files {
+        let d = dir.path().join(format!("d{}", i / 100));
+        std::fs::create_dir_all(&d).unwrap();
+        std::fs::write(
+            d.join(format!("f{i:05}.txt")),
+            format!("mail{i}@mailbox.org\n"),
+        )
+        .unwrap();
+    }
+    let mut swarm = Swarm::start(Options {
+        workers: 0,
+        max_records: 1,
+        tree: Some(dir.path().to_path_buf()),
+        ..Options::default()
+    })
+    .await;
+    let scan_id = swarm.submit(r#"{"v":1,"source":"fixtures"}"#).await;
+    // Some chunks are recorded, planning is not over: kill the dispatcher.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let recorded: i64 = swarm
+            .db
+            .query_one(
+                "SELECT count(*) FROM chunks WHERE scan_id = $1",
+                &[&scan_id],
+            )
+            .await
+            .unwrap()
+            .get(0);
+        if recorded > 0 {
+            break;
+        }
+        assert!(Instant::now() < deadline, "{}", swarm.logs());
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    let mut old = swarm.dispatcher.take().unwrap();
+    shoal_testkit::signal(old.pid(), 9);
+    assert!(old.wait(Duration::from_secs(5)).is_some());
+    assert_eq!(
+        swarm.state(&scan_id).await,
+        "planning",
+        "planning ended before the kill"
+    );
+    let published_before = swarm.chunk_messages().await;
+    assert!(published_before > 0 && published_before < files);
+
+    let dispatcher = spawn_dispatcher(swarm.dir.path(), &swarm.database_url(), "dispatcher2.log");
+    swarm.dispatcher = Some(dispatcher);
+    swarm
+        .wait_state(&scan_id, &["running"], Duration::from_secs(60))
+        .await;
+    let planned = swarm.scan_numbers(&scan_id, "chunks_planned").await[0];
+    assert_eq!(planned as u64, files, "{}", swarm.logs());
+    assert_eq!(swarm.chunk_messages().await, files, "no chunk queued twice");
+    swarm.add_worker();
+    swarm.add_worker();
+    swarm
+        .wait_state(&scan_id, &["done"], Duration::from_secs(120))
+        .await;
+    assert_eq!(swarm.findings(&scan_id).await.len() as u64, files);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn planning_waits_while_the_work_queue_is_full() {
+    let dir = tempfile::tempdir().unwrap();
+    let files = 800u64;
+    for i in 0..files {
+        std::fs::write(dir.path().join(format!("f{i:05}.txt")), "nothing\n").unwrap();
+    }
+    let mut swarm = Swarm::start(Options {
+        workers: 0,
+        max_records: 1,
+        max_queued_chunks: 300,
+        tree: Some(dir.path().to_path_buf()),
+        ..Options::default()
+    })
+    .await;
+    let scan_id = swarm.submit(r#"{"v":1,"source":"fixtures"}"#).await;
+    // Without workers, planning stops near the threshold.
+    tokio::time::sleep(Duration::from_secs(4)).await;
+    let queued = swarm.chunk_messages().await;
+    assert!((300..300 + 256).contains(&queued), "queued {queued}");
+    assert_eq!(swarm.state(&scan_id).await, "planning");
+    swarm.add_worker();
+    swarm.add_worker();
+    swarm
+        .wait_state(&scan_id, &["done"], Duration::from_secs(120))
+        .await;
+    let planned = swarm.scan_numbers(&scan_id, "chunks_planned").await[0];
+    assert_eq!(planned as u64, files);
 }

@@ -9,7 +9,8 @@
 //! - [`ack`]: the one mapping from error kind to acknowledgement.
 //! - [`transport`]: the queue and bus traits; [`nats`] implements them on
 //!   JetStream, [`local`] in process.
-//! - [`config`]: the worker's configuration file and environment.
+//! - [`config`]: the worker's configuration file and environment;
+//!   [`process`]: logging and stop signals, shared by the binaries.
 //!
 //! The worker opens no listening socket: every connection is outbound.
 
@@ -18,6 +19,7 @@ pub mod config;
 pub mod local;
 pub mod nats;
 pub mod pipeline;
+pub mod process;
 pub mod transport;
 pub mod worker;
 

@@ -29,13 +29,7 @@ struct Args {
 }
 
 fn main() -> ExitCode {
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
-        )
-        .with_writer(std::io::stderr)
-        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
-        .init();
+    shoal_worker::process::init_logging();
     let args = Args::parse();
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -109,7 +103,7 @@ async fn run(args: Args) -> anyhow::Result<()> {
     let (abort_tx, abort) = tokio::sync::watch::channel(false);
     let grace = Duration::from_secs(config.grace_period_secs);
     tokio::spawn(async move {
-        shutdown_signal().await;
+        shoal_worker::process::shutdown_signal().await;
         tracing::info!(
             grace_secs = grace.as_secs(),
             "Stopping: no more pulls, finishing running chunks."
@@ -125,21 +119,4 @@ async fn run(args: Args) -> anyhow::Result<()> {
     shoal_worker::run(worker, Arc::new(queue), slots, stop, abort).await;
     tracing::info!("Worker stopped.");
     Ok(())
-}
-
-async fn shutdown_signal() {
-    use tokio::signal::unix::{SignalKind, signal};
-    let (Ok(mut term), Ok(mut int)) = (
-        signal(SignalKind::terminate()),
-        signal(SignalKind::interrupt()),
-    ) else {
-        std::future::pending::<()>().await;
-        return;
-    };
-    tokio::select! {
-        // SIGTERM from the orchestrator (ECS, Nomad, docker stop).
-        _ = term.recv() => {}
-        // Ctrl-C in a terminal.
-        _ = int.recv() => {}
-    }
 }

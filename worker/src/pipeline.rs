@@ -167,21 +167,7 @@ impl ChunkRunner {
             sink,
             reveal,
             failure: None,
-            result: ChunkResult {
-                v: 1,
-                scan_id: task.scan_id.clone(),
-                tenant: task.tenant.clone(),
-                chunk_id: task.chunk_id.clone(),
-                worker: self.worker.clone(),
-                outcome: ChunkOutcome::Done,
-                records: 0,
-                bytes: 0,
-                findings: 0,
-                skipped: Vec::new(),
-                skipped_total: 0,
-                elapsed_ms: 0,
-                error: None,
-            },
+            result: new_result(task, &self.worker),
         };
         let read = source.read(&task.spec, &mut visitor);
         if let Some(e) = visitor.failure.take() {
@@ -191,6 +177,25 @@ impl ChunkRunner {
         let mut result = visitor.result;
         result.elapsed_ms = started.elapsed().as_millis() as u64;
         Ok(result)
+    }
+}
+
+/// A result for `task` with nothing counted yet: outcome `Done`.
+pub(crate) fn new_result(task: &ChunkTask, worker: &str) -> ChunkResult {
+    ChunkResult {
+        v: 1,
+        scan_id: task.scan_id.clone(),
+        tenant: task.tenant.clone(),
+        chunk_id: task.chunk_id.clone(),
+        worker: worker.to_owned(),
+        outcome: ChunkOutcome::Done,
+        records: 0,
+        bytes: 0,
+        findings: 0,
+        skipped: Vec::new(),
+        skipped_total: 0,
+        elapsed_ms: 0,
+        error: None,
     }
 }
 

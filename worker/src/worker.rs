@@ -16,7 +16,7 @@ use shoal_schemas::{
 use tokio::sync::{mpsc, watch};
 
 use crate::ack::{Ack, ErrorKind, ack_for};
-use crate::pipeline::{ChunkError, ChunkRunner, FindingSink};
+use crate::pipeline::{ChunkError, ChunkRunner, FindingSink, new_result};
 use crate::transport::{Bus, Claim, Confirm, Delivery, Event, Queue};
 
 /// Tunables of a worker.
@@ -145,7 +145,7 @@ impl<B: Bus> Worker<B> {
             .await
             .map_err(|e| with_task(ChunkError::Transport(e.0)))?;
         if cancelled {
-            let mut result = empty_result(&task, self.runner.worker());
+            let mut result = new_result(&task, self.runner.worker());
             result.outcome = ChunkOutcome::Cancelled;
             self.publish_result(&result).await.map_err(with_task)?;
             return Ok(result);
@@ -287,7 +287,7 @@ impl<B: Bus> Worker<B> {
         {
             // A verified chunk that can never run is failed now, so that its
             // scan can finish.
-            let mut r = empty_result(task, self.runner.worker());
+            let mut r = new_result(task, self.runner.worker());
             r.outcome = ChunkOutcome::Failed;
             r.error = Some(format!("{}: {error}", error.code()));
             if let Err(e) = self.publish_result(&r).await {
@@ -300,24 +300,6 @@ impl<B: Bus> Worker<B> {
             result,
             error: Some(error.code()),
         }
-    }
-}
-
-fn empty_result(task: &ChunkTask, worker: &str) -> ChunkResult {
-    ChunkResult {
-        v: 1,
-        scan_id: task.scan_id.clone(),
-        tenant: task.tenant.clone(),
-        chunk_id: task.chunk_id.clone(),
-        worker: worker.to_owned(),
-        outcome: ChunkOutcome::Done,
-        records: 0,
-        bytes: 0,
-        findings: 0,
-        skipped: Vec::new(),
-        skipped_total: 0,
-        elapsed_ms: 0,
-        error: None,
     }
 }
 

@@ -1,0 +1,31 @@
+//! What every shoal binary does the same way: logs on stderr (fields first,
+//! `RUST_LOG` filter, colours only on a terminal) and the stop signals.
+
+/// Logs to stderr, filtered by `RUST_LOG` (default `info`).
+pub fn init_logging() {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
+        )
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .init();
+}
+
+/// Resolves at the first SIGTERM or SIGINT; never if they cannot be caught.
+pub async fn shutdown_signal() {
+    use tokio::signal::unix::{SignalKind, signal};
+    let (Ok(mut term), Ok(mut int)) = (
+        signal(SignalKind::terminate()),
+        signal(SignalKind::interrupt()),
+    ) else {
+        std::future::pending::<()>().await;
+        return;
+    };
+    tokio::select! {
+        // SIGTERM from the orchestrator (ECS, Nomad, docker stop).
+        _ = term.recv() => {}
+        // Ctrl-C in a terminal.
+        _ = int.recv() => {}
+    }
+}
