@@ -37,6 +37,10 @@ pub enum KeysCommand {
         /// Keyset file to add the entry to (created if absent).
         #[arg(long)]
         keyset: Option<PathBuf>,
+        /// Also write the public key as SPKI PEM (`PUBLIC KEY`), e.g. for a
+        /// dispatcher's `auth.keys` when the key signs test tokens.
+        #[arg(long)]
+        public_pem: Option<PathBuf>,
     },
     /// Add a keyset entry (JSON, as `generate` prints) to a keyset file.
     Add {
@@ -74,6 +78,7 @@ pub fn run(cmd: KeysCommand) -> anyhow::Result<ExitCode> {
             not_before,
             valid_days,
             keyset,
+            public_pem,
         } => {
             let not_before = match not_before {
                 Some(text) => rfc3339::parse(&text).map_err(anyhow::Error::msg)?,
@@ -105,6 +110,13 @@ pub fn run(cmd: KeysCommand) -> anyhow::Result<ExitCode> {
                 None => None,
             };
             write_private_key(&private_key, &key)?;
+            if let Some(path) = &public_pem {
+                use ed25519_dalek::pkcs8::EncodePublicKey as _;
+                let pem = public
+                    .to_public_key_pem(Default::default())
+                    .map_err(|e| anyhow::anyhow!("public key PEM: {e}"))?;
+                fs::write(path, pem).with_context(|| format!("{}", path.display()))?;
+            }
             if let Some((path, ks)) = updated {
                 save(path, &ks)?;
             }

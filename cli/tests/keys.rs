@@ -213,3 +213,75 @@ fn retire_unknown_kid_is_an_error() {
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("nope"));
 }
+
+#[test]
+fn a_generated_key_mints_tokens_that_its_public_pem_verifies() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = shoal(
+        &[
+            "keys",
+            "generate",
+            "--private-key",
+            "jwt.pem",
+            "--kid",
+            "ci",
+            "--public-pem",
+            "jwt.pub.pem",
+        ],
+        dir.path(),
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let token = shoal(
+        &[
+            "token",
+            "--key",
+            "jwt.pem",
+            "--kid",
+            "ci",
+            "--iss",
+            "https://idp/",
+            "--aud",
+            "shoal",
+            "--tenant",
+            "acme",
+            "--sub",
+            "me",
+        ],
+        dir.path(),
+    );
+    assert!(
+        token.status.success(),
+        "{}",
+        String::from_utf8_lossy(&token.stderr)
+    );
+    let token = String::from_utf8(token.stdout).unwrap();
+    let auth = shoal_dispatcher::auth::Authenticator::new(shoal_dispatcher::config::AuthConfig {
+        issuer: "https://idp/".into(),
+        audience: "shoal".into(),
+        keys: vec![shoal_dispatcher::config::StaticKey {
+            kid: "ci".into(),
+            alg: "EdDSA".into(),
+            pem: dir.path().join("jwt.pub.pem"),
+        }],
+        jwks_url: None,
+        jwks_min_refresh_secs: 30,
+        tenant_claim: "tenant".into(),
+        leeway_secs: 0,
+    })
+    .unwrap();
+    let principal = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap()
+        .block_on(auth.authenticate(Some(&format!("Bearer {}", token.trim()))))
+        .unwrap();
+    assert_eq!(
+        (principal.subject.as_str(), principal.tenant.as_str()),
+        ("me", "acme")
+    );
+    assert_eq!(principal.scopes, ["scan:submit"]);
+}
