@@ -42,25 +42,8 @@ struct Args {
 }
 
 fn main() -> ExitCode {
-    shoal_worker::process::init_logging();
     let args = Args::parse();
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-    {
-        Ok(r) => r,
-        Err(e) => {
-            eprintln!("shoal-dispatcher: {e}");
-            return ExitCode::FAILURE;
-        }
-    };
-    match runtime.block_on(run(args)) {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("shoal-dispatcher: {e:#}");
-            ExitCode::FAILURE
-        }
-    }
+    shoal_worker::process::main("shoal-dispatcher", run(args))
 }
 
 async fn run(args: Args) -> anyhow::Result<()> {

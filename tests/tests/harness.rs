@@ -255,6 +255,23 @@ jetstream: {{ ack_wait_secs: {ack_wait}, max_deliver: {max_deliver}, max_queued_
         swarm
     }
 
+    /// A swarm scanning only the big file, once a worker has claimed its
+    /// chunk (so the chunk is running); returns the scan id.
+    pub async fn start_big_chunk(options: Options) -> (Swarm, String) {
+        let swarm = Swarm::start(options).await;
+        let scan_id = swarm
+            .submit(r#"{"v":1,"source":"fixtures","include":["big/**"]}"#)
+            .await;
+        (swarm, scan_id)
+    }
+
+    /// Waits until worker `i` logs that it claimed a chunk.
+    pub fn wait_claimed(&mut self, i: usize) {
+        self.workers[i]
+            .wait_for_log("Chunk claimed.", Duration::from_secs(30))
+            .unwrap();
+    }
+
     pub fn database_url(&self) -> String {
         self.pg.as_ref().map(Postgres::url).unwrap_or_default()
     }

@@ -82,20 +82,15 @@ async fn two_workers_store_what_shoal_scan_finds_and_no_raw_value_leaves_them() 
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_worker_killed_mid_chunk_loses_nothing_and_duplicates_nothing() {
-    let mut swarm = Swarm::start(Options {
+    let (mut swarm, scan_id) = Swarm::start_big_chunk(Options {
         workers: 1,
         ack_wait_secs: 3,
         big_file_mib: 40,
         ..Options::default()
     })
     .await;
-    let scan_id = swarm
-        .submit(r#"{"v":1,"source":"fixtures","include":["big/**"]}"#)
-        .await;
     // The big chunk is running when the worker logs its claim.
-    swarm.workers[0]
-        .wait_for_log("Chunk claimed.", Duration::from_secs(30))
-        .unwrap();
+    swarm.wait_claimed(0);
     tokio::time::sleep(Duration::from_millis(700)).await;
     shoal_testkit::signal(swarm.workers[0].pid(), libc_sigkill());
     assert!(swarm.workers[0].wait(Duration::from_secs(5)).is_some());
@@ -149,18 +144,13 @@ fn libc_sigkill() -> i32 {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sigterm_lets_the_running_chunk_finish_and_exits_zero() {
-    let mut swarm = Swarm::start(Options {
+    let (mut swarm, scan_id) = Swarm::start_big_chunk(Options {
         workers: 1,
         big_file_mib: 24,
         ..Options::default()
     })
     .await;
-    let scan_id = swarm
-        .submit(r#"{"v":1,"source":"fixtures","include":["big/**"]}"#)
-        .await;
-    swarm.workers[0]
-        .wait_for_log("Chunk claimed.", Duration::from_secs(30))
-        .unwrap();
+    swarm.wait_claimed(0);
     shoal_testkit::signal(swarm.workers[0].pid(), 15);
     let status = swarm.workers[0].wait(Duration::from_secs(60));
     assert_eq!(status.map(|s| s.code()), Some(Some(0)), "{}", swarm.logs());
@@ -535,19 +525,14 @@ asyncio.run(main())
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn past_the_grace_period_a_running_chunk_is_given_back() {
-    let mut swarm = Swarm::start(Options {
+    let (mut swarm, scan_id) = Swarm::start_big_chunk(Options {
         workers: 1,
         big_file_mib: 40,
         grace_secs: 1,
         ..Options::default()
     })
     .await;
-    let scan_id = swarm
-        .submit(r#"{"v":1,"source":"fixtures","include":["big/**"]}"#)
-        .await;
-    swarm.workers[0]
-        .wait_for_log("Chunk claimed.", Duration::from_secs(30))
-        .unwrap();
+    swarm.wait_claimed(0);
     shoal_testkit::signal(swarm.workers[0].pid(), 15);
     let status = swarm.workers[0].wait(Duration::from_secs(20));
     assert_eq!(status.map(|s| s.code()), Some(Some(0)), "{}", swarm.logs());
@@ -565,16 +550,13 @@ async fn past_the_grace_period_a_running_chunk_is_given_back() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn progress_acks_keep_a_chunk_longer_than_the_ack_wait() {
-    let swarm = Swarm::start(Options {
+    let (swarm, scan_id) = Swarm::start_big_chunk(Options {
         workers: 1,
         ack_wait_secs: 1,
         big_file_mib: 48,
         ..Options::default()
     })
     .await;
-    let scan_id = swarm
-        .submit(r#"{"v":1,"source":"fixtures","include":["big/**"]}"#)
-        .await;
     swarm
         .wait_state(&scan_id, &["done"], Duration::from_secs(60))
         .await;

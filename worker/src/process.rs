@@ -1,6 +1,27 @@
 //! What every shoal binary does the same way: logs on stderr (fields first,
 //! `RUST_LOG` filter, colours only on a terminal) and the stop signals.
 
+/// Runs a binary's `main`: logging, a multi-threaded runtime, and the
+/// error chain on stderr with a non-zero exit.
+pub fn main<F>(name: &str, run: F) -> std::process::ExitCode
+where
+    F: std::future::Future<Output = anyhow::Result<()>>,
+{
+    init_logging();
+    let result = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(anyhow::Error::from)
+        .and_then(|runtime| runtime.block_on(run));
+    match result {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("{name}: {e:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
 /// Logs to stderr, filtered by `RUST_LOG` (default `info`).
 pub fn init_logging() {
     tracing_subscriber::fmt()
