@@ -552,8 +552,8 @@ async fn past_the_grace_period_a_running_chunk_is_given_back() {
 async fn progress_acks_keep_a_chunk_longer_than_the_ack_wait() {
     let (swarm, scan_id) = Swarm::start_big_chunk(Options {
         workers: 1,
-        ack_wait_secs: 1,
-        big_file_mib: 48,
+        ack_wait_secs: 2,
+        big_file_mib: 64,
         ..Options::default()
     })
     .await;
@@ -821,8 +821,13 @@ async fn planning_waits_while_the_work_queue_is_full() {
     })
     .await;
     let scan_id = swarm.submit(r#"{"v":1,"source":"fixtures"}"#).await;
-    // Without workers, planning stops near the threshold.
-    tokio::time::sleep(Duration::from_secs(4)).await;
+    // Without workers, planning reaches the threshold and stops near it.
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while swarm.chunk_messages().await < 300 {
+        assert!(Instant::now() < deadline, "{}", swarm.logs());
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    tokio::time::sleep(Duration::from_secs(2)).await;
     let queued = swarm.chunk_messages().await;
     assert!((300..300 + 256).contains(&queued), "queued {queued}");
     assert_eq!(swarm.state(&scan_id).await, "planning");

@@ -104,12 +104,27 @@ impl Fingerprints {
 
 /// Runs chunks: the engine, the sources this process can read and the
 /// fingerprint keys.
-#[derive(Debug)]
+///
+/// Scanners (Vectorscan scratch, one regex cache per rule, buffers) are
+/// pooled, so a chunk starts with warm caches instead of building them: the
+/// pool holds at most as many as ran at once. The engine lives as long as
+/// the process (it is leaked once per runner, which a process makes once).
 pub struct ChunkRunner {
-    engine: Arc<Engine>,
+    engine: &'static Engine,
+    scanners: std::sync::Mutex<Vec<shoal_detect::Scanner<'static>>>,
     sources: Sources,
     fingerprints: Fingerprints,
     worker: String,
+}
+
+impl std::fmt::Debug for ChunkRunner {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ChunkRunner")
+            .field("rules", &self.engine.rule_count())
+            .field("sources", &self.sources)
+            .field("worker", &self.worker)
+            .finish_non_exhaustive()
+    }
 }
 
 impl ChunkRunner {
@@ -120,8 +135,10 @@ impl ChunkRunner {
         fingerprints: Fingerprints,
         worker: String,
     ) -> ChunkRunner {
+        let engine: &'static Arc<Engine> = Box::leak(Box::new(engine));
         ChunkRunner {
             engine,
+            scanners: std::sync::Mutex::new(Vec::new()),
             sources,
             fingerprints,
             worker,
@@ -130,7 +147,7 @@ impl ChunkRunner {
 
     /// The engine.
     pub fn engine(&self) -> &Engine {
-        &self.engine
+        self.engine
     }
 
     /// The worker's name.
@@ -162,7 +179,12 @@ impl ChunkRunner {
             runner: self,
             task,
             key: &key,
-            scanner: self.engine.scanner(),
+            scanner: self
+                .scanners
+                .lock()
+                .ok()
+                .and_then(|mut pool| pool.pop())
+                .unwrap_or_else(|| self.engine.scanner()),
             detections: Vec::new(),
             sink,
             reveal,
@@ -170,11 +192,21 @@ impl ChunkRunner {
             result: new_result(task, &self.worker),
         };
         let read = source.read(&task.spec, &mut visitor);
-        if let Some(e) = visitor.failure.take() {
+        let Visitor {
+            scanner,
+            failure,
+            result,
+            ..
+        } = visitor;
+        // A scanner is only pooled after a chunk that did not unwind.
+        if let Ok(mut pool) = self.scanners.lock() {
+            pool.push(scanner);
+        }
+        if let Some(e) = failure {
             return Err(e);
         }
         read?;
-        let mut result = visitor.result;
+        let mut result = result;
         result.elapsed_ms = started.elapsed().as_millis() as u64;
         Ok(result)
     }
@@ -199,11 +231,11 @@ pub(crate) fn new_result(task: &ChunkTask, worker: &str) -> ChunkResult {
     }
 }
 
-struct Visitor<'a, 'e> {
+struct Visitor<'a> {
     runner: &'a ChunkRunner,
     task: &'a ChunkTask,
     key: &'a FingerprintKey,
-    scanner: shoal_detect::Scanner<'e>,
+    scanner: shoal_detect::Scanner<'static>,
     detections: Vec<Detection>,
     sink: &'a mut dyn FindingSink,
     reveal: bool,
@@ -212,7 +244,7 @@ struct Visitor<'a, 'e> {
     result: ChunkResult,
 }
 
-impl RecordVisitor for Visitor<'_, '_> {
+impl RecordVisitor for Visitor<'_> {
     fn record(&mut self, record: Record<'_>) -> Result<(), shoal_sources::Error> {
         self.detections.clear();
         let bytes = match self.scanner.scan_reader(

@@ -223,3 +223,35 @@ async fn an_expired_envelope_is_terminated_and_audited() {
     assert_eq!(h.error, Some("expired"));
     assert_eq!(f.bus.audits().len(), 1);
 }
+
+#[tokio::test]
+async fn a_pooled_scanner_finds_the_same_in_the_next_chunk() {
+    let f = fixture();
+    let q = LocalQueue::new(3);
+    let mut seen = Vec::new();
+    for chunk in 0..3 {
+        // Another scan each time: the bus de-duplicates findings by id, and
+        // the id depends on the scan, not the chunk.
+        let mut t = task(&f, chunk, "tree");
+        t.scan_id = format!("s_pool{chunk}");
+        t.chunk_id = shoal_schemas::ids::chunk_id(&t.scan_id, chunk);
+        let h = deliver(&f, &q, f.signer.sign_task(&t).unwrap()).await;
+        assert_eq!(h.result.unwrap().findings, 1);
+        assert_eq!(h.ack, Ack::Ack);
+        let found: Vec<(u64, u64, String)> = f
+            .bus
+            .take_findings()
+            .into_iter()
+            .map(|l| {
+                (
+                    l.finding.location.start,
+                    l.finding.location.end,
+                    l.finding.preview,
+                )
+            })
+            .collect();
+        seen.push(found);
+    }
+    assert_eq!(seen[0].len(), 1);
+    assert!(seen.iter().all(|s| *s == seen[0]), "{seen:?}");
+}
