@@ -29,10 +29,14 @@ use shoal_worker::config::build_engine;
 use shoal_worker::local::{LocalBus, LocalQueue};
 use shoal_worker::{ChunkRunner, Fingerprints, Settings, Worker};
 
-/// Chunks of a local scan: small, so that both cores get work on small trees.
+/// Chunks of a local scan: small enough that every core gets work on small
+/// trees, large enough that the per-chunk cost (signature check, hand-over
+/// to a blocking thread, about 1 ms) stays small; at most 96 files, so that a
+/// chunk result lists every skipped file (`ChunkResult::MAX_SKIPPED` is 100)
+/// and the binary-file count is exact.
 const LOCAL_CHUNKS: ChunkLimits = ChunkLimits {
-    max_bytes: 4 * 1024 * 1024,
-    max_records: 64,
+    max_bytes: 16 * 1024 * 1024,
+    max_records: 96,
 };
 
 fn invalid(e: impl std::fmt::Display) -> shoal_sources::Error {

@@ -22,6 +22,8 @@ pub struct FsSource {
     root: PathBuf,
     respect_ignore: bool,
     display_root: bool,
+    /// The root with symlinks resolved, once.
+    canonical_root: std::sync::OnceLock<Option<PathBuf>>,
 }
 
 impl FsSource {
@@ -32,6 +34,7 @@ impl FsSource {
             root,
             respect_ignore: false,
             display_root: false,
+            canonical_root: std::sync::OnceLock::new(),
         }
     }
 
@@ -63,25 +66,63 @@ impl FsSource {
         }
     }
 
-    /// Resolves a chunk's relative path below the root, refusing escapes.
-    fn resolve(&self, rel: &str) -> Result<PathBuf, String> {
+    /// Opens a chunk's relative path below the root, refusing escapes: a
+    /// path that is not plain and relative, a final symlink (`O_NOFOLLOW`),
+    /// or a file whose real path (read back from the open descriptor, so no
+    /// race) lies outside the root because a directory was swapped for a
+    /// symlink. One extra `readlink` per file, not one per path component.
+    fn open_confined(&self, rel: &str) -> Result<File, Refusal> {
         if rel.is_empty() {
-            return Ok(self.root.clone());
+            return File::open(&self.root).map_err(Refusal::Io);
         }
         let p = Path::new(rel);
         if !p.components().all(|c| matches!(c, Component::Normal(_))) {
-            return Err(format!("path `{rel}` is not a plain relative path"));
+            return Err(Refusal::Outside(format!(
+                "path `{rel}` is not a plain relative path"
+            )));
         }
         let full = self.root.join(p);
-        let (Ok(real), Ok(root)) = (full.canonicalize(), self.root.canonicalize()) else {
-            // Missing files are reported by the open that follows.
-            return Ok(full);
+        let mut options = std::fs::OpenOptions::new();
+        options.read(true);
+        #[cfg(unix)]
+        std::os::unix::fs::OpenOptionsExt::custom_flags(&mut options, libc::O_NOFOLLOW);
+        let file = match options.open(&full) {
+            Ok(f) => f,
+            Err(e) if e.raw_os_error() == Some(libc::ELOOP) => {
+                return Err(Refusal::Outside(format!("path `{rel}` is a symlink")));
+            }
+            Err(e) => return Err(Refusal::Io(e)),
         };
-        if real.starts_with(&root) {
-            Ok(real)
-        } else {
-            Err(format!("path `{rel}` leads outside the source's root"))
+        let root = self
+            .canonical_root
+            .get_or_init(|| self.root.canonicalize().ok());
+        let real = opened_path(&file).or_else(|| full.canonicalize().ok());
+        match (root, real) {
+            (Some(root), Some(real)) if !real.starts_with(root) => Err(Refusal::Outside(format!(
+                "path `{rel}` leads outside the source's root"
+            ))),
+            _ => Ok(file),
         }
+    }
+}
+
+/// Why a file of a chunk is not read.
+enum Refusal {
+    Outside(String),
+    Io(std::io::Error),
+}
+
+/// The path the kernel opened, on Linux.
+fn opened_path(file: &File) -> Option<PathBuf> {
+    #[cfg(target_os = "linux")]
+    {
+        use std::os::fd::AsRawFd as _;
+        std::fs::read_link(format!("/proc/self/fd/{}", file.as_raw_fd())).ok()
+    }
+    #[cfg(not(target_os = "linux"))]
+    {
+        let _ = file;
+        None
     }
 }
 
@@ -186,16 +227,13 @@ impl Source for FsSource {
                 kind: kind.to_owned(),
                 message,
             };
-            let path = match self.resolve(&f.path) {
-                Ok(p) => p,
-                Err(message) => {
+            let mut file = match self.open_confined(&f.path) {
+                Ok(file) => file,
+                Err(Refusal::Outside(message)) => {
                     visitor.skipped(skip("outside_root", message));
                     continue;
                 }
-            };
-            let mut file = match File::open(&path) {
-                Ok(file) => file,
-                Err(e) => {
+                Err(Refusal::Io(e)) => {
                     let kind = if e.kind() == std::io::ErrorKind::NotFound {
                         "not_found"
                     } else {
@@ -372,6 +410,27 @@ mod tests {
         src.read(&spec, &mut c).unwrap();
         assert!(c.0.is_empty());
         assert_eq!(c.1[0].kind, "binary");
+    }
+
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn read_refuses_a_directory_swapped_for_a_symlink() {
+        let dir = tree();
+        let outside = tempfile::tempdir().unwrap();
+        std::fs::write(outside.path().join("two.txt"), "s").unwrap();
+        std::fs::remove_dir_all(dir.path().join("a/b")).unwrap();
+        std::os::unix::fs::symlink(outside.path(), dir.path().join("a/b")).unwrap();
+        let src = FsSource::new("t".into(), dir.path().into());
+        let spec = ChunkSpec::Fs {
+            files: vec![FileRef {
+                path: "a/b/two.txt".into(),
+                size: 1,
+            }],
+        };
+        let mut c = Collect(Vec::new(), Vec::new());
+        src.read(&spec, &mut c).unwrap();
+        assert!(c.0.is_empty());
+        assert_eq!(c.1[0].kind, "outside_root");
     }
 
     #[cfg(unix)]

@@ -53,7 +53,7 @@ async fn run(args: Args) -> anyhow::Result<()> {
     let engine = Arc::new(build_engine(&config.rules, config.threshold)?);
     let sources = shoal_sources::Sources::from_configs(&config.sources)?;
     let client = config.nats.connect(&name).await?;
-    let js = async_nats::jetstream::new(client);
+    let js = async_nats::jetstream::new(client.clone());
     let mut queue = JetStreamQueue::bind(&js).await?;
     let ack_wait = queue.ack_wait().await?;
     let bus = JetStreamBus::bind(js, config.nats.subjects()?).await?;
@@ -100,6 +100,11 @@ async fn run(args: Args) -> anyhow::Result<()> {
     });
     tracing::info!(worker = %name, slots, "Worker started.");
     shoal_worker::run(worker, Arc::new(queue), slots, stop, abort).await;
+    // The last acks (Naks of chunks given back) are buffered in the client:
+    // send them before the process exits, or they wait out the ack wait.
+    if let Err(e) = client.flush().await {
+        tracing::warn!(error = %e, "Final flush failed.");
+    }
     tracing::info!("Worker stopped.");
     Ok(())
 }

@@ -183,14 +183,16 @@ impl<B: Bus> Worker<B> {
         delivery: &D,
         task: &ChunkTask,
     ) -> Result<ChunkResult, ChunkError> {
-        let (tx, mut rx) = mpsc::channel::<(Finding, Option<Vec<u8>>)>(256);
+        let (tx, mut rx) = mpsc::channel::<Batch>(4);
         let runner = self.runner.clone();
         let job_task = task.clone();
         let reveal = self.settings.reveal;
         let job = tokio::task::spawn_blocking(move || {
-            let mut sink = ChannelSink(tx);
+            let mut sink = ChannelSink::new(tx);
             std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                runner.run(&job_task, &mut sink, reveal)
+                let result = runner.run(&job_task, &mut sink, reveal)?;
+                sink.flush()?;
+                Ok(result)
             }))
         });
         let mut progress = tokio::time::interval(self.settings.progress_every);
@@ -201,16 +203,18 @@ impl<B: Bus> Worker<B> {
             loop {
                 tokio::select! {
                     // Findings as the blocking thread finds them; `None` once it is done.
-                    item = rx.recv() => {
-                        let Some((finding, value)) = item else { break };
-                        let confirm = self
-                            .bus
-                            .publish(Event::Finding(&finding), value.as_deref())
-                            .await
-                            .map_err(|e| ChunkError::Transport(e.0))?;
-                        pending.push(confirm);
-                        if pending.len() >= self.settings.publish_window {
-                            confirm_all(&mut pending).await?;
+                    batch = rx.recv() => {
+                        let Some(batch) = batch else { break };
+                        for (finding, value) in &batch {
+                            let confirm = self
+                                .bus
+                                .publish(Event::Finding(finding), value.as_deref())
+                                .await
+                                .map_err(|e| ChunkError::Transport(e.0))?;
+                            pending.push(confirm);
+                            if pending.len() >= self.settings.publish_window {
+                                confirm_all(&mut pending).await?;
+                            }
                         }
                     }
                     // A long chunk keeps its message: progress every ack_wait/3.
@@ -319,13 +323,43 @@ fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
 }
 
 /// Hands findings from the blocking thread to the publishing task.
-struct ChannelSink(mpsc::Sender<(Finding, Option<Vec<u8>>)>);
+/// Findings go in batches of [`ChannelSink::BATCH`], so that the two
+/// threads do not wake each other once per finding.
+struct ChannelSink {
+    tx: mpsc::Sender<Batch>,
+    batch: Batch,
+}
+
+type Batch = Vec<(Finding, Option<Vec<u8>>)>;
+
+impl ChannelSink {
+    const BATCH: usize = 64;
+
+    fn new(tx: mpsc::Sender<Batch>) -> ChannelSink {
+        ChannelSink {
+            tx,
+            batch: Vec::with_capacity(Self::BATCH),
+        }
+    }
+
+    fn flush(&mut self) -> Result<(), ChunkError> {
+        if self.batch.is_empty() {
+            return Ok(());
+        }
+        let batch = std::mem::replace(&mut self.batch, Vec::with_capacity(Self::BATCH));
+        self.tx
+            .blocking_send(batch)
+            .map_err(|_| ChunkError::Transport("publishing stopped".into()))
+    }
+}
 
 impl FindingSink for ChannelSink {
     fn finding(&mut self, finding: Finding, value: Option<&[u8]>) -> Result<(), ChunkError> {
-        self.0
-            .blocking_send((finding, value.map(<[u8]>::to_vec)))
-            .map_err(|_| ChunkError::Transport("publishing stopped".into()))
+        self.batch.push((finding, value.map(<[u8]>::to_vec)));
+        if self.batch.len() >= Self::BATCH {
+            self.flush()?;
+        }
+        Ok(())
     }
 }
 
