@@ -12,7 +12,6 @@ use std::io::{IsTerminal as _, Write as _};
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Instant;
 
 use anyhow::Context as _;
@@ -129,12 +128,13 @@ pub(crate) struct Hit {
     pub(crate) value: Option<String>,
 }
 
+/// What the chunk results add up to.
 #[derive(Default)]
 struct Totals {
-    files: AtomicU64,
-    bytes: AtomicU64,
-    binary: AtomicU64,
-    errors: AtomicU64,
+    files: u64,
+    bytes: u64,
+    binary: u64,
+    errors: u64,
 }
 
 pub fn run(args: ScanArgs) -> anyhow::Result<ExitCode> {
@@ -250,25 +250,25 @@ pub fn run(args: ScanArgs) -> anyhow::Result<ExitCode> {
         abort,
     ));
 
-    let totals = Totals::default();
+    let mut totals = Totals::default();
     for r in bus.results() {
-        totals.files.fetch_add(r.records, Ordering::Relaxed);
-        totals.bytes.fetch_add(r.bytes, Ordering::Relaxed);
+        totals.files += r.records;
+        totals.bytes += r.bytes;
         for s in &r.skipped {
             if s.kind == "binary" {
-                totals.binary.fetch_add(1, Ordering::Relaxed);
+                totals.binary += 1;
             } else {
-                totals.errors.fetch_add(1, Ordering::Relaxed);
+                totals.errors += 1;
                 eprintln!("shoal: {}: {}", s.location, s.message);
             }
         }
         if let Some(e) = &r.error {
-            totals.errors.fetch_add(1, Ordering::Relaxed);
+            totals.errors += 1;
             eprintln!("shoal: chunk {}: {e}", r.chunk_id);
         }
     }
     for sequence in queue.failed() {
-        totals.errors.fetch_add(1, Ordering::Relaxed);
+        totals.errors += 1;
         eprintln!("shoal: chunk #{sequence} failed after 3 attempts (see the messages above)");
     }
     let mut hits: Vec<Hit> = bus
@@ -291,12 +291,12 @@ pub fn run(args: ScanArgs) -> anyhow::Result<ExitCode> {
     });
 
     let elapsed = started.elapsed();
-    let bytes = totals.bytes.load(Ordering::Relaxed);
+    let bytes = totals.bytes;
     let summary = serde_json::json!({
-        "files": totals.files.load(Ordering::Relaxed),
+        "files": totals.files,
         "bytes": bytes,
-        "binary_skipped": totals.binary.load(Ordering::Relaxed),
-        "errors": totals.errors.load(Ordering::Relaxed),
+        "binary_skipped": totals.binary,
+        "errors": totals.errors,
         "findings": hits.len(),
         "rules": engine.rule_count(),
         "ruleset": engine.digest(),

@@ -378,8 +378,8 @@ impl Db {
         self.status(scan_id).await
     }
 
-    /// Sets the cancel flag; returns the status (`None`: no such scan).
-    pub async fn request_cancel(&self, scan_id: &str) -> Result<Option<ScanStatus>, DbError> {
+    /// Sets the cancel flag (see [`Db::refresh_scan`] for the status).
+    pub async fn request_cancel(&self, scan_id: &str) -> Result<(), DbError> {
         self.client
             .execute(
                 "UPDATE scans SET cancel_requested = true, updated_at = now() WHERE scan_id = $1",
@@ -387,7 +387,7 @@ impl Db {
             )
             .await
             .map_err(at("scan cancel"))?;
-        self.status(scan_id).await
+        Ok(())
     }
 
     /// Scans whose planning did not finish (the dispatcher stopped during
@@ -444,40 +444,6 @@ impl Db {
             .await
             .map_err(at("findings"))?;
         Ok(rows.iter().map(finding_of).collect())
-    }
-
-    /// Audit records, newest last, at most `limit`.
-    pub async fn audit_records(&self, limit: i64) -> Result<Vec<AuditRecord>, DbError> {
-        let rows = self
-            .client
-            .query(
-                "SELECT extract(epoch from at)::bigint, actor, tenant, action, decision, reason,
-                        source, scan_id, chunk_id, detail
-                 FROM (SELECT * FROM audit ORDER BY id DESC LIMIT $1) a ORDER BY id",
-                &[&limit],
-            )
-            .await
-            .map_err(at("audit"))?;
-        Ok(rows
-            .iter()
-            .map(|r| AuditRecord {
-                v: 1,
-                at: r.get(0),
-                actor: r.get(1),
-                tenant: r.get(2),
-                action: action_of(r.get(3)),
-                decision: if r.get::<_, &str>(4) == "accepted" {
-                    Decision::Accepted
-                } else {
-                    Decision::Refused
-                },
-                reason: r.get(5),
-                source: r.get(6),
-                scan_id: r.get(7),
-                chunk_id: r.get(8),
-                detail: r.get(9),
-            })
-            .collect())
     }
 }
 
@@ -563,16 +529,6 @@ fn action_name(a: AuditAction) -> &'static str {
         AuditAction::Cancel => "cancel",
         AuditAction::ChunkRefused => "chunk_refused",
         AuditAction::ChunkFailed => "chunk_failed",
-    }
-}
-
-fn action_of(s: &str) -> AuditAction {
-    match s {
-        "submit" => AuditAction::Submit,
-        "status" => AuditAction::Status,
-        "cancel" => AuditAction::Cancel,
-        "chunk_refused" => AuditAction::ChunkRefused,
-        _ => AuditAction::ChunkFailed,
     }
 }
 

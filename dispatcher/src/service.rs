@@ -371,11 +371,14 @@ impl Dispatcher {
             .filter(|s| s.tenant == principal.tenant)
             .ok_or_else(|| Refusal::not_found(&scan_id))?;
         let status = if cancel {
-            let s = self
-                .db
+            self.db
                 .request_cancel(&scan_id)
                 .await
-                .and(self.db.refresh_scan(&scan_id).await)
+                .map_err(Refusal::unavailable)?;
+            let s = self
+                .db
+                .refresh_scan(&scan_id)
+                .await
                 .map_err(Refusal::unavailable)?
                 .unwrap_or(status);
             self.mirror(&s).await;

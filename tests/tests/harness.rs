@@ -432,6 +432,24 @@ sources:
             .collect()
     }
 
+    /// Polls `ready` until it holds; fails, with the logs, after `timeout`.
+    pub async fn wait_until(
+        &self,
+        what: &str,
+        timeout: Duration,
+        mut ready: impl AsyncFnMut() -> bool,
+    ) {
+        let deadline = Instant::now() + timeout;
+        while !ready().await {
+            assert!(
+                Instant::now() < deadline,
+                "{what}: not within {timeout:?}\n{}",
+                self.logs()
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
     pub async fn wait_audit(&self, reason: &str, timeout: Duration) {
         let deadline = Instant::now() + timeout;
         while !self
@@ -470,15 +488,10 @@ sources:
     /// `shoal scan` over the same tree: (path, start, end, rule) and the
     /// raw values (`--reveal`).
     pub fn local_scan(&self) -> (BTreeSet<Spot>, Vec<String>) {
-        let out = Command::new(workspace_bin("shoal").unwrap())
-            .args(["scan", ".", "--no-ignore", "--format", "jsonl", "--reveal"])
-            .current_dir(self.tree())
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
+        let out = succeeded(
+            Command::new(workspace_bin("shoal").unwrap())
+                .args(["scan", ".", "--no-ignore", "--format", "jsonl", "--reveal"])
+                .current_dir(self.tree()),
         );
         let mut set = BTreeSet::new();
         let mut values = Vec::new();
@@ -509,6 +522,17 @@ sources:
         }
         out
     }
+}
+
+/// Runs `cmd` to its end and asserts that it succeeded (showing its stderr).
+pub fn succeeded(cmd: &mut Command) -> std::process::Output {
+    let out = cmd.output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out
 }
 
 pub fn tail(text: &str) -> String {

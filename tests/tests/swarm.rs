@@ -11,7 +11,7 @@ use shoal_schemas::envelope::Signer;
 use shoal_testkit::workspace_bin;
 
 use crate::harness::{
-    JWT_AUDIENCE, JWT_ISSUER, Options, Swarm, TENANT, contains, key, spawn_dispatcher,
+    JWT_AUDIENCE, JWT_ISSUER, Options, Swarm, TENANT, contains, key, spawn_dispatcher, succeeded,
 };
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -454,24 +454,19 @@ async fn a_python_client_submits_with_a_token_minted_by_shoal() {
         "{} missing: run scripts/test (it installs nats-py)",
         python.display()
     );
-    let token = Command::new(workspace_bin("shoal").unwrap())
-        .args([
-            "token",
-            "--kid",
-            "jwt1",
-            "--iss",
-            JWT_ISSUER,
-            "--aud",
-            JWT_AUDIENCE,
-        ])
-        .args(["--tenant", TENANT, "--sub", "python-client", "--key"])
-        .arg(swarm.dir.path().join("jwt.pem"))
-        .output()
-        .unwrap();
-    assert!(
-        token.status.success(),
-        "{}",
-        String::from_utf8_lossy(&token.stderr)
+    let token = succeeded(
+        Command::new(workspace_bin("shoal").unwrap())
+            .args([
+                "token",
+                "--kid",
+                "jwt1",
+                "--iss",
+                JWT_ISSUER,
+                "--aud",
+                JWT_AUDIENCE,
+            ])
+            .args(["--tenant", TENANT, "--sub", "python-client", "--key"])
+            .arg(swarm.dir.path().join("jwt.pem")),
     );
     let token = String::from_utf8(token.stdout).unwrap().trim().to_owned();
     let script = r#"
@@ -491,17 +486,12 @@ async def main():
 
 asyncio.run(main())
 "#;
-    let out = Command::new(&python)
-        .arg("-c")
-        .arg(script)
-        .arg(swarm.nats.url())
-        .arg(&token)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+    let out = succeeded(
+        Command::new(&python)
+            .arg("-c")
+            .arg(script)
+            .arg(swarm.nats.url())
+            .arg(&token),
     );
     let reply: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     let scan_id = reply["scan_id"].as_str().unwrap().to_owned();
@@ -600,12 +590,7 @@ async fn the_cli_submits_waits_and_reports() {
         "--wait",
     ]);
     env(&mut submit);
-    let out = submit.output().unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let out = succeeded(&mut submit);
     let status: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(status["state"], "done");
     let scan_id = status["scan_id"].as_str().unwrap().to_owned();
@@ -620,12 +605,7 @@ async fn the_cli_submits_waits_and_reports() {
     let mut report = Command::new(&shoal);
     report.args(["report", &scan_id, "--format", "jsonl"]);
     env(&mut report);
-    let out = report.output().unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let out = succeeded(&mut report);
     let lines = String::from_utf8(out.stdout).unwrap();
     assert_eq!(
         lines.lines().count() as u64,
@@ -666,17 +646,12 @@ async fn self_tests_pass_against_a_live_swarm_and_fail_clearly() {
     })
     .await;
     let dir = swarm.dir.path();
-    let out = Command::new(workspace_bin("shoal-dispatcher").unwrap())
-        .arg("--config")
-        .arg(dir.join("dispatcher.yaml"))
-        .arg("--self-test")
-        .env("DATABASE_URL", swarm.database_url())
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+    let out = succeeded(
+        Command::new(workspace_bin("shoal-dispatcher").unwrap())
+            .arg("--config")
+            .arg(dir.join("dispatcher.yaml"))
+            .arg("--self-test")
+            .env("DATABASE_URL", swarm.database_url()),
     );
     assert!(String::from_utf8_lossy(&out.stdout).contains("self-test ok"));
 
@@ -761,23 +736,20 @@ async fn a_dispatcher_killed_while_planning_resumes_without_queueing_twice() {
     .await;
     let scan_id = swarm.submit(r#"{"v":1,"source":"fixtures"}"#).await;
     // Some chunks are recorded, planning is not over: kill the dispatcher.
-    let deadline = Instant::now() + Duration::from_secs(30);
-    loop {
-        let recorded: i64 = swarm
-            .db
-            .query_one(
-                "SELECT count(*) FROM chunks WHERE scan_id = $1",
-                &[&scan_id],
-            )
-            .await
-            .unwrap()
-            .get(0);
-        if recorded > 0 {
-            break;
-        }
-        assert!(Instant::now() < deadline, "{}", swarm.logs());
-        tokio::time::sleep(Duration::from_millis(5)).await;
-    }
+    swarm
+        .wait_until("chunks recorded", Duration::from_secs(30), async || {
+            let recorded: i64 = swarm
+                .db
+                .query_one(
+                    "SELECT count(*) FROM chunks WHERE scan_id = $1",
+                    &[&scan_id],
+                )
+                .await
+                .unwrap()
+                .get(0);
+            recorded > 0
+        })
+        .await;
     let mut old = swarm.dispatcher.take().unwrap();
     shoal_testkit::signal(old.pid(), 9);
     assert!(old.wait(Duration::from_secs(5)).is_some());
@@ -822,11 +794,11 @@ async fn planning_waits_while_the_work_queue_is_full() {
     .await;
     let scan_id = swarm.submit(r#"{"v":1,"source":"fixtures"}"#).await;
     // Without workers, planning reaches the threshold and stops near it.
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while swarm.chunk_messages().await < 300 {
-        assert!(Instant::now() < deadline, "{}", swarm.logs());
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    swarm
+        .wait_until("300 chunks queued", Duration::from_secs(60), async || {
+            swarm.chunk_messages().await >= 300
+        })
+        .await;
     tokio::time::sleep(Duration::from_secs(2)).await;
     let queued = swarm.chunk_messages().await;
     assert!((300..300 + 256).contains(&queued), "queued {queued}");

@@ -67,8 +67,11 @@ impl NatsConfig {
     /// Whether TLS must be required: any server that is not loopback, unless
     /// plaintext was explicitly allowed.
     pub fn tls_required(&self) -> bool {
-        if self.allow_plaintext || self.tls_ca.is_some() {
-            return self.tls_ca.is_some();
+        if self.tls_ca.is_some() {
+            return true;
+        }
+        if self.allow_plaintext {
+            return false;
         }
         self.url.split(',').any(|u| {
             let u = u.trim();
