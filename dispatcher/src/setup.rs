@@ -64,7 +64,7 @@ pub async fn ensure(
         .get_or_create_stream(stream::Config {
             name: subjects::STREAM_EVENTS.into(),
             description: Some("shoal findings, chunk results and audit records".into()),
-            subjects: event_subjects,
+            subjects: event_subjects.clone(),
             retention: stream::RetentionPolicy::Limits,
             max_age: Duration::from_secs(config.events_max_age_secs),
             duplicate_window: dup,
@@ -73,6 +73,21 @@ pub async fn ensure(
         })
         .await
         .map_err(|e| fail(subjects::STREAM_EVENTS)(e.into()))?;
+    // A stream made by an older dispatcher may lack a subject added since
+    // (finding batches): add it, keeping the rest of its configuration.
+    let have = &events.cached_info().config.subjects;
+    let missing: Vec<String> = event_subjects
+        .into_iter()
+        .filter(|s| !have.contains(s))
+        .collect();
+    if !missing.is_empty() {
+        let mut config = events.cached_info().config.clone();
+        tracing::info!(?missing, "Adding subjects to {}.", subjects::STREAM_EVENTS);
+        config.subjects.extend(missing);
+        js.update_stream(&config)
+            .await
+            .map_err(|e| fail(subjects::STREAM_EVENTS)(e.into()))?;
+    }
     if js.get_key_value(subjects::KV_SCANS).await.is_err() {
         js.create_key_value(kv::Config {
             bucket: subjects::KV_SCANS.into(),

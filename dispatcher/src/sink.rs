@@ -11,7 +11,9 @@ use std::time::Duration;
 use async_nats::jetstream::{self, AckKind, consumer::PullConsumer};
 use futures::StreamExt as _;
 use shoal_schemas::subjects;
-use shoal_schemas::{AuditAction, AuditRecord, ChunkResult, Decision, Finding, codec};
+use shoal_schemas::{
+    AuditAction, AuditRecord, ChunkResult, Decision, Finding, FindingBatch, codec,
+};
 use tokio::sync::watch;
 
 use crate::service::Dispatcher;
@@ -22,7 +24,9 @@ pub const BATCH: usize = 1000;
 /// One decoded event.
 #[derive(Debug)]
 enum Event {
+    /// A single finding (workers before batches published these).
     Finding(Finding),
+    Findings(FindingBatch),
     Result(ChunkResult),
     Audit(AuditRecord),
     /// A chunk hit max deliveries: its stream sequence and delivery count.
@@ -59,6 +63,7 @@ fn decode(prefix: &str, subject: &str, payload: &[u8]) -> Result<Event, BadEvent
     let e = |x: shoal_schemas::Error| bad(x.to_string());
     match kind {
         "finding" => codec::from_msgpack(payload).map(Event::Finding).map_err(e),
+        "findings" => codec::from_msgpack(payload).map(Event::Findings).map_err(e),
         "result" => codec::from_msgpack(payload).map(Event::Result).map_err(e),
         "audit" => codec::from_msgpack(payload).map(Event::Audit).map_err(e),
         _ => Err(bad("unknown event kind".into())),
@@ -155,6 +160,7 @@ async fn store(
     for m in messages {
         match decode(d.subjects.prefix(), &m.subject, &m.payload) {
             Ok(Event::Finding(f)) => findings.push(f),
+            Ok(Event::Findings(b)) => findings.extend(b.findings),
             Ok(Event::Result(r)) => results.push(r),
             Ok(Event::Audit(a)) => audits.push(a),
             Ok(Event::MaxDeliveries(seq, n)) => given_up.push((seq, n)),
@@ -237,6 +243,19 @@ mod tests {
             other => panic!("{other:?}"),
         }
         assert!(decode("shoal", "shoal.finding.s_1", b"\xc1junk").is_err());
+        assert!(decode("shoal", "shoal.findings.s_1", b"\xc1junk").is_err());
+        let batch = FindingBatch {
+            v: 1,
+            scan_id: "s_1".into(),
+            chunk_id: "c_1".into(),
+            seq: 3,
+            findings: Vec::new(),
+        };
+        let bytes = codec::to_msgpack(&batch).unwrap();
+        match decode("shoal", "shoal.findings.s_1", &bytes).unwrap() {
+            Event::Findings(b) => assert_eq!(b, batch),
+            other => panic!("{other:?}"),
+        }
         assert!(decode("shoal", "shoal.other.s_1", b"").is_err());
         assert!(decode("shoal", "elsewhere.finding.s", b"").is_err());
     }

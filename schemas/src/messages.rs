@@ -284,6 +284,65 @@ impl Message for Finding {
     const MAX_BYTES: usize = 16 * 1024;
 }
 
+/// Findings of one chunk published as one message: a chunk's findings go in
+/// batches rather than one message each, which keeps the events stream (and
+/// the sink's acks) at a few messages per chunk even on dense data.
+/// `Nats-Msg-Id` = `<chunk_id>.findings.<seq>`; batch boundaries depend only
+/// on the findings, so a rerun of the chunk publishes the same batches and
+/// JetStream drops them as duplicates (the sink also ignores finding ids it
+/// already holds).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FindingBatch {
+    /// Schema version, 1.
+    pub v: u32,
+    /// Scan id.
+    pub scan_id: String,
+    /// Chunk the findings came from.
+    pub chunk_id: String,
+    /// Position of the batch among its chunk's batches, from 0.
+    pub seq: u32,
+    /// The findings, in the order they were found.
+    pub findings: Vec<Finding>,
+}
+
+impl FindingBatch {
+    /// Most findings in one batch.
+    pub const MAX_FINDINGS: usize = 256;
+    /// Size a publisher keeps a batch under, estimated with
+    /// [`Finding::size_hint`]; well below [`Message::MAX_BYTES`] and NATS's
+    /// default 1 MiB payload limit.
+    pub const TARGET_BYTES: usize = 256 * 1024;
+}
+
+impl Message for FindingBatch {
+    const KIND: &'static str = "finding_batch";
+    const VERSION: u32 = 1;
+    const MAX_BYTES: usize = 1024 * 1024 - 4 * 1024;
+}
+
+impl Finding {
+    /// An upper bound of the finding's MessagePack size: its strings plus a
+    /// fixed allowance for field names, numbers and headers.
+    pub fn size_hint(&self) -> usize {
+        let l = &self.location;
+        let opt = |s: &Option<String>| s.as_ref().map_or(0, String::len);
+        512 + self.finding_id.len()
+            + self.scan_id.len()
+            + self.tenant.len()
+            + self.chunk_id.len()
+            + self.rule_id.len()
+            + self.entity.len()
+            + self.preview.len()
+            + self.fingerprint.len()
+            + l.source.len()
+            + l.path.len()
+            + opt(&l.member)
+            + opt(&l.row)
+            + opt(&l.field)
+            + opt(&l.json_path)
+    }
+}
+
 /// How a chunk ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]

@@ -76,10 +76,17 @@ impl Subjects {
         format!("{}.chunk.>", self.prefix)
     }
 
-    /// A finding of `scan_id`.
+    /// A single finding of `scan_id` (workers publish [`Subjects::findings`]
+    /// batches; the sink still reads single findings).
     pub fn finding(&self, scan_id: &str) -> Result<String, Error> {
         check_token(scan_id)?;
         Ok(format!("{}.finding.{scan_id}", self.prefix))
+    }
+
+    /// A batch of findings of `scan_id` ([`crate::FindingBatch`]).
+    pub fn findings(&self, scan_id: &str) -> Result<String, Error> {
+        check_token(scan_id)?;
+        Ok(format!("{}.findings.{scan_id}", self.prefix))
     }
 
     /// The result of a chunk of `scan_id`.
@@ -96,7 +103,7 @@ impl Subjects {
 
     /// The subjects of [`STREAM_EVENTS`].
     pub fn events_all(&self) -> Vec<String> {
-        ["finding", "result", "audit"]
+        ["finding", "findings", "result", "audit"]
             .iter()
             .map(|s| format!("{}.{s}.>", self.prefix))
             .collect()
@@ -130,6 +137,7 @@ mod tests {
         assert_eq!(s.submit(), "shoal.submit");
         assert_eq!(s.chunk("acme", "s3").unwrap(), "shoal.chunk.acme.s3");
         assert_eq!(s.finding("s_1").unwrap(), "shoal.finding.s_1");
+        assert_eq!(s.findings("s_1").unwrap(), "shoal.findings.s_1");
         let s = Subjects::new("prod.shoal").unwrap();
         assert_eq!(s.result("s_1").unwrap(), "prod.shoal.result.s_1");
     }

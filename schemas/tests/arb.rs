@@ -184,6 +184,21 @@ pub fn finding() -> impl Strategy<Value = Finding> {
         )
 }
 
+pub fn finding_batch() -> impl Strategy<Value = FindingBatch> {
+    (
+        (text(), text()),
+        any::<u32>(),
+        proptest::collection::vec(finding(), 0..6),
+    )
+        .prop_map(|((scan_id, chunk_id), seq, findings)| FindingBatch {
+            v: 1,
+            scan_id,
+            chunk_id,
+            seq,
+            findings,
+        })
+}
+
 pub fn chunk_result() -> impl Strategy<Value = ChunkResult> {
     (
         (text(), text(), text(), text()),

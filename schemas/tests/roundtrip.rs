@@ -29,7 +29,17 @@ macro_rules! round_trip {
 round_trip!(scan_request, arb::scan_request());
 round_trip!(chunk_task, arb::chunk_task());
 round_trip!(finding, arb::finding());
+round_trip!(finding_batch, arb::finding_batch());
 round_trip!(chunk_result, arb::chunk_result());
+
+proptest! {
+    /// Publishers size batches by the hint, so it must never undercount.
+    #[test]
+    fn a_findings_size_hint_bounds_its_encoding(f in arb::finding()) {
+        let encoded = to_msgpack(&f).expect("encode").len();
+        prop_assert!(f.size_hint() >= encoded, "hint {} < {} bytes", f.size_hint(), encoded);
+    }
+}
 round_trip!(scan_status, arb::scan_status());
 round_trip!(audit_record, arb::audit_record());
 

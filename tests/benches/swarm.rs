@@ -110,6 +110,67 @@ fn peak_rss_mib(pid: u32) -> f64 {
         .map_or(0.0, |kb| kb / 1024.0)
 }
 
+/// CPU seconds (user + system) of process `pid`, and of its waited-for
+/// children when `children` is set.
+fn cpu_secs(pid: u32, children: bool) -> f64 {
+    let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
+        return 0.0;
+    };
+    // Fields after the parenthesised command name: state is field 3.
+    let rest = stat.rsplit_once(')').map_or("", |(_, r)| r);
+    let f: Vec<f64> = rest
+        .split_whitespace()
+        .map(|x| x.parse().unwrap_or(0.0))
+        .collect();
+    // utime, stime, cutime, cstime are fields 14..=17 (indices 11..=14 here).
+    let ticks = if children {
+        f[11] + f[12] + f[13] + f[14]
+    } else {
+        f[11] + f[12]
+    };
+    ticks / 100.0
+}
+
+/// CPU seconds of `pid` and its direct children (PostgreSQL's backends).
+fn tree_cpu_secs(pid: u32) -> f64 {
+    let mut total = cpu_secs(pid, true);
+    for entry in std::fs::read_dir("/proc").into_iter().flatten().flatten() {
+        let Some(child) = entry
+            .file_name()
+            .to_str()
+            .and_then(|n| n.parse::<u32>().ok())
+        else {
+            continue;
+        };
+        let ppid = std::fs::read_to_string(format!("/proc/{child}/stat"))
+            .ok()
+            .and_then(|s| {
+                s.rsplit_once(')').and_then(|(_, r)| {
+                    r.split_whitespace()
+                        .nth(1)
+                        .and_then(|p| p.parse::<u32>().ok())
+                })
+            });
+        if ppid == Some(pid) {
+            total += cpu_secs(child, false);
+        }
+    }
+    total
+}
+
+/// CPU seconds of the swarm's parts: NATS, PostgreSQL, dispatcher, workers.
+fn swarm_cpu(swarm: &Swarm) -> [f64; 4] {
+    [
+        cpu_secs(swarm.nats.pid(), false),
+        swarm.pg.as_ref().map_or(0.0, |pg| tree_cpu_secs(pg.pid())),
+        swarm
+            .dispatcher
+            .as_ref()
+            .map_or(0.0, |d| cpu_secs(d.pid(), false)),
+        swarm.workers.iter().map(|w| cpu_secs(w.pid(), false)).sum(),
+    ]
+}
+
 async fn wait_state(swarm: &Swarm, scan_id: &str, wanted: &str) {
     let deadline = Instant::now() + Duration::from_secs(600);
     while swarm.state(scan_id).await != wanted {
@@ -165,9 +226,14 @@ fn main() {
         };
         local(); // warm the page cache
         let (mut local_s, mut swarm_s) = (Vec::new(), Vec::new());
+        let (mut local_cpu, mut swarm_cpu_s) = (Vec::new(), Vec::new());
+        let myself = std::process::id();
         let (mut chunk_msgs, mut event_msgs, mut findings) = (0u64, 0u64, 0i64);
         for _ in 0..rounds {
+            let c = cpu_secs(myself, true) - cpu_secs(myself, false);
             local_s.push(local());
+            local_cpu.push(cpu_secs(myself, true) - cpu_secs(myself, false) - c);
+            let before = swarm_cpu(&swarm);
             let (c0, e0) = (
                 messages(&swarm, "SHOAL_CHUNKS").await,
                 messages(&swarm, "SHOAL_EVENTS").await,
@@ -176,6 +242,8 @@ fn main() {
             let scan_id = swarm.submit(r#"{"v":1,"source":"fixtures"}"#).await;
             wait_state(&swarm, &scan_id, "done").await;
             swarm_s.push(started.elapsed().as_secs_f64());
+            let after = swarm_cpu(&swarm);
+            swarm_cpu_s.push([0, 1, 2, 3].map(|i| after[i] - before[i]));
             chunk_msgs = messages(&swarm, "SHOAL_CHUNKS").await - c0;
             event_msgs = messages(&swarm, "SHOAL_EVENTS").await - e0;
             findings = swarm
@@ -190,6 +258,8 @@ fn main() {
         println!("shoal scan --threads 2: {local_s:.2?} s, median {l:.2} s ({:.0} MiB/s)", mibs(l));
         println!("swarm, 2 workers x {} slot(s): {swarm_s:.2?} s, median {s:.2} s ({:.0} MiB/s)", swarm.options.slots, mibs(s));
         println!("swarm overhead: {:+.1}%", (s / l - 1.0) * 100.0);
+        println!("CPU seconds, shoal scan: {local_cpu:.2?}");
+        println!("CPU seconds, swarm [nats, postgres, dispatcher, workers]: {swarm_cpu_s:.2?}");
         println!(
             "JetStream messages per GiB: {:.0} chunk tasks + {:.0} events ({findings} findings per scan)",
             chunk_msgs as f64 / gib,

@@ -509,15 +509,15 @@ sources:
         (set, values)
     }
 
-    /// Every message ever stored in SHOAL_EVENTS, raw.
-    pub async fn event_payloads(&self) -> Vec<Vec<u8>> {
+    /// Every message ever stored in SHOAL_EVENTS: subject and raw payload.
+    pub async fn event_payloads(&self) -> Vec<(String, Vec<u8>)> {
         let js = async_nats::jetstream::new(self.client.clone());
         let mut stream = js.get_stream("SHOAL_EVENTS").await.unwrap();
         let last = stream.info().await.unwrap().state.last_sequence;
         let mut out = Vec::new();
         for seq in 1..=last {
             if let Ok(m) = stream.get_raw_message(seq).await {
-                out.push(m.payload.to_vec());
+                out.push((m.subject.to_string(), m.payload.to_vec()));
             }
         }
         out

@@ -57,10 +57,20 @@ async fn two_workers_store_what_shoal_scan_finds_and_no_raw_value_leaves_them() 
         .unwrap()
         .get(0);
     let events = swarm.event_payloads().await;
-    assert!(events.len() as i64 > findings);
+    // A chunk's findings travel in batches: one message per chunk here.
+    let batches: Vec<shoal_schemas::FindingBatch> = events
+        .iter()
+        .filter(|(subject, _)| subject.starts_with("shoal.findings."))
+        .map(|(_, p)| shoal_schemas::codec::from_msgpack(p).unwrap())
+        .collect();
+    let batched: usize = batches.iter().map(|b| b.findings.len()).sum();
+    assert_eq!(batched as i64, findings);
+    assert!(batches.len() as i64 <= planned, "{} batches", batches.len());
+    assert!(batches.iter().all(|b| b.seq == 0 && !b.findings.is_empty()));
+    assert!(!events.iter().any(|(s, _)| s.starts_with("shoal.finding.")));
     for v in &values {
         assert!(!dump.contains(v.as_str()), "raw value in PostgreSQL: {v}");
-        for e in &events {
+        for (_, e) in &events {
             assert!(!contains(e, v), "raw value on the bus: {v}");
         }
         assert!(
@@ -810,4 +820,44 @@ async fn planning_waits_while_the_work_queue_is_full() {
         .await;
     let planned = swarm.scan_numbers(&scan_id, "chunks_planned").await[0];
     assert_eq!(planned as u64, files);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_dispatcher_adds_the_batch_subject_to_an_older_events_stream() {
+    let mut swarm = Swarm::start(Options {
+        workers: 0,
+        ..Options::default()
+    })
+    .await;
+    // A SHOAL_EVENTS made before findings were batched lacks their subject.
+    swarm.dispatcher = None;
+    let js = async_nats::jetstream::new(swarm.client.clone());
+    let subjects = |js: async_nats::jetstream::Context| async move {
+        let mut stream = js.get_stream("SHOAL_EVENTS").await.unwrap();
+        stream.info().await.unwrap().config.clone()
+    };
+    let mut config = subjects(js.clone()).await;
+    config.subjects.retain(|s| s != "shoal.findings.>");
+    js.update_stream(&config).await.unwrap();
+
+    let dispatcher = spawn_dispatcher(swarm.dir.path(), &swarm.database_url(), "dispatcher2.log");
+    swarm.dispatcher = Some(dispatcher);
+    let config = subjects(js.clone()).await;
+    assert!(
+        config.subjects.iter().any(|s| s == "shoal.findings.>"),
+        "{:?}",
+        config.subjects
+    );
+    assert_eq!(
+        config.retention,
+        async_nats::jetstream::stream::RetentionPolicy::Limits
+    );
+
+    swarm.add_worker();
+    let scan_id = swarm.submit(r#"{"v":1,"source":"fixtures"}"#).await;
+    let state = swarm
+        .wait_state(&scan_id, &["done", "failed"], Duration::from_secs(60))
+        .await;
+    assert_eq!(state, "done", "{}", swarm.logs());
+    assert_eq!(swarm.findings(&scan_id).await, swarm.local_scan().0);
 }

@@ -254,16 +254,18 @@ impl Bus for LocalBus {
     async fn publish(
         &self,
         event: Event<'_>,
-        value: Option<&[u8]>,
+        values: &[Option<Vec<u8>>],
     ) -> Result<Confirm, TransportError> {
         let mut s = lock(&self.state);
         match event {
-            Event::Finding(f) => {
-                if s.seen.insert(f.finding_id.clone()) {
-                    s.findings.push(LocalFinding {
-                        finding: f.clone(),
-                        value: value.map(<[u8]>::to_vec),
-                    });
+            Event::Findings(b) => {
+                for (i, f) in b.findings.iter().enumerate() {
+                    if s.seen.insert(f.finding_id.clone()) {
+                        s.findings.push(LocalFinding {
+                            finding: f.clone(),
+                            value: values.get(i).cloned().flatten(),
+                        });
+                    }
                 }
             }
             Event::Result(r) => {

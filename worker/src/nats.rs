@@ -298,14 +298,14 @@ impl Bus for JetStreamBus {
         &self,
         event: Event<'_>,
         // The swarm never carries raw values: whatever is passed is dropped here.
-        _value: Option<&[u8]>,
+        _values: &[Option<Vec<u8>>],
     ) -> Result<Confirm, TransportError> {
         let e = TransportError::from_display;
         let (subject, id, body) = match event {
-            Event::Finding(f) => (
-                self.subjects.finding(&f.scan_id).map_err(e)?,
-                f.finding_id.clone(),
-                codec::to_msgpack(f).map_err(e)?,
+            Event::Findings(b) => (
+                self.subjects.findings(&b.scan_id).map_err(e)?,
+                format!("{}.findings.{}", b.chunk_id, b.seq),
+                codec::to_msgpack(b).map_err(e)?,
             ),
             Event::Result(r) => (
                 self.subjects.result(&r.scan_id).map_err(e)?,

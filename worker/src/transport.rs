@@ -8,7 +8,7 @@ use std::future::Future;
 use std::pin::Pin;
 use std::time::Duration;
 
-use shoal_schemas::{AuditRecord, ChunkResult, Finding};
+use shoal_schemas::{AuditRecord, ChunkResult, FindingBatch};
 
 use crate::ack::Ack;
 
@@ -59,8 +59,9 @@ pub enum Claim {
 /// Something published on the events stream.
 #[derive(Debug, Clone, Copy)]
 pub enum Event<'a> {
-    /// A finding (`Nats-Msg-Id` = finding id).
-    Finding(&'a Finding),
+    /// A batch of a chunk's findings (`Nats-Msg-Id` = chunk id +
+    /// `.findings.` + batch number).
+    Findings(&'a FindingBatch),
     /// A chunk result (`Nats-Msg-Id` = chunk id + `.result`).
     Result(&'a ChunkResult),
     /// An audit record from this worker.
@@ -84,11 +85,12 @@ pub trait Bus: Send + Sync + 'static {
     fn cancelled(&self, scan_id: &str)
     -> impl Future<Output = Result<bool, TransportError>> + Send;
     /// Publishes an event; the returned future resolves when the server has
-    /// stored it. `value` is a finding's raw value and only a local bus may
-    /// receive one (see [`crate::pipeline::FindingSink`]).
+    /// stored it. `values` are the raw values of a batch's findings, in
+    /// order, and only a local bus may receive them (empty otherwise; see
+    /// [`crate::pipeline::FindingSink`]).
     fn publish(
         &self,
         event: Event<'_>,
-        value: Option<&[u8]>,
+        values: &[Option<Vec<u8>>],
     ) -> impl Future<Output = Result<Confirm, TransportError>> + Send;
 }

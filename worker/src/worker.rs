@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use shoal_schemas::envelope::Verifier;
 use shoal_schemas::{
-    AuditAction, AuditRecord, ChunkOutcome, ChunkResult, ChunkTask, Decision, Finding,
+    AuditAction, AuditRecord, ChunkOutcome, ChunkResult, ChunkTask, Decision, Finding, FindingBatch,
 };
 use tokio::sync::{mpsc, watch};
 
@@ -27,7 +27,8 @@ pub struct Settings {
     pub progress_every: Duration,
     /// How long a claimed jti is kept past the envelope's expiry.
     pub jti_margin: Duration,
-    /// Publications awaiting confirmation before the worker waits for them.
+    /// Finding batches awaiting confirmation before the worker waits for
+    /// them (each at most about 256 KiB).
     pub publish_window: usize,
     /// Hand raw values to the bus (local scans with `--reveal` only).
     pub reveal: bool,
@@ -38,7 +39,7 @@ impl Default for Settings {
         Settings {
             progress_every: Duration::from_secs(10),
             jti_margin: Duration::from_secs(3600),
-            publish_window: 256,
+            publish_window: 16,
             reveal: false,
         }
     }
@@ -199,21 +200,16 @@ impl<B: Bus> Worker<B> {
         progress.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         progress.tick().await;
         let mut pending: Vec<Confirm> = Vec::new();
+        let mut batch = Batcher::new(&task.scan_id, &task.chunk_id);
         let streamed: Result<(), ChunkError> = async {
             loop {
                 tokio::select! {
                     // Findings as the blocking thread finds them; `None` once it is done.
-                    batch = rx.recv() => {
-                        let Some(batch) = batch else { break };
-                        for (finding, value) in &batch {
-                            let confirm = self
-                                .bus
-                                .publish(Event::Finding(finding), value.as_deref())
-                                .await
-                                .map_err(|e| ChunkError::Transport(e.0))?;
-                            pending.push(confirm);
-                            if pending.len() >= self.settings.publish_window {
-                                confirm_all(&mut pending).await?;
+                    found = rx.recv() => {
+                        let Some(found) = found else { break };
+                        for (finding, value) in found {
+                            if let Some(full) = batch.push(finding, value) {
+                                self.publish_batch(full, &mut pending).await?;
                             }
                         }
                     }
@@ -224,6 +220,9 @@ impl<B: Bus> Worker<B> {
                         }
                     }
                 }
+            }
+            if let Some(last) = batch.finish() {
+                self.publish_batch(last, &mut pending).await?;
             }
             confirm_all(&mut pending).await
         }
@@ -239,10 +238,29 @@ impl<B: Bus> Worker<B> {
         }
     }
 
+    /// Publishes a batch of findings, confirming the oldest publications
+    /// once [`Settings::publish_window`] are in flight.
+    async fn publish_batch(
+        &self,
+        (batch, values): (FindingBatch, Vec<Option<Vec<u8>>>),
+        pending: &mut Vec<Confirm>,
+    ) -> Result<(), ChunkError> {
+        let confirm = self
+            .bus
+            .publish(Event::Findings(&batch), &values)
+            .await
+            .map_err(|e| ChunkError::Transport(e.0))?;
+        pending.push(confirm);
+        if pending.len() >= self.settings.publish_window {
+            confirm_all(pending).await?;
+        }
+        Ok(())
+    }
+
     async fn publish_result(&self, result: &ChunkResult) -> Result<(), ChunkError> {
         let confirm = self
             .bus
-            .publish(Event::Result(result), None)
+            .publish(Event::Result(result), &[])
             .await
             .map_err(|e| ChunkError::Transport(e.0))?;
         confirm.await.map_err(|e| ChunkError::Transport(e.0))
@@ -276,7 +294,7 @@ impl<B: Bus> Worker<B> {
                 chunk_id: task.as_ref().map(|t| t.chunk_id.clone()),
                 detail: Some(format!("stream sequence {}: {error}", delivery.sequence())),
             };
-            let published = match self.bus.publish(Event::Audit(&record), None).await {
+            let published = match self.bus.publish(Event::Audit(&record), &[]).await {
                 Ok(confirm) => confirm.await,
                 Err(e) => Err(e),
             };
@@ -320,6 +338,71 @@ fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
         .map(|s| (*s).to_owned())
         .or_else(|| payload.downcast_ref::<String>().cloned())
         .unwrap_or_else(|| "panic".to_owned())
+}
+
+/// Groups a chunk's findings into [`FindingBatch`]es of at most
+/// [`FindingBatch::MAX_FINDINGS`] findings and about
+/// [`FindingBatch::TARGET_BYTES`]. Where a batch ends depends only on the
+/// findings, so a rerun of the chunk makes the same batches.
+struct Batcher {
+    scan_id: String,
+    chunk_id: String,
+    seq: u32,
+    findings: Vec<Finding>,
+    values: Vec<Option<Vec<u8>>>,
+    bytes: usize,
+}
+
+impl Batcher {
+    fn new(scan_id: &str, chunk_id: &str) -> Batcher {
+        Batcher {
+            scan_id: scan_id.to_owned(),
+            chunk_id: chunk_id.to_owned(),
+            seq: 0,
+            findings: Vec::new(),
+            values: Vec::new(),
+            bytes: 0,
+        }
+    }
+
+    /// Adds a finding; returns the batch it closed, if any.
+    fn push(
+        &mut self,
+        finding: Finding,
+        value: Option<Vec<u8>>,
+    ) -> Option<(FindingBatch, Vec<Option<Vec<u8>>>)> {
+        let size = finding.size_hint();
+        let closed = if self.bytes + size > FindingBatch::TARGET_BYTES {
+            self.finish()
+        } else {
+            None
+        };
+        self.bytes += size;
+        self.findings.push(finding);
+        self.values.push(value);
+        if self.findings.len() >= FindingBatch::MAX_FINDINGS {
+            debug_assert!(closed.is_none());
+            return self.finish();
+        }
+        closed
+    }
+
+    /// Closes the batch being filled, unless it is empty.
+    fn finish(&mut self) -> Option<(FindingBatch, Vec<Option<Vec<u8>>>)> {
+        if self.findings.is_empty() {
+            return None;
+        }
+        let batch = FindingBatch {
+            v: 1,
+            scan_id: self.scan_id.clone(),
+            chunk_id: self.chunk_id.clone(),
+            seq: self.seq,
+            findings: std::mem::take(&mut self.findings),
+        };
+        self.seq += 1;
+        self.bytes = 0;
+        Some((batch, std::mem::take(&mut self.values)))
+    }
 }
 
 /// Hands findings from the blocking thread to the publishing task.
@@ -419,5 +502,94 @@ pub async fn run<Q: Queue, B: Bus>(
         if let Err(e) = joined {
             tracing::error!(error = %e, "Worker slot ended abnormally.");
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use shoal_schemas::{Category, Level, Location};
+
+    fn finding(i: usize, path_len: usize) -> Finding {
+        Finding {
+            v: 1,
+            finding_id: format!("f_{i}"),
+            scan_id: "s_1".into(),
+            tenant: "acme".into(),
+            chunk_id: "c_1".into(),
+            rule_id: "pii.email".into(),
+            entity: "EMAIL".into(),
+            category: Category::Pii,
+            confidence: 0.9,
+            level: Level::High,
+            location: Location {
+                source: "fs".into(),
+                path: "p".repeat(path_len),
+                member: None,
+                row: None,
+                start: 0,
+                end: 1,
+                line: 1,
+                column: 1,
+                field: None,
+                json_path: None,
+                page: None,
+            },
+            preview: "a***@b.c".into(),
+            fingerprint: "hmac-sha256:00".into(),
+        }
+    }
+
+    /// Batches the findings as a chunk run would: (seq, findings) per batch.
+    fn batches(findings: &[Finding]) -> Vec<(u32, Vec<String>)> {
+        let mut b = Batcher::new("s_1", "c_1");
+        let mut out = Vec::new();
+        let mut take = |closed: Option<(FindingBatch, Vec<Option<Vec<u8>>>)>| {
+            if let Some((batch, values)) = closed {
+                assert_eq!(values.len(), batch.findings.len());
+                assert_eq!(
+                    (batch.scan_id.as_str(), batch.chunk_id.as_str()),
+                    ("s_1", "c_1")
+                );
+                let encoded = shoal_schemas::codec::to_msgpack(&batch).unwrap();
+                assert!(encoded.len() <= FindingBatch::TARGET_BYTES + 16 * 1024);
+                let ids = batch
+                    .findings
+                    .iter()
+                    .map(|f| f.finding_id.clone())
+                    .collect();
+                out.push((batch.seq, ids));
+            }
+        };
+        for f in findings {
+            take(b.push(f.clone(), None));
+        }
+        take(b.finish());
+        out
+    }
+
+    #[test]
+    fn findings_are_batched_by_count_and_size_the_same_way_every_time() {
+        assert!(batches(&[]).is_empty());
+        let small: Vec<Finding> = (0..600).map(|i| finding(i, 20)).collect();
+        let by_count = batches(&small);
+        let sizes: Vec<(u32, usize)> = by_count.iter().map(|(s, f)| (*s, f.len())).collect();
+        assert_eq!(sizes, [(0, 256), (1, 256), (2, 88)]);
+        let all: Vec<String> = by_count.iter().flat_map(|(_, f)| f.clone()).collect();
+        assert_eq!(
+            all,
+            small
+                .iter()
+                .map(|f| f.finding_id.clone())
+                .collect::<Vec<_>>()
+        );
+        // Long paths close batches by size before they reach 256 findings.
+        let big: Vec<Finding> = (0..100).map(|i| finding(i, 4000)).collect();
+        let by_size = batches(&big);
+        assert!(by_size.len() >= 2, "{}", by_size.len());
+        assert!(by_size.iter().all(|(_, f)| f.len() < 256));
+        assert_eq!(by_size.iter().map(|(_, f)| f.len()).sum::<usize>(), 100);
+        // Boundaries depend only on the findings: a rerun batches alike.
+        assert_eq!(batches(&big), by_size);
     }
 }
