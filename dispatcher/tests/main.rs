@@ -1,3 +1,4 @@
 //! The dispatcher's library through its public interface.
 
 mod auth;
+mod db;

@@ -171,11 +171,25 @@ fn swarm_cpu(swarm: &Swarm) -> [f64; 4] {
     ]
 }
 
+/// Waits for the scan's status in KV `shoal_scans` to reach `wanted`,
+/// watching the key (no polling: a poll loop would load the server it
+/// measures).
 async fn wait_state(swarm: &Swarm, scan_id: &str, wanted: &str) {
-    let deadline = Instant::now() + Duration::from_secs(600);
-    while swarm.state(scan_id).await != wanted {
-        assert!(Instant::now() < deadline, "{}", swarm.logs());
-        tokio::time::sleep(Duration::from_millis(5)).await;
+    use futures::StreamExt as _;
+    let js = async_nats::jetstream::new(swarm.client.clone());
+    let kv = js.get_key_value("shoal_scans").await.unwrap();
+    let mut watch = kv.watch_with_history(scan_id).await.unwrap();
+    let deadline = Duration::from_secs(600);
+    loop {
+        let entry = tokio::time::timeout(deadline, watch.next())
+            .await
+            .unwrap_or_else(|_| panic!("{}", swarm.logs()))
+            .expect("watch ended")
+            .unwrap();
+        let status: serde_json::Value = serde_json::from_slice(&entry.value).unwrap();
+        if status["state"] == wanted {
+            return;
+        }
     }
 }
 
@@ -225,6 +239,13 @@ fn main() {
             started.elapsed().as_secs_f64()
         };
         local(); // warm the page cache
+        let before = swarm_cpu(&swarm);
+        tokio::time::sleep(Duration::from_secs(2)).await;
+        let after = swarm_cpu(&swarm);
+        println!(
+            "CPU seconds of an idle swarm over 2 s [nats, postgres, dispatcher, workers]: {:.2?}",
+            [0, 1, 2, 3].map(|i| after[i] - before[i])
+        );
         let (mut local_s, mut swarm_s) = (Vec::new(), Vec::new());
         let (mut local_cpu, mut swarm_cpu_s) = (Vec::new(), Vec::new());
         let myself = std::process::id();
