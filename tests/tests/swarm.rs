@@ -832,17 +832,17 @@ async fn a_dispatcher_adds_the_batch_subject_to_an_older_events_stream() {
     // A SHOAL_EVENTS made before findings were batched lacks their subject.
     swarm.dispatcher = None;
     let js = async_nats::jetstream::new(swarm.client.clone());
-    let subjects = |js: async_nats::jetstream::Context| async move {
+    let events_config = |js: async_nats::jetstream::Context| async move {
         let mut stream = js.get_stream("SHOAL_EVENTS").await.unwrap();
         stream.info().await.unwrap().config.clone()
     };
-    let mut config = subjects(js.clone()).await;
+    let mut config = events_config(js.clone()).await;
     config.subjects.retain(|s| s != "shoal.findings.>");
     js.update_stream(&config).await.unwrap();
 
     let dispatcher = spawn_dispatcher(swarm.dir.path(), &swarm.database_url(), "dispatcher2.log");
     swarm.dispatcher = Some(dispatcher);
-    let config = subjects(js.clone()).await;
+    let config = events_config(js.clone()).await;
     assert!(
         config.subjects.iter().any(|s| s == "shoal.findings.>"),
         "{:?}",

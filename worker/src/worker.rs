@@ -184,12 +184,15 @@ impl<B: Bus> Worker<B> {
         delivery: &D,
         task: &ChunkTask,
     ) -> Result<ChunkResult, ChunkError> {
-        let (tx, mut rx) = mpsc::channel::<Batch>(4);
+        let (tx, mut rx) = mpsc::channel::<Closed>(4);
         let runner = self.runner.clone();
         let job_task = task.clone();
         let reveal = self.settings.reveal;
         let job = tokio::task::spawn_blocking(move || {
-            let mut sink = ChannelSink::new(tx);
+            let mut sink = ChannelSink {
+                tx,
+                batcher: Batcher::new(&job_task.scan_id, &job_task.chunk_id),
+            };
             std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
                 let result = runner.run(&job_task, &mut sink, reveal)?;
                 sink.flush()?;
@@ -200,18 +203,13 @@ impl<B: Bus> Worker<B> {
         progress.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         progress.tick().await;
         let mut pending: Vec<Confirm> = Vec::new();
-        let mut batch = Batcher::new(&task.scan_id, &task.chunk_id);
         let streamed: Result<(), ChunkError> = async {
             loop {
                 tokio::select! {
-                    // Findings as the blocking thread finds them; `None` once it is done.
-                    found = rx.recv() => {
-                        let Some(found) = found else { break };
-                        for (finding, value) in found {
-                            if let Some(full) = batch.push(finding, value) {
-                                self.publish_batch(full, &mut pending).await?;
-                            }
-                        }
+                    // Batches as the blocking thread closes them; `None` once it is done.
+                    closed = rx.recv() => {
+                        let Some(closed) = closed else { break };
+                        self.publish_batch(closed, &mut pending).await?;
                     }
                     // A long chunk keeps its message: progress every ack_wait/3.
                     _ = progress.tick() => {
@@ -220,9 +218,6 @@ impl<B: Bus> Worker<B> {
                         }
                     }
                 }
-            }
-            if let Some(last) = batch.finish() {
-                self.publish_batch(last, &mut pending).await?;
             }
             confirm_all(&mut pending).await
         }
@@ -242,7 +237,7 @@ impl<B: Bus> Worker<B> {
     /// once [`Settings::publish_window`] are in flight.
     async fn publish_batch(
         &self,
-        (batch, values): (FindingBatch, Vec<Option<Vec<u8>>>),
+        (batch, values): Closed,
         pending: &mut Vec<Confirm>,
     ) -> Result<(), ChunkError> {
         let confirm = self
@@ -366,11 +361,7 @@ impl Batcher {
     }
 
     /// Adds a finding; returns the batch it closed, if any.
-    fn push(
-        &mut self,
-        finding: Finding,
-        value: Option<Vec<u8>>,
-    ) -> Option<(FindingBatch, Vec<Option<Vec<u8>>>)> {
+    fn push(&mut self, finding: Finding, value: Option<Vec<u8>>) -> Option<Closed> {
         let size = finding.size_hint();
         let closed = if self.bytes + size > FindingBatch::TARGET_BYTES {
             self.finish()
@@ -388,7 +379,7 @@ impl Batcher {
     }
 
     /// Closes the batch being filled, unless it is empty.
-    fn finish(&mut self) -> Option<(FindingBatch, Vec<Option<Vec<u8>>>)> {
+    fn finish(&mut self) -> Option<Closed> {
         if self.findings.is_empty() {
             return None;
         }
@@ -405,44 +396,40 @@ impl Batcher {
     }
 }
 
-/// Hands findings from the blocking thread to the publishing task.
-/// Findings go in batches of [`ChannelSink::BATCH`], so that the two
-/// threads do not wake each other once per finding.
+/// A closed batch and the raw values of its findings, in order (values are
+/// `None` unless revealing).
+type Closed = (FindingBatch, Vec<Option<Vec<u8>>>);
+
+/// Hands findings from the blocking thread to the publishing task, a closed
+/// [`FindingBatch`] at a time, so that the two threads do not wake each other
+/// once per finding.
 struct ChannelSink {
-    tx: mpsc::Sender<Batch>,
-    batch: Batch,
+    tx: mpsc::Sender<Closed>,
+    batcher: Batcher,
 }
 
-type Batch = Vec<(Finding, Option<Vec<u8>>)>;
-
 impl ChannelSink {
-    const BATCH: usize = 64;
-
-    fn new(tx: mpsc::Sender<Batch>) -> ChannelSink {
-        ChannelSink {
-            tx,
-            batch: Vec::with_capacity(Self::BATCH),
+    fn send(&self, closed: Option<Closed>) -> Result<(), ChunkError> {
+        match closed {
+            Some(closed) => self
+                .tx
+                .blocking_send(closed)
+                .map_err(|_| ChunkError::Transport("publishing stopped".into())),
+            None => Ok(()),
         }
     }
 
+    /// Sends the last, partly filled batch.
     fn flush(&mut self) -> Result<(), ChunkError> {
-        if self.batch.is_empty() {
-            return Ok(());
-        }
-        let batch = std::mem::replace(&mut self.batch, Vec::with_capacity(Self::BATCH));
-        self.tx
-            .blocking_send(batch)
-            .map_err(|_| ChunkError::Transport("publishing stopped".into()))
+        let last = self.batcher.finish();
+        self.send(last)
     }
 }
 
 impl FindingSink for ChannelSink {
     fn finding(&mut self, finding: Finding, value: Option<&[u8]>) -> Result<(), ChunkError> {
-        self.batch.push((finding, value.map(<[u8]>::to_vec)));
-        if self.batch.len() >= Self::BATCH {
-            self.flush()?;
-        }
-        Ok(())
+        let closed = self.batcher.push(finding, value.map(<[u8]>::to_vec));
+        self.send(closed)
     }
 }
 
@@ -544,7 +531,7 @@ mod tests {
     fn batches(findings: &[Finding]) -> Vec<(u32, Vec<String>)> {
         let mut b = Batcher::new("s_1", "c_1");
         let mut out = Vec::new();
-        let mut take = |closed: Option<(FindingBatch, Vec<Option<Vec<u8>>>)>| {
+        let mut take = |closed: Option<Closed>| {
             if let Some((batch, values)) = closed {
                 assert_eq!(values.len(), batch.findings.len());
                 assert_eq!(
