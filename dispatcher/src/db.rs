@@ -6,10 +6,14 @@ use shoal_schemas::{
     AuditAction, AuditRecord, Category, ChunkOutcome, ChunkResult, Decision, Finding, Level,
     Location, ScanState, ScanStatus,
 };
-use tokio_postgres::{Client, NoTls, Row};
+use tokio_postgres::types::ToSql;
+use tokio_postgres::{Client, GenericClient, NoTls, Row, Statement, ToStatement, Transaction};
 
 /// Migrations, in order; each runs once, in a transaction.
-const MIGRATIONS: &[(i32, &str)] = &[(1, include_str!("../migrations/0001_init.sql"))];
+const MIGRATIONS: &[(i32, &str)] = &[
+    (1, include_str!("../migrations/0001_init.sql")),
+    (2, include_str!("../migrations/0002_findings_indexes.sql")),
+];
 
 /// A database error, with what was being done.
 #[derive(Debug, thiserror::Error)]
@@ -68,6 +72,34 @@ pub struct UnplannedScan {
 /// A connection.
 pub struct Db {
     client: Client,
+    /// The sink's statements, prepared on first use (after migration).
+    prepared: Option<Prepared>,
+}
+
+/// Statements the sink runs for every batch, parsed and planned once.
+struct Prepared {
+    findings: Statement,
+    results: Statement,
+    refresh: Statement,
+}
+
+impl Prepared {
+    async fn new(client: &Client) -> Result<Prepared, DbError> {
+        Ok(Prepared {
+            findings: client
+                .prepare(INSERT_FINDINGS)
+                .await
+                .map_err(at("prepare finding insert"))?,
+            results: client
+                .prepare(UPSERT_RESULTS)
+                .await
+                .map_err(at("prepare chunk results"))?,
+            refresh: client
+                .prepare(REFRESH_SCAN)
+                .await
+                .map_err(at("prepare scan refresh"))?,
+        })
+    }
 }
 
 impl std::fmt::Debug for Db {
@@ -110,7 +142,10 @@ impl Db {
                 tracing::error!(error = %e, "PostgreSQL connection lost.");
             }
         });
-        Ok(Db { client })
+        Ok(Db {
+            client,
+            prepared: None,
+        })
     }
 
     /// Applies the migrations not applied yet, under an advisory lock so
@@ -154,29 +189,7 @@ impl Db {
 
     /// Stores an audit record.
     pub async fn audit(&self, r: &AuditRecord) -> Result<(), DbError> {
-        self.client
-            .execute(
-                "INSERT INTO audit (at, actor, tenant, action, decision, reason, source, scan_id, chunk_id, detail)
-                 VALUES (to_timestamp($1::bigint), $2, $3, $4, $5, $6, $7, $8, $9, $10)",
-                &[
-                    &r.at,
-                    &r.actor,
-                    &r.tenant,
-                    &action_name(r.action),
-                    &match r.decision {
-                        Decision::Accepted => "accepted",
-                        Decision::Refused => "refused",
-                    },
-                    &r.reason,
-                    &r.source,
-                    &r.scan_id,
-                    &r.chunk_id,
-                    &r.detail,
-                ],
-            )
-            .await
-            .map_err(at("audit insert"))?;
-        Ok(())
+        audit(&self.client, r).await
     }
 
     /// Records a new scan, state `planning`.
@@ -242,140 +255,25 @@ impl Db {
 
     /// Stores findings; those already stored are left as they are.
     pub async fn add_findings(&self, findings: &[Finding]) -> Result<u64, DbError> {
-        if findings.is_empty() {
-            return Ok(0);
-        }
-        macro_rules! col {
-            ($f:expr) => {
-                findings.iter().map($f).collect::<Vec<_>>()
-            };
-        }
-        let n = self
-            .client
-            .execute(
-                "INSERT INTO findings (finding_id, scan_id, tenant, chunk_id, rule_id, entity, category,
-                     confidence, level, source, path, member, row_key, start_byte, end_byte, line, col,
-                     field, json_path, page, preview, fingerprint)
-                 SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[],
-                     $6::text[], $7::text[], $8::float8[], $9::text[], $10::text[], $11::text[],
-                     $12::text[], $13::text[], $14::int8[], $15::int8[], $16::int4[], $17::int4[],
-                     $18::text[], $19::text[], $20::int4[], $21::text[], $22::text[])
-                 ON CONFLICT (finding_id) DO NOTHING",
-                &[
-                    &col!(|f| f.finding_id.as_str()),
-                    &col!(|f| f.scan_id.as_str()),
-                    &col!(|f| f.tenant.as_str()),
-                    &col!(|f| f.chunk_id.as_str()),
-                    &col!(|f| f.rule_id.as_str()),
-                    &col!(|f| f.entity.as_str()),
-                    &col!(|f| category_name(f.category)),
-                    &col!(|f| f.confidence),
-                    &col!(|f| level_name(f.level)),
-                    &col!(|f| f.location.source.as_str()),
-                    &col!(|f| f.location.path.as_str()),
-                    &col!(|f| f.location.member.as_deref()),
-                    &col!(|f| f.location.row.as_deref()),
-                    &col!(|f| f.location.start as i64),
-                    &col!(|f| f.location.end as i64),
-                    &col!(|f| f.location.line as i32),
-                    &col!(|f| f.location.column as i32),
-                    &col!(|f| f.location.field.as_deref()),
-                    &col!(|f| f.location.json_path.as_deref()),
-                    &col!(|f| f.location.page.map(|p| p as i32)),
-                    &col!(|f| f.preview.as_str()),
-                    &col!(|f| f.fingerprint.as_str()),
-                ],
-            )
-            .await
-            .map_err(at("finding insert"))?;
-        Ok(n)
-    }
-
-    /// Records a chunk's result; the first final result wins.
-    pub async fn chunk_result(&self, r: &ChunkResult) -> Result<(), DbError> {
-        let state = match r.outcome {
-            ChunkOutcome::Done => "done",
-            ChunkOutcome::Failed => "failed",
-            ChunkOutcome::Cancelled => "cancelled",
-        };
-        let skipped = serde_json::to_string(&r.skipped).unwrap_or_default();
-        self.client
-            .execute(
-                "INSERT INTO chunks (chunk_id, scan_id, state, worker, records, bytes, findings,
-                     skipped_total, skipped, error, elapsed_ms)
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
-                 ON CONFLICT (chunk_id) DO UPDATE SET state = EXCLUDED.state, worker = EXCLUDED.worker,
-                     records = EXCLUDED.records, bytes = EXCLUDED.bytes, findings = EXCLUDED.findings,
-                     skipped_total = EXCLUDED.skipped_total, skipped = EXCLUDED.skipped,
-                     error = EXCLUDED.error, elapsed_ms = EXCLUDED.elapsed_ms, updated_at = now()
-                 WHERE chunks.state = 'queued'",
-                &[
-                    &r.chunk_id,
-                    &r.scan_id,
-                    &state,
-                    &r.worker,
-                    &(r.records as i64),
-                    &(r.bytes as i64),
-                    &(r.findings as i64),
-                    &(r.skipped_total as i64),
-                    &skipped,
-                    &r.error,
-                    &(r.elapsed_ms as i64),
-                ],
-            )
-            .await
-            .map_err(at("chunk result"))?;
-        Ok(())
-    }
-
-    /// Marks the chunk published at `sequence` failed (max deliveries);
-    /// returns its scan and chunk ids.
-    pub async fn fail_chunk_at(
-        &self,
-        sequence: i64,
-        reason: &str,
-    ) -> Result<Option<(String, String)>, DbError> {
-        let row = self
-            .client
-            .query_opt(
-                "UPDATE chunks SET state = 'failed', error = $2, updated_at = now()
-                 WHERE stream_seq = $1 AND state = 'queued'
-                 RETURNING scan_id, chunk_id",
-                &[&sequence, &reason],
-            )
-            .await
-            .map_err(at("chunk failed"))?;
-        Ok(row.map(|r| (r.get(0), r.get(1))))
+        add_findings(&self.client, INSERT_FINDINGS, findings).await
     }
 
     /// Recounts a scan's chunks and closes it when every chunk is done,
     /// failed or cancelled. Returns its status.
     pub async fn refresh_scan(&self, scan_id: &str) -> Result<Option<ScanStatus>, DbError> {
-        self.client
-            .execute(
-                "UPDATE scans s SET chunks_done = c.done, chunks_failed = c.failed,
-                     chunks_cancelled = c.cancelled, records = c.records, bytes = c.bytes,
-                     findings = c.findings, updated_at = now(),
-                     state = CASE WHEN s.state = 'running'
-                                   AND c.done + c.failed + c.cancelled >= s.chunks_planned
-                                  THEN CASE WHEN s.cancel_requested THEN 'cancelled' ELSE 'done' END
-                                  ELSE s.state END,
-                     finished_at = CASE WHEN s.state = 'running'
-                                   AND c.done + c.failed + c.cancelled >= s.chunks_planned
-                                  THEN now() ELSE s.finished_at END
-                 FROM (SELECT count(*) FILTER (WHERE state = 'done') AS done,
-                              count(*) FILTER (WHERE state = 'failed') AS failed,
-                              count(*) FILTER (WHERE state = 'cancelled') AS cancelled,
-                              coalesce(sum(records), 0)::bigint AS records,
-                              coalesce(sum(bytes), 0)::bigint AS bytes,
-                              coalesce(sum(findings), 0)::bigint AS findings
-                       FROM chunks WHERE scan_id = $1) c
-                 WHERE s.scan_id = $1",
-                &[&scan_id],
-            )
-            .await
-            .map_err(at("scan refresh"))?;
-        self.status(scan_id).await
+        refresh_scan(&self.client, REFRESH_SCAN, scan_id).await
+    }
+
+    /// Begins a transaction for a batch of the sink's writes, with its
+    /// statements prepared once per connection.
+    pub async fn begin(&mut self) -> Result<Tx<'_>, DbError> {
+        let prepared = match self.prepared.take() {
+            Some(p) => p,
+            None => Prepared::new(&self.client).await?,
+        };
+        let prepared = &*self.prepared.insert(prepared);
+        let tx = self.client.transaction().await.map_err(at("begin"))?;
+        Ok(Tx { tx, prepared })
     }
 
     /// Sets the cancel flag (see [`Db::refresh_scan`] for the status).
@@ -445,6 +343,232 @@ impl Db {
             .map_err(at("findings"))?;
         Ok(rows.iter().map(finding_of).collect())
     }
+}
+
+/// One batch of the sink's writes, committed together: findings, chunk
+/// results and the scans they close become visible at once, and a durable
+/// commit costs one WAL flush per batch rather than one per statement.
+/// Dropped without [`Tx::commit`], it rolls back.
+pub struct Tx<'a> {
+    tx: Transaction<'a>,
+    prepared: &'a Prepared,
+}
+
+impl std::fmt::Debug for Tx<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Tx")
+    }
+}
+
+impl Tx<'_> {
+    /// Stores findings; those already stored are left as they are.
+    pub async fn add_findings(&self, findings: &[Finding]) -> Result<u64, DbError> {
+        add_findings(&self.tx, &self.prepared.findings, findings).await
+    }
+
+    /// Records chunk results in one statement. The first final result of a
+    /// chunk wins: later ones, in this batch or after it, change nothing.
+    pub async fn chunk_results(&self, results: &[ChunkResult]) -> Result<u64, DbError> {
+        let mut seen = std::collections::HashSet::new();
+        let results: Vec<&ChunkResult> = results
+            .iter()
+            .filter(|r| seen.insert(r.chunk_id.as_str()))
+            .collect();
+        if results.is_empty() {
+            return Ok(0);
+        }
+        macro_rules! col {
+            ($f:expr) => {
+                results.iter().map($f).collect::<Vec<_>>()
+            };
+        }
+        self.tx
+            .execute(
+                &self.prepared.results,
+                &[
+                    &col!(|r| r.chunk_id.as_str()),
+                    &col!(|r| r.scan_id.as_str()),
+                    &col!(|r| match r.outcome {
+                        ChunkOutcome::Done => "done",
+                        ChunkOutcome::Failed => "failed",
+                        ChunkOutcome::Cancelled => "cancelled",
+                    }),
+                    &col!(|r| r.worker.as_str()),
+                    &col!(|r| r.records as i64),
+                    &col!(|r| r.bytes as i64),
+                    &col!(|r| r.findings as i64),
+                    &col!(|r| r.skipped_total as i64),
+                    &col!(|r| serde_json::to_string(&r.skipped).unwrap_or_default()),
+                    &col!(|r| r.error.as_deref()),
+                    &col!(|r| r.elapsed_ms as i64),
+                ],
+            )
+            .await
+            .map_err(at("chunk results"))
+    }
+
+    /// Stores an audit record.
+    pub async fn audit(&self, r: &AuditRecord) -> Result<(), DbError> {
+        audit(&self.tx, r).await
+    }
+
+    /// Marks the chunk published at `sequence` failed (max deliveries);
+    /// returns its scan and chunk ids.
+    pub async fn fail_chunk_at(
+        &self,
+        sequence: i64,
+        reason: &str,
+    ) -> Result<Option<(String, String)>, DbError> {
+        let row = self
+            .tx
+            .query_opt(
+                "UPDATE chunks SET state = 'failed', error = $2, updated_at = now()
+                 WHERE stream_seq = $1 AND state = 'queued'
+                 RETURNING scan_id, chunk_id",
+                &[&sequence, &reason],
+            )
+            .await
+            .map_err(at("chunk failed"))?;
+        Ok(row.map(|r| (r.get(0), r.get(1))))
+    }
+
+    /// As [`Db::refresh_scan`], within the batch.
+    pub async fn refresh_scan(&self, scan_id: &str) -> Result<Option<ScanStatus>, DbError> {
+        refresh_scan(&self.tx, &self.prepared.refresh, scan_id).await
+    }
+
+    /// Commits the batch.
+    pub async fn commit(self) -> Result<(), DbError> {
+        self.tx.commit().await.map_err(at("commit"))
+    }
+}
+
+const INSERT_FINDINGS: &str =
+    "INSERT INTO findings (finding_id, scan_id, tenant, chunk_id, rule_id,
+         entity, category, confidence, level, source, path, member, row_key, start_byte,
+         end_byte, line, col, field, json_path, page, preview, fingerprint)
+     SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[],
+         $6::text[], $7::text[], $8::float8[], $9::text[], $10::text[], $11::text[],
+         $12::text[], $13::text[], $14::int8[], $15::int8[], $16::int4[], $17::int4[],
+         $18::text[], $19::text[], $20::int4[], $21::text[], $22::text[])
+     ON CONFLICT (finding_id) DO NOTHING";
+
+const UPSERT_RESULTS: &str = "INSERT INTO chunks (chunk_id, scan_id, state, worker, records, bytes,
+         findings, skipped_total, skipped, error, elapsed_ms)
+     SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::int8[],
+         $6::int8[], $7::int8[], $8::int8[], $9::text[], $10::text[], $11::int8[])
+     ON CONFLICT (chunk_id) DO UPDATE SET state = EXCLUDED.state, worker = EXCLUDED.worker,
+         records = EXCLUDED.records, bytes = EXCLUDED.bytes, findings = EXCLUDED.findings,
+         skipped_total = EXCLUDED.skipped_total, skipped = EXCLUDED.skipped,
+         error = EXCLUDED.error, elapsed_ms = EXCLUDED.elapsed_ms, updated_at = now()
+     WHERE chunks.state = 'queued'";
+
+/// Recounts a scan and returns its status (the columns of `STATUS`).
+const REFRESH_SCAN: &str = "UPDATE scans s SET chunks_done = c.done, chunks_failed = c.failed,
+         chunks_cancelled = c.cancelled, records = c.records, bytes = c.bytes,
+         findings = c.findings, updated_at = now(),
+         state = CASE WHEN s.state = 'running'
+                       AND c.done + c.failed + c.cancelled >= s.chunks_planned
+                      THEN CASE WHEN s.cancel_requested THEN 'cancelled' ELSE 'done' END
+                      ELSE s.state END,
+         finished_at = CASE WHEN s.state = 'running'
+                       AND c.done + c.failed + c.cancelled >= s.chunks_planned
+                      THEN now() ELSE s.finished_at END
+     FROM (SELECT count(*) FILTER (WHERE state = 'done') AS done,
+                  count(*) FILTER (WHERE state = 'failed') AS failed,
+                  count(*) FILTER (WHERE state = 'cancelled') AS cancelled,
+                  coalesce(sum(records), 0)::bigint AS records,
+                  coalesce(sum(bytes), 0)::bigint AS bytes,
+                  coalesce(sum(findings), 0)::bigint AS findings
+           FROM chunks WHERE scan_id = $1) c
+     WHERE s.scan_id = $1
+     RETURNING s.scan_id, s.tenant, s.source, s.state, s.chunks_planned, s.chunks_done,
+         s.chunks_failed, s.findings, s.bytes, extract(epoch from s.submitted_at)::bigint,
+         extract(epoch from s.updated_at)::bigint, s.cancel_requested, s.error";
+
+async fn audit(c: &(impl GenericClient + Sync), r: &AuditRecord) -> Result<(), DbError> {
+    c.execute(
+        "INSERT INTO audit (at, actor, tenant, action, decision, reason, source, scan_id, chunk_id, detail)
+         VALUES (to_timestamp($1::bigint), $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+        &[
+            &r.at,
+            &r.actor,
+            &r.tenant,
+            &action_name(r.action),
+            &match r.decision {
+                Decision::Accepted => "accepted",
+                Decision::Refused => "refused",
+            },
+            &r.reason,
+            &r.source,
+            &r.scan_id,
+            &r.chunk_id,
+            &r.detail,
+        ],
+    )
+    .await
+    .map_err(at("audit insert"))?;
+    Ok(())
+}
+
+async fn add_findings<S>(
+    c: &(impl GenericClient + Sync),
+    query: &S,
+    findings: &[Finding],
+) -> Result<u64, DbError>
+where
+    S: ?Sized + ToStatement + Sync + Send,
+{
+    if findings.is_empty() {
+        return Ok(0);
+    }
+    macro_rules! col {
+        ($f:expr) => {
+            findings.iter().map($f).collect::<Vec<_>>()
+        };
+    }
+    let params: [&(dyn ToSql + Sync); 22] = [
+        &col!(|f| f.finding_id.as_str()),
+        &col!(|f| f.scan_id.as_str()),
+        &col!(|f| f.tenant.as_str()),
+        &col!(|f| f.chunk_id.as_str()),
+        &col!(|f| f.rule_id.as_str()),
+        &col!(|f| f.entity.as_str()),
+        &col!(|f| category_name(f.category)),
+        &col!(|f| f.confidence),
+        &col!(|f| level_name(f.level)),
+        &col!(|f| f.location.source.as_str()),
+        &col!(|f| f.location.path.as_str()),
+        &col!(|f| f.location.member.as_deref()),
+        &col!(|f| f.location.row.as_deref()),
+        &col!(|f| f.location.start as i64),
+        &col!(|f| f.location.end as i64),
+        &col!(|f| f.location.line as i32),
+        &col!(|f| f.location.column as i32),
+        &col!(|f| f.location.field.as_deref()),
+        &col!(|f| f.location.json_path.as_deref()),
+        &col!(|f| f.location.page.map(|p| p as i32)),
+        &col!(|f| f.preview.as_str()),
+        &col!(|f| f.fingerprint.as_str()),
+    ];
+    c.execute(query, &params)
+        .await
+        .map_err(at("finding insert"))
+}
+
+async fn refresh_scan<S>(
+    c: &(impl GenericClient + Sync),
+    query: &S,
+    scan_id: &str,
+) -> Result<Option<ScanStatus>, DbError>
+where
+    S: ?Sized + ToStatement + Sync + Send,
+{
+    let row = c
+        .query_opt(query, &[&scan_id])
+        .await
+        .map_err(at("scan refresh"))?;
+    Ok(row.map(|r| status_of(&r)))
 }
 
 fn status_of(r: &Row) -> ScanStatus {

@@ -108,8 +108,12 @@ async fn run(args: Args) -> anyhow::Result<()> {
         tasks.spawn(async move { d.serve(stop).await });
     }
     if matches!(args.role, Role::All | Role::Sink) {
+        // The sink writes in transactions, so on a connection of its own.
+        let sink_db = Db::connect(&url.0)
+            .await
+            .map_err(|e| anyhow::anyhow!("{e}"))?;
         let (d, stop) = (dispatcher.clone(), stop.clone());
-        tasks.spawn(async move { shoal_dispatcher::sink::run(d, stop).await });
+        tasks.spawn(async move { shoal_dispatcher::sink::run(d, sink_db, stop).await });
     }
     while let Some(done) = tasks.join_next().await {
         done?.map_err(|e| anyhow::anyhow!("{e}"))?;

@@ -16,6 +16,7 @@ use shoal_schemas::{
 };
 use tokio::sync::watch;
 
+use crate::db::Db;
 use crate::service::Dispatcher;
 
 /// Events fetched and written per batch.
@@ -70,9 +71,11 @@ fn decode(prefix: &str, subject: &str, payload: &[u8]) -> Result<Event, BadEvent
     }
 }
 
-/// Runs the sink until `stop` is raised.
+/// Runs the sink until `stop` is raised, writing through `db`, a connection
+/// of its own (each batch is one transaction on it).
 pub async fn run(
     d: Arc<Dispatcher>,
+    mut db: Db,
     mut stop: watch::Receiver<bool>,
 ) -> Result<(), async_nats::Error> {
     let consumer: PullConsumer =
@@ -97,7 +100,7 @@ pub async fn run(
         if messages.is_empty() {
             continue;
         }
-        match store(&d, &chunks, &messages).await {
+        match store(&d, &mut db, &chunks, &messages).await {
             Ok(()) => {
                 for m in &messages {
                     if let Err(e) = m.ack().await {
@@ -150,6 +153,7 @@ async fn drain(
 
 async fn store(
     d: &Dispatcher,
+    db: &mut Db,
     chunks: &jetstream::stream::Stream,
     messages: &[jetstream::Message],
 ) -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
@@ -184,25 +188,23 @@ async fn store(
             }
         }
     }
-    d.db.add_findings(&findings).await?;
-    let mut touched = BTreeSet::new();
-    for r in &results {
-        d.db.chunk_result(r).await?;
-        touched.insert(r.scan_id.clone());
-    }
+    let tx = db.begin().await?;
+    tx.add_findings(&findings).await?;
+    tx.chunk_results(&results).await?;
+    let mut touched: BTreeSet<String> = results.iter().map(|r| r.scan_id.clone()).collect();
     for a in &audits {
-        d.db.audit(a).await?;
+        tx.audit(a).await?;
     }
-    for (seq, deliveries) in given_up {
+    for &(seq, deliveries) in &given_up {
         let reason = format!("max deliveries reached ({deliveries})");
-        if let Some((scan_id, chunk_id)) = d.db.fail_chunk_at(seq as i64, &reason).await? {
+        if let Some((scan_id, chunk_id)) = tx.fail_chunk_at(seq as i64, &reason).await? {
             tracing::warn!(
                 scan_id,
                 chunk_id,
                 deliveries,
                 "Chunk failed: max deliveries."
             );
-            d.db.audit(&AuditRecord {
+            tx.audit(&AuditRecord {
                 v: 1,
                 at: shoal_schemas::ids::now_unix(),
                 actor: d.config.name.clone(),
@@ -218,15 +220,20 @@ async fn store(
             .await?;
             touched.insert(scan_id);
         }
-        // The work queue keeps a message its consumer gave up on; drop it.
+    }
+    let mut statuses = Vec::with_capacity(touched.len());
+    for scan_id in &touched {
+        statuses.extend(tx.refresh_scan(scan_id).await?);
+    }
+    tx.commit().await?;
+    // The work queue keeps a message its consumer gave up on; drop it.
+    for (seq, _) in given_up {
         if let Err(e) = chunks.delete_message(seq).await {
             tracing::debug!(seq, error = %e, "Given-up chunk not deleted.");
         }
     }
-    for scan_id in touched {
-        if let Some(status) = d.db.refresh_scan(&scan_id).await? {
-            d.mirror(&status).await;
-        }
+    for status in &statuses {
+        d.mirror(status).await;
     }
     Ok(())
 }
