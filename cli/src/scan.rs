@@ -175,40 +175,10 @@ pub fn run(args: ScanArgs) -> anyhow::Result<ExitCode> {
     };
     let scan_id = format!("s_local_{}", shoal_schemas::ids::random_hex(8)?);
     let queue = LocalQueue::new(3);
-    let mut planned_files = 0u64;
-    let mut chunks = 0u64;
-    for id in sources.ids() {
-        let Some(source) = sources.get(id) else {
-            continue;
-        };
-        source.plan(&filter, &LOCAL_CHUNKS, &mut |spec| {
-            if let ChunkSpec::Fs { files } = &spec {
-                planned_files += files.len() as u64;
-            }
-            let task = ChunkTask {
-                v: 1,
-                iss: "shoal-scan".into(),
-                aud: AUD_WORKER.into(),
-                jti: shoal_schemas::ids::new_jti().map_err(invalid)?,
-                iat: now,
-                nbf: now,
-                exp: now + 7 * 86_400,
-                tenant: "local".into(),
-                scan_id: scan_id.clone(),
-                chunk_id: shoal_schemas::ids::chunk_id(&scan_id, chunks),
-                source: id.to_owned(),
-                spec,
-                ruleset: engine.digest().to_owned(),
-            };
-            chunks += 1;
-            queue.push(signer.sign_task(&task).map_err(invalid)?);
-            Ok(())
-        })?;
-    }
-    queue.close();
 
+    // The bar's length grows as planning finds files.
     let progress = std::io::stderr().is_terminal().then(|| {
-        let bar = indicatif::ProgressBar::new(planned_files);
+        let bar = indicatif::ProgressBar::new(0);
         bar.set_style(
             indicatif::ProgressStyle::with_template("{bar:40} {pos}/{len} files {msg}")
                 .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
@@ -219,6 +189,11 @@ pub fn run(args: ScanArgs) -> anyhow::Result<ExitCode> {
         Some(bar) => LocalBus::with_result_hook(move |r| bar.inc(r.records + r.skipped_total)),
         None => LocalBus::default(),
     });
+    let planned: Vec<(String, Arc<dyn shoal_sources::Source>)> = sources
+        .ids()
+        .into_iter()
+        .filter_map(|id| sources.get(id).map(|s| (id.to_owned(), s.clone())))
+        .collect();
     let runner = Arc::new(ChunkRunner::new(
         engine.clone(),
         sources,
@@ -242,13 +217,57 @@ pub fn run(args: ScanArgs) -> anyhow::Result<ExitCode> {
     // Nobody stops a local scan early: it ends when the queue is drained.
     let (_stop_tx, stop) = tokio::sync::watch::channel(false);
     let (_abort_tx, abort) = tokio::sync::watch::channel(false);
-    runtime.block_on(shoal_worker::run(
-        worker,
-        Arc::new(queue.clone()),
-        threads,
-        stop,
-        abort,
-    ));
+    // Planning walks the trees on a thread of its own while the slots scan
+    // what it has queued so far, as the dispatcher does for the swarm.
+    let plan = || -> Result<(), shoal_sources::Error> {
+        let mut chunks = 0u64;
+        for (id, source) in &planned {
+            source.plan(&filter, &LOCAL_CHUNKS, &mut |spec| {
+                if let (Some(bar), ChunkSpec::Fs { files }) = (&progress, &spec) {
+                    bar.inc_length(files.len() as u64);
+                }
+                let task = ChunkTask {
+                    v: 1,
+                    iss: "shoal-scan".into(),
+                    aud: AUD_WORKER.into(),
+                    jti: shoal_schemas::ids::new_jti().map_err(invalid)?,
+                    iat: now,
+                    nbf: now,
+                    exp: now + 7 * 86_400,
+                    tenant: "local".into(),
+                    scan_id: scan_id.clone(),
+                    chunk_id: shoal_schemas::ids::chunk_id(&scan_id, chunks),
+                    source: id.clone(),
+                    spec,
+                    ruleset: engine.digest().to_owned(),
+                };
+                chunks += 1;
+                queue.push(signer.sign_task(&task).map_err(invalid)?);
+                Ok(())
+            })?;
+        }
+        Ok(())
+    };
+    let planning = std::thread::scope(|scope| {
+        let planner = scope.spawn(|| {
+            let outcome = plan();
+            // Closed whatever happened, so that the slots finish.
+            queue.close();
+            outcome
+        });
+        runtime.block_on(shoal_worker::run(
+            worker,
+            Arc::new(queue.clone()),
+            threads,
+            stop,
+            abort,
+        ));
+        planner.join()
+    });
+    match planning {
+        Ok(outcome) => outcome?,
+        Err(panic) => std::panic::resume_unwind(panic),
+    }
 
     let mut totals = Totals::default();
     for r in bus.results() {
