@@ -6,6 +6,9 @@ use shoal_schemas::{
     AuditAction, AuditRecord, Category, ChunkOutcome, ChunkResult, Decision, Finding, Level,
     Location, ScanState, ScanStatus,
 };
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use tokio::sync::{RwLock, RwLockReadGuard};
 use tokio_postgres::types::ToSql;
 use tokio_postgres::{Client, GenericClient, NoTls, Row, Statement, ToStatement, Transaction};
 
@@ -69,11 +72,17 @@ pub struct UnplannedScan {
     pub exclude: Vec<String>,
 }
 
-/// A connection.
+/// A connection, made again when it is found closed (the server restarted,
+/// a proxy or an administrator ended it): the query that met the closed
+/// connection fails, the next one reconnects.
 pub struct Db {
-    client: Client,
-    /// The sink's statements, prepared on first use (after migration).
-    prepared: Option<Prepared>,
+    url: String,
+    client: RwLock<Client>,
+    /// Bumped at each reconnection.
+    generation: AtomicU64,
+    /// The sink's statements, prepared on first use (after migration), with
+    /// the connection generation they belong to.
+    prepared: Option<(u64, Prepared)>,
 }
 
 /// Statements the sink runs for every batch, parsed and planned once.
@@ -126,6 +135,19 @@ fn plaintext_allowed(url: &str) -> bool {
     })
 }
 
+/// Opens a connection; it runs on a task of its own.
+async fn open(url: &str) -> Result<Client, DbError> {
+    let (client, connection) = tokio_postgres::connect(url, NoTls)
+        .await
+        .map_err(at("connect"))?;
+    tokio::spawn(async move {
+        if let Err(e) = connection.await {
+            tracing::error!(error = %e, "PostgreSQL connection lost.");
+        }
+    });
+    Ok(client)
+}
+
 impl Db {
     /// Connects; the connection runs on a task of its own.
     pub async fn connect(url: &str) -> Result<Db, Box<dyn std::error::Error + Send + Sync>> {
@@ -134,24 +156,52 @@ impl Db {
                 "only loopback or Unix-socket PostgreSQL is reached without TLS; add sslmode=disable to accept a plaintext connection".into(),
             )));
         }
-        let (client, connection) = tokio_postgres::connect(url, NoTls)
-            .await
-            .map_err(at("connect"))?;
-        tokio::spawn(async move {
-            if let Err(e) = connection.await {
-                tracing::error!(error = %e, "PostgreSQL connection lost.");
-            }
-        });
+        let client = open(url).await?;
         Ok(Db {
-            client,
+            url: url.to_owned(),
+            client: RwLock::new(client),
+            generation: AtomicU64::new(0),
             prepared: None,
         })
+    }
+
+    /// The connection, made again if it was closed.
+    async fn client(&self) -> Result<RwLockReadGuard<'_, Client>, DbError> {
+        {
+            let client = self.client.read().await;
+            if !client.is_closed() {
+                return Ok(client);
+            }
+        }
+        let mut client = self.client.write().await;
+        if client.is_closed() {
+            *client = open(&self.url).await?;
+            self.generation.fetch_add(1, Ordering::Relaxed);
+            tracing::info!("Reconnected to PostgreSQL.");
+        }
+        Ok(client.downgrade())
+    }
+
+    /// As [`Db::client`], with the connection to oneself.
+    async fn client_mut(&mut self) -> Result<&mut Client, DbError> {
+        let client = self.client.get_mut();
+        if client.is_closed() {
+            *client = open(&self.url).await?;
+            *self.generation.get_mut() += 1;
+            tracing::info!("Reconnected to PostgreSQL.");
+        }
+        Ok(self.client.get_mut())
     }
 
     /// Applies the migrations not applied yet, under an advisory lock so
     /// that two dispatchers starting together do not race.
     pub async fn migrate(&mut self) -> Result<Vec<i32>, DbError> {
-        let tx = self.client.transaction().await.map_err(at("migrate"))?;
+        let tx = self
+            .client_mut()
+            .await?
+            .transaction()
+            .await
+            .map_err(at("migrate"))?;
         tx.execute("SELECT pg_advisory_xact_lock(7347281)", &[])
             .await
             .map_err(at("migration lock"))?;
@@ -189,12 +239,13 @@ impl Db {
 
     /// Stores an audit record.
     pub async fn audit(&self, r: &AuditRecord) -> Result<(), DbError> {
-        audit(&self.client, r).await
+        audit(&*self.client().await?, r).await
     }
 
     /// Records a new scan, state `planning`.
     pub async fn create_scan(&self, s: &NewScan<'_>) -> Result<(), DbError> {
-        self.client
+        self.client()
+            .await?
             .execute(
                 "INSERT INTO scans (scan_id, tenant, source, label, submitted_by, include_globs, exclude_globs, state, submitted_at)
                  VALUES ($1, $2, $3, $4, $5, $6, $7, 'planning', to_timestamp($8::bigint))",
@@ -221,7 +272,8 @@ impl Db {
         chunk_ids: &[String],
         sequences: &[i64],
     ) -> Result<(), DbError> {
-        self.client
+        self.client()
+            .await?
             .execute(
                 "INSERT INTO chunks (chunk_id, scan_id, stream_seq)
                  SELECT c, $1, s FROM unnest($2::text[], $3::bigint[]) AS t(c, s)
@@ -240,7 +292,8 @@ impl Db {
         chunks: i64,
         error: Option<&str>,
     ) -> Result<(), DbError> {
-        self.client
+        self.client()
+            .await?
             .execute(
                 "UPDATE scans SET chunks_planned = $2, error = $3, updated_at = now(),
                      state = CASE WHEN $3::text IS NULL THEN 'running' ELSE 'failed' END,
@@ -255,30 +308,34 @@ impl Db {
 
     /// Stores findings; those already stored are left as they are.
     pub async fn add_findings(&self, findings: &[Finding]) -> Result<u64, DbError> {
-        add_findings(&self.client, INSERT_FINDINGS, findings).await
+        add_findings(&*self.client().await?, INSERT_FINDINGS, findings).await
     }
 
     /// Recounts a scan's chunks and closes it when every chunk is done,
     /// failed or cancelled. Returns its status.
     pub async fn refresh_scan(&self, scan_id: &str) -> Result<Option<ScanStatus>, DbError> {
-        refresh_scan(&self.client, REFRESH_SCAN, scan_id).await
+        refresh_scan(&*self.client().await?, REFRESH_SCAN, scan_id).await
     }
 
     /// Begins a transaction for a batch of the sink's writes, with its
     /// statements prepared once per connection.
     pub async fn begin(&mut self) -> Result<Tx<'_>, DbError> {
+        self.client_mut().await?;
+        let generation = *self.generation.get_mut();
+        let client = self.client.get_mut();
         let prepared = match self.prepared.take() {
-            Some(p) => p,
-            None => Prepared::new(&self.client).await?,
+            Some((g, p)) if g == generation => p,
+            _ => Prepared::new(client).await?,
         };
-        let prepared = &*self.prepared.insert(prepared);
-        let tx = self.client.transaction().await.map_err(at("begin"))?;
+        let (_, prepared) = &*self.prepared.insert((generation, prepared));
+        let tx = client.transaction().await.map_err(at("begin"))?;
         Ok(Tx { tx, prepared })
     }
 
     /// Sets the cancel flag (see [`Db::refresh_scan`] for the status).
     pub async fn request_cancel(&self, scan_id: &str) -> Result<(), DbError> {
-        self.client
+        self.client()
+            .await?
             .execute(
                 "UPDATE scans SET cancel_requested = true, updated_at = now() WHERE scan_id = $1",
                 &[&scan_id],
@@ -292,7 +349,8 @@ impl Db {
     /// it): id, tenant, source, include and exclude globs.
     pub async fn unplanned(&self) -> Result<Vec<UnplannedScan>, DbError> {
         let rows = self
-            .client
+            .client()
+            .await?
             .query(
                 "SELECT scan_id, tenant, source, include_globs, exclude_globs
                  FROM scans WHERE state = 'planning' ORDER BY submitted_at",
@@ -315,7 +373,8 @@ impl Db {
     /// A scan's status.
     pub async fn status(&self, scan_id: &str) -> Result<Option<ScanStatus>, DbError> {
         let row = self
-            .client
+            .client()
+            .await?
             .query_opt(
                 "SELECT scan_id, tenant, source, state, chunks_planned, chunks_done, chunks_failed,
                         findings, bytes, extract(epoch from submitted_at)::bigint,
@@ -331,7 +390,8 @@ impl Db {
     /// A scan's findings, by path and position.
     pub async fn findings(&self, scan_id: &str) -> Result<Vec<Finding>, DbError> {
         let rows = self
-            .client
+            .client()
+            .await?
             .query(
                 "SELECT finding_id, scan_id, tenant, chunk_id, rule_id, entity, category, confidence,
                         level, source, path, member, row_key, start_byte, end_byte, line, col, field,

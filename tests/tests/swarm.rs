@@ -12,6 +12,7 @@ use shoal_testkit::workspace_bin;
 
 use crate::harness::{
     JWT_AUDIENCE, JWT_ISSUER, Options, Swarm, TENANT, contains, key, spawn_dispatcher, succeeded,
+    tail,
 };
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -426,9 +427,21 @@ async fn a_chunk_that_keeps_failing_is_marked_failed_from_the_advisory() {
     swarm
         .wait_state(&scan_id, &["running"], Duration::from_secs(30))
         .await;
-    // A status workers cannot read: every delivery fails transiently.
+    // A status workers cannot read: every delivery fails transiently. It is
+    // written after the dispatcher's own "running" reaches KV (PostgreSQL
+    // says running a moment before), or that would overwrite it.
     let js = async_nats::jetstream::new(swarm.client.clone());
     let kv = js.get_key_value("shoal_scans").await.unwrap();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !kv
+        .get(&scan_id)
+        .await
+        .unwrap()
+        .is_some_and(|v| contains(&v, r#""state":"running""#))
+    {
+        assert!(Instant::now() < deadline, "no running status in KV");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
     kv.put(&scan_id, "not json".into()).await.unwrap();
     swarm.add_worker();
     let state = swarm
@@ -860,4 +873,54 @@ async fn a_dispatcher_adds_the_batch_subject_to_an_older_events_stream() {
         .await;
     assert_eq!(state, "done", "{}", swarm.logs());
     assert_eq!(swarm.findings(&scan_id).await, swarm.local_scan().0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_dispatcher_reconnects_when_postgresql_ends_its_connections() {
+    let swarm = Swarm::start(Options::default()).await;
+    let body = r#"{"v":1,"source":"fixtures"}"#;
+    let first = swarm.submit(body).await;
+    swarm
+        .wait_state(&first, &["done"], Duration::from_secs(60))
+        .await;
+    // What a server restart or an administrator does to the dispatcher's
+    // connections (its API's and its sink's); the test's own survives.
+    let ended: i64 = swarm
+        .db
+        .query_one(
+            "SELECT count(*) FROM (SELECT pg_terminate_backend(pid) FROM pg_stat_activity
+             WHERE backend_type = 'client backend' AND pid <> pg_backend_pid()) t",
+            &[],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    assert!(ended >= 2, "{ended} connections ended");
+    // A request that meets the closed connection before its close is noticed
+    // is refused as unavailable; the next one reconnects.
+    let mut second = None;
+    for _ in 0..20 {
+        let reply = swarm
+            .request("shoal.submit", Some(&swarm.token()), body)
+            .await;
+        if let Some(id) = reply["scan_id"].as_str() {
+            second = Some(id.to_owned());
+            break;
+        }
+        assert_eq!(reply["error"]["code"], "unavailable", "{reply}");
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+    let second = second.expect("no submission accepted after the connections ended");
+    // The sink reconnects too: the second scan is stored whole.
+    swarm
+        .wait_state(&second, &["done"], Duration::from_secs(60))
+        .await;
+    let (a, b) = (swarm.findings(&first).await, swarm.findings(&second).await);
+    assert!(!a.is_empty());
+    assert_eq!(a, b);
+    assert!(
+        swarm.logs().contains("Reconnected to PostgreSQL."),
+        "{}",
+        tail(&swarm.logs())
+    );
 }
