@@ -223,13 +223,20 @@ pub struct ReportArgs {
     /// PostgreSQL connection string.
     #[arg(long, env = "DATABASE_URL", hide_env_values = true)]
     database_url: String,
+    /// PEM file of certificate authorities trusted for PostgreSQL's TLS,
+    /// besides the system's.
+    #[arg(long, env = "DATABASE_CA")]
+    database_ca: Option<PathBuf>,
 }
 
 pub fn report(args: ReportArgs) -> anyhow::Result<ExitCode> {
     let findings = runtime()?.block_on(async {
-        let db = shoal_dispatcher::db::Db::connect(&args.database_url)
-            .await
-            .map_err(|e| anyhow::anyhow!("{e}"))?;
+        let db = shoal_dispatcher::db::Db::connect_with_ca(
+            &args.database_url,
+            args.database_ca.as_deref(),
+        )
+        .await
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
         if db.status(&args.scan_id).await?.is_none() {
             bail!("no scan {}", args.scan_id);
         }

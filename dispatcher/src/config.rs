@@ -43,6 +43,11 @@ pub struct DispatcherConfig {
     /// PostgreSQL connection string; `DATABASE_URL` overrides it.
     #[serde(default)]
     pub database_url: Option<Secret>,
+    /// PEM file of certificate authorities trusted for PostgreSQL's TLS
+    /// besides the system's (e.g. Amazon RDS's bundle); `DATABASE_CA`
+    /// overrides it.
+    #[serde(default)]
+    pub database_ca: Option<PathBuf>,
     /// PKCS#8 PEM of the Ed25519 key that signs chunk tasks.
     #[serde(default)]
     pub signing_key: Option<PathBuf>,
@@ -202,6 +207,9 @@ impl DispatcherConfig {
         config.nats = config.nats.with_env();
         if let Ok(url) = std::env::var("DATABASE_URL") {
             config.database_url = Some(Secret(url));
+        }
+        if let Ok(p) = std::env::var("DATABASE_CA") {
+            config.database_ca = Some(p.into());
         }
         if let Ok(p) = std::env::var("SHOAL_SIGNING_KEY") {
             config.signing_key = Some(p.into());

@@ -6,11 +6,17 @@ use shoal_schemas::{
     AuditAction, AuditRecord, Category, ChunkOutcome, ChunkResult, Decision, Finding, Level,
     Location, ScanState, ScanStatus,
 };
+use std::path::Path;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
+use rustls::pki_types::CertificateDer;
+use rustls::pki_types::pem::PemObject as _;
 use tokio::sync::{RwLock, RwLockReadGuard};
+use tokio_postgres::config::SslMode;
 use tokio_postgres::types::ToSql;
 use tokio_postgres::{Client, GenericClient, NoTls, Row, Statement, ToStatement, Transaction};
+use tokio_postgres_rustls::MakeRustlsConnect;
 
 /// Migrations, in order; each runs once, in a transaction.
 const MIGRATIONS: &[(i32, &str)] = &[
@@ -18,13 +24,25 @@ const MIGRATIONS: &[(i32, &str)] = &[
     (2, include_str!("../migrations/0002_findings_indexes.sql")),
 ];
 
-/// A database error, with what was being done.
+/// A database error, with what was being done and every cause (a TLS
+/// handshake error says why the certificate was refused).
 #[derive(Debug, thiserror::Error)]
-#[error("PostgreSQL, {what}: {source}")]
 pub struct DbError {
     what: &'static str,
     #[source]
     source: tokio_postgres::Error,
+}
+
+impl std::fmt::Display for DbError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "PostgreSQL, {}: {}", self.what, self.source)?;
+        let mut cause = std::error::Error::source(&self.source);
+        while let Some(c) = cause {
+            write!(f, ": {c}")?;
+            cause = c.source();
+        }
+        Ok(())
+    }
 }
 
 /// A refused connection string.
@@ -76,7 +94,7 @@ pub struct UnplannedScan {
 /// a proxy or an administrator ended it): the query that met the closed
 /// connection fails, the next one reconnects.
 pub struct Db {
-    url: String,
+    target: Target,
     client: RwLock<Client>,
     /// Bumped at each reconnection.
     generation: AtomicU64,
@@ -117,16 +135,16 @@ impl std::fmt::Debug for Db {
     }
 }
 
-/// Whether a connection string may go unencrypted: loopback, a Unix socket,
-/// or an explicit `sslmode=disable`. (TLS to PostgreSQL is not built in yet;
-/// other hosts are refused rather than reached in clear.)
-fn plaintext_allowed(url: &str) -> bool {
-    if url.contains("sslmode=disable") {
-        return true;
-    }
-    let Ok(config) = url.parse::<tokio_postgres::Config>() else {
-        return false;
-    };
+/// How connections are made: the parsed connection string and, unless it
+/// may go unencrypted, the TLS connector.
+#[derive(Clone)]
+struct Target {
+    config: tokio_postgres::Config,
+    tls: Option<MakeRustlsConnect>,
+}
+
+/// Every host is loopback or a Unix socket.
+fn is_local(config: &tokio_postgres::Config) -> bool {
     config.get_hosts().iter().all(|h| match h {
         tokio_postgres::config::Host::Tcp(name) => {
             matches!(name.as_str(), "127.0.0.1" | "localhost" | "::1")
@@ -135,30 +153,107 @@ fn plaintext_allowed(url: &str) -> bool {
     })
 }
 
-/// Opens a connection; it runs on a task of its own.
-async fn open(url: &str) -> Result<Client, DbError> {
-    let (client, connection) = tokio_postgres::connect(url, NoTls)
-        .await
-        .map_err(at("connect"))?;
-    tokio::spawn(async move {
-        if let Err(e) = connection.await {
-            tracing::error!(error = %e, "PostgreSQL connection lost.");
+impl Target {
+    /// TLS is required, with the server's certificate and host name checked
+    /// against the system's roots and `ca`, except with `sslmode=disable`, or
+    /// for a loopback or Unix-socket server when neither `sslmode=require`
+    /// nor `ca` asks for it.
+    fn new(url: &str, ca: Option<&Path>) -> Result<Target, UrlError> {
+        let mut config: tokio_postgres::Config = url
+            .parse()
+            .map_err(|e| UrlError(format!("not a connection string: {e}")))?;
+        let plaintext = match config.get_ssl_mode() {
+            SslMode::Disable => true,
+            SslMode::Require => false,
+            _ => is_local(&config) && ca.is_none(),
+        };
+        if plaintext {
+            config.ssl_mode(SslMode::Disable);
+            return Ok(Target { config, tls: None });
         }
-    });
-    Ok(client)
+        config.ssl_mode(SslMode::Require);
+        let mut roots = rustls::RootCertStore::empty();
+        let native = rustls_native_certs::load_native_certs();
+        roots.add_parsable_certificates(native.certs);
+        if let Some(ca) = ca {
+            let certs = CertificateDer::pem_file_iter(ca)
+                .and_then(|certs| certs.collect::<Result<Vec<_>, _>>())
+                .map_err(|e| UrlError(format!("database CA {}: {e}", ca.display())))?;
+            let (added, _) = roots.add_parsable_certificates(certs);
+            if added == 0 {
+                return Err(UrlError(format!(
+                    "database CA {}: no certificate in it",
+                    ca.display()
+                )));
+            }
+        }
+        if roots.is_empty() {
+            return Err(UrlError(
+                "TLS to PostgreSQL needs trusted roots: install the system's CA certificates or give a database CA file".into(),
+            ));
+        }
+        let provider = Arc::new(rustls::crypto::ring::default_provider());
+        let tls = rustls::ClientConfig::builder_with_provider(provider)
+            .with_safe_default_protocol_versions()
+            .map_err(|e| UrlError(format!("TLS: {e}")))?
+            .with_root_certificates(roots)
+            .with_no_client_auth();
+        Ok(Target {
+            config,
+            tls: Some(MakeRustlsConnect::new(tls)),
+        })
+    }
+
+    /// Opens a connection; it runs on a task of its own.
+    async fn open(&self) -> Result<Client, DbError> {
+        let client = match &self.tls {
+            None => {
+                let (client, connection) =
+                    self.config.connect(NoTls).await.map_err(at("connect"))?;
+                tokio::spawn(watch(connection));
+                client
+            }
+            Some(tls) => {
+                let (client, connection) = self
+                    .config
+                    .connect(tls.clone())
+                    .await
+                    .map_err(at("connect"))?;
+                tokio::spawn(watch(connection));
+                client
+            }
+        };
+        Ok(client)
+    }
+}
+
+/// Drives a connection until it ends.
+async fn watch<F>(connection: F)
+where
+    F: std::future::Future<Output = Result<(), tokio_postgres::Error>>,
+{
+    if let Err(e) = connection.await {
+        tracing::error!(error = %e, "PostgreSQL connection lost.");
+    }
 }
 
 impl Db {
-    /// Connects; the connection runs on a task of its own.
+    /// Connects to `url` (see [`Db::connect_with_ca`]).
     pub async fn connect(url: &str) -> Result<Db, Box<dyn std::error::Error + Send + Sync>> {
-        if !plaintext_allowed(url) {
-            return Err(Box::new(UrlError(
-                "only loopback or Unix-socket PostgreSQL is reached without TLS; add sslmode=disable to accept a plaintext connection".into(),
-            )));
-        }
-        let client = open(url).await?;
+        Db::connect_with_ca(url, None).await
+    }
+
+    /// Connects to `url`, over TLS unless `sslmode=disable` says otherwise
+    /// or the server is on loopback or a Unix socket; `ca` is a PEM file of
+    /// certificate authorities trusted besides the system's.
+    pub async fn connect_with_ca(
+        url: &str,
+        ca: Option<&Path>,
+    ) -> Result<Db, Box<dyn std::error::Error + Send + Sync>> {
+        let target = Target::new(url, ca)?;
+        let client = target.open().await?;
         Ok(Db {
-            url: url.to_owned(),
+            target,
             client: RwLock::new(client),
             generation: AtomicU64::new(0),
             prepared: None,
@@ -175,7 +270,7 @@ impl Db {
         }
         let mut client = self.client.write().await;
         if client.is_closed() {
-            *client = open(&self.url).await?;
+            *client = self.target.open().await?;
             self.generation.fetch_add(1, Ordering::Relaxed);
             tracing::info!("Reconnected to PostgreSQL.");
         }
@@ -186,7 +281,7 @@ impl Db {
     async fn client_mut(&mut self) -> Result<&mut Client, DbError> {
         let client = self.client.get_mut();
         if client.is_closed() {
-            *client = open(&self.url).await?;
+            *client = self.target.open().await?;
             *self.generation.get_mut() += 1;
             tracing::info!("Reconnected to PostgreSQL.");
         }
@@ -721,12 +816,20 @@ mod tests {
     use super::*;
 
     #[test]
-    fn plaintext_only_to_loopback_or_when_asked() {
-        assert!(plaintext_allowed("postgres://u@127.0.0.1:5432/db"));
-        assert!(plaintext_allowed("host=/run/postgresql dbname=x"));
-        assert!(!plaintext_allowed("postgres://u:p@db.internal/db"));
-        assert!(plaintext_allowed(
-            "postgres://u:p@db.internal/db?sslmode=disable"
-        ));
+    fn tls_unless_local_or_disabled() {
+        // Without system roots (no CA certificates installed) a TLS target
+        // is an error, which is not plaintext either.
+        let plaintext = |url: &str| Target::new(url, None).is_ok_and(|t| t.tls.is_none());
+        assert!(plaintext("postgres://u@127.0.0.1:5432/db"));
+        assert!(plaintext("host=/run/postgresql dbname=x"));
+        assert!(plaintext("postgres://u:p@db.internal/db?sslmode=disable"));
+        assert!(!plaintext("postgres://u:p@db.internal/db"));
+        assert!(!plaintext("postgres://u:p@db.internal/db?sslmode=prefer"));
+        assert!(!plaintext("postgres://u@127.0.0.1:5432/db?sslmode=require"));
+        if let Ok(target) = Target::new("postgres://u@db.internal/db", None) {
+            assert_eq!(target.config.get_ssl_mode(), SslMode::Require);
+        }
+        assert!(Target::new("postgres://u@db/db?sslmode=verify-full", None).is_err());
+        assert!(Target::new("postgres://u@db/db", Some(Path::new("/nonexistent.pem"))).is_err());
     }
 }

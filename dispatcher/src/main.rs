@@ -68,7 +68,8 @@ async fn run(args: Args) -> anyhow::Result<()> {
         .database_url
         .clone()
         .context("no database: set DATABASE_URL")?;
-    let mut db = Db::connect(&url.0)
+    let database_ca = config.database_ca.clone();
+    let mut db = Db::connect_with_ca(&url.0, database_ca.as_deref())
         .await
         .map_err(|e| anyhow::anyhow!("{e}"))?;
     let applied = db.migrate().await?;
@@ -109,7 +110,7 @@ async fn run(args: Args) -> anyhow::Result<()> {
     }
     if matches!(args.role, Role::All | Role::Sink) {
         // The sink writes in transactions, so on a connection of its own.
-        let sink_db = Db::connect(&url.0)
+        let sink_db = Db::connect_with_ca(&url.0, database_ca.as_deref())
             .await
             .map_err(|e| anyhow::anyhow!("{e}"))?;
         let (d, stop) = (dispatcher.clone(), stop.clone());

@@ -148,3 +148,127 @@ async fn a_sink_batch_commits_whole_and_the_first_result_of_a_chunk_wins() {
     );
     assert_eq!(db.status("s_tx").await.unwrap(), Some(status));
 }
+
+/// Runs `openssl` with `args` in `dir`.
+fn openssl(dir: &std::path::Path, args: &[&str]) {
+    let out = std::process::Command::new("openssl")
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .expect("openssl (Debian package openssl) is needed to make certificates");
+    assert!(
+        out.status.success(),
+        "openssl {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// A certificate authority and a server certificate it signed for
+/// `localhost` and 127.0.0.1, as PEM files in `dir`: `ca.pem`, `server.pem`,
+/// `server.key`.
+fn test_pki(dir: &std::path::Path) {
+    let ec = [
+        "-newkey",
+        "ec",
+        "-pkeyopt",
+        "ec_paramgen_curve:prime256v1",
+        "-nodes",
+    ];
+    openssl(
+        dir,
+        &[
+            &["req", "-x509", "-days", "2", "-subj", "/CN=shoal test CA"][..],
+            &ec,
+            &["-keyout", "ca.key", "-out", "ca.pem"],
+        ]
+        .concat(),
+    );
+    openssl(
+        dir,
+        &[
+            &["req", "-subj", "/CN=localhost"][..],
+            &ec,
+            &["-keyout", "server.key", "-out", "server.csr"],
+        ]
+        .concat(),
+    );
+    std::fs::write(
+        dir.join("san.ext"),
+        "subjectAltName=DNS:localhost,IP:127.0.0.1\n",
+    )
+    .unwrap();
+    openssl(
+        dir,
+        &[
+            "x509",
+            "-req",
+            "-in",
+            "server.csr",
+            "-CA",
+            "ca.pem",
+            "-CAkey",
+            "ca.key",
+            "-CAcreateserial",
+            "-days",
+            "2",
+            "-extfile",
+            "san.ext",
+            "-out",
+            "server.pem",
+        ],
+    );
+}
+
+#[tokio::test]
+async fn tls_to_postgresql_is_verified_and_never_falls_back_to_plaintext() {
+    let pki = tempfile::tempdir().unwrap();
+    test_pki(pki.path());
+    let read = |name: &str| std::fs::read_to_string(pki.path().join(name)).unwrap();
+    let pg = Postgres::start_tls(&read("server.pem"), &read("server.key")).unwrap();
+    let ca = pki.path().join("ca.pem");
+
+    // With the CA given, TLS is required even on loopback, and it works.
+    let mut db = Db::connect_with_ca(&pg.url(), Some(&ca)).await.unwrap();
+    db.migrate().await.unwrap();
+    assert!(db.status("s_none").await.unwrap().is_none());
+    let (observer, connection) = tokio_postgres::connect(&pg.conninfo(), tokio_postgres::NoTls)
+        .await
+        .unwrap();
+    tokio::spawn(connection);
+    let encrypted: i64 = observer
+        .query_one(
+            "SELECT count(*) FROM pg_stat_ssl s JOIN pg_stat_activity a USING (pid)
+             WHERE s.ssl AND a.backend_type = 'client backend'",
+            &[],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(encrypted, 1, "the Db's connection is the one encrypted");
+
+    // Asking for TLS without trusting the server's CA: refused, not downgraded.
+    let refused = Db::connect(&format!("{}?sslmode=require", pg.url())).await;
+    let message = refused
+        .expect_err("an untrusted certificate was accepted")
+        .to_string();
+    assert!(message.contains("UnknownIssuer"), "{message}");
+    // The trusted CA, but the server is reached (through `hostaddr`) under a
+    // name its certificate does not carry: refused.
+    let wrong_name = format!(
+        "postgres://shoal@db.example:{}/postgres?hostaddr=127.0.0.1",
+        pg.port()
+    );
+    let message = Db::connect_with_ca(&wrong_name, Some(&ca))
+        .await
+        .expect_err("a certificate for localhost was accepted for db.example")
+        .to_string();
+    assert!(message.contains("not valid for name"), "{message}");
+
+    // A server without TLS is refused when TLS is required.
+    let plain = Postgres::start().unwrap();
+    let message = Db::connect_with_ca(&plain.url(), Some(&ca))
+        .await
+        .expect_err("TLS fell back to plaintext")
+        .to_string();
+    assert!(message.contains("TLS"), "{message}");
+}

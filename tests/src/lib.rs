@@ -342,6 +342,16 @@ fn pg_bindir() -> Result<PathBuf, HarnessError> {
 impl Postgres {
     /// Initialises a cluster in a new temporary directory and starts it.
     pub fn start() -> Result<Postgres, HarnessError> {
+        Postgres::start_inner(None)
+    }
+
+    /// As [`Postgres::start`], also accepting TLS with this PEM certificate
+    /// chain and key (plaintext stays allowed, as on a default server).
+    pub fn start_tls(cert_pem: &str, key_pem: &str) -> Result<Postgres, HarnessError> {
+        Postgres::start_inner(Some((cert_pem, key_pem)))
+    }
+
+    fn start_inner(tls: Option<(&str, &str)>) -> Result<Postgres, HarnessError> {
         let bindir = pg_bindir()?;
         let dir = tempfile::Builder::new()
             .prefix("shoal-pg-")
@@ -398,6 +408,29 @@ impl Postgres {
                 detail: format!("{}\n{}", out.status, String::from_utf8_lossy(&out.stderr)),
             });
         }
+        // The server refuses a key that others can read, or that belongs
+        // to another user.
+        let mut tls_args: Vec<String> = Vec::new();
+        if let Some((cert, key)) = tls {
+            use std::os::unix::fs::PermissionsExt as _;
+            let cert_path = dir.path().join("server.crt");
+            let key_path = dir.path().join("server.key");
+            fs::write(&cert_path, cert).map_err(io("server certificate"))?;
+            fs::write(&key_path, key).map_err(io("server key"))?;
+            fs::set_permissions(&key_path, fs::Permissions::from_mode(0o600))
+                .map_err(io("server key mode"))?;
+            if let Some((uid, gid)) = ids {
+                for p in [&cert_path, &key_path] {
+                    std::os::unix::fs::chown(p, Some(uid), Some(gid))
+                        .map_err(io("chown server key"))?;
+                }
+            }
+            tls_args = vec![
+                "ssl=on".into(),
+                format!("ssl_cert_file={}", cert_path.display()),
+                format!("ssl_key_file={}", key_path.display()),
+            ];
+        }
         // The port is chosen before the server binds it; retry if someone
         // else took it in between.
         let mut last = None;
@@ -413,6 +446,9 @@ impl Postgres {
                 .args(["-c", "listen_addresses=127.0.0.1", "-c", "fsync=off"])
                 .args(["-c", "synchronous_commit=off", "-c", "full_page_writes=off"])
                 .args(["-c", "max_connections=200"]);
+            for setting in &tls_args {
+                cmd.arg("-c").arg(setting);
+            }
             let log = dir.path().join(format!("postgres-{attempt}.log"));
             let mut proc = Proc::spawn("postgres", cmd, log, libc::SIGINT)?;
             let ready = proc.wait_ready(Duration::from_secs(30), |log| {
