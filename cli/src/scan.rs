@@ -24,7 +24,7 @@ use shoal_schemas::keyset::Keyset;
 use shoal_schemas::{ChunkSpec, ChunkTask, Finding, Level};
 use shoal_sources::fs::FsSource;
 use shoal_sources::{ChunkLimits, Filter, Sources};
-use shoal_worker::config::build_engine;
+use shoal_worker::config::{compile_rules, load_rules};
 use shoal_worker::local::{LocalBus, LocalQueue};
 use shoal_worker::{ChunkRunner, Fingerprints, Settings, Worker};
 
@@ -139,7 +139,9 @@ struct Totals {
 
 pub fn run(args: ScanArgs) -> anyhow::Result<ExitCode> {
     let started = Instant::now();
-    let engine = Arc::new(build_engine(&args.rule_files, args.min_level.threshold())?);
+    // Rules are parsed now and compiled while the walk starts.
+    let rules = load_rules(&args.rule_files)?;
+    let digest = rules.digest().to_owned();
     let key = match &args.fingerprint_key {
         Some(hex) => FingerprintKey::from_hex(hex)?,
         None => FingerprintKey::random()?,
@@ -194,35 +196,20 @@ pub fn run(args: ScanArgs) -> anyhow::Result<ExitCode> {
         .into_iter()
         .filter_map(|id| sources.get(id).map(|s| (id.to_owned(), s.clone())))
         .collect();
-    let runner = Arc::new(ChunkRunner::new(
-        engine.clone(),
-        sources,
-        Fingerprints::Shared(key),
-        "local".into(),
-    ));
-    let settings = Settings {
-        reveal: args.reveal,
-        ..Settings::default()
-    };
-    let worker = Arc::new(Worker::new(
-        runner,
-        Verifier::new(keyset),
-        bus.clone(),
-        settings,
-    ));
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(threads)
-        .enable_all()
-        .build()?;
     // Nobody stops a local scan early: it ends when the queue is drained.
     let (_stop_tx, stop) = tokio::sync::watch::channel(false);
     let (_abort_tx, abort) = tokio::sync::watch::channel(false);
+    // Set when the scan cannot run (the rules do not compile): the walk stops.
+    let give_up = std::sync::atomic::AtomicBool::new(false);
     // Planning walks the trees on a thread of its own while the slots scan
     // what it has queued so far, as the dispatcher does for the swarm.
     let plan = || -> Result<(), shoal_sources::Error> {
         let mut chunks = 0u64;
         for (id, source) in &planned {
             source.plan(&filter, &LOCAL_CHUNKS, &mut |spec| {
+                if give_up.load(std::sync::atomic::Ordering::Relaxed) {
+                    return Err(invalid("stopped"));
+                }
                 if let (Some(bar), ChunkSpec::Fs { files }) = (&progress, &spec) {
                     bar.inc_length(files.len() as u64);
                 }
@@ -239,7 +226,7 @@ pub fn run(args: ScanArgs) -> anyhow::Result<ExitCode> {
                     chunk_id: shoal_schemas::ids::chunk_id(&scan_id, chunks),
                     source: id.clone(),
                     spec,
-                    ruleset: engine.digest().to_owned(),
+                    ruleset: digest.clone(),
                 };
                 chunks += 1;
                 queue.push(signer.sign_task(&task).map_err(invalid)?);
@@ -248,22 +235,52 @@ pub fn run(args: ScanArgs) -> anyhow::Result<ExitCode> {
         }
         Ok(())
     };
-    let planning = std::thread::scope(|scope| {
+    let (engine, planning) = std::thread::scope(|scope| {
         let planner = scope.spawn(|| {
             let outcome = plan();
             // Closed whatever happened, so that the slots finish.
             queue.close();
             outcome
         });
-        runtime.block_on(shoal_worker::run(
-            worker,
-            Arc::new(queue.clone()),
-            threads,
-            stop,
-            abort,
-        ));
-        planner.join()
+        let engine = compile_rules(&rules, args.min_level.threshold())
+            .map(Arc::new)
+            .map_err(anyhow::Error::from)
+            .and_then(|engine| {
+                let runner = Arc::new(ChunkRunner::new(
+                    engine.clone(),
+                    sources,
+                    Fingerprints::Shared(key),
+                    "local".into(),
+                ));
+                let settings = Settings {
+                    reveal: args.reveal,
+                    ..Settings::default()
+                };
+                let worker = Arc::new(Worker::new(
+                    runner,
+                    Verifier::new(keyset),
+                    bus.clone(),
+                    settings,
+                ));
+                let runtime = tokio::runtime::Builder::new_multi_thread()
+                    .worker_threads(threads)
+                    .enable_all()
+                    .build()?;
+                runtime.block_on(shoal_worker::run(
+                    worker,
+                    Arc::new(queue.clone()),
+                    threads,
+                    stop,
+                    abort,
+                ));
+                Ok(engine)
+            });
+        if engine.is_err() {
+            give_up.store(true, std::sync::atomic::Ordering::Relaxed);
+        }
+        (engine, planner.join())
     });
+    let engine = engine?;
     match planning {
         Ok(outcome) => outcome?,
         Err(panic) => std::panic::resume_unwind(panic),

@@ -136,3 +136,26 @@ fn rules_check_reports_a_broken_user_rule() {
     assert!(text.contains("missed example: \"TCK-12\""), "{text}");
     assert!(text.contains("1 rules, 1 failures"), "{text}");
 }
+
+#[test]
+fn a_user_rule_that_does_not_compile_stops_the_scan_with_exit_2() {
+    // Rules compile while the walk starts; a rule that fails must stop the
+    // walk too, and nothing may be reported as scanned.
+    let dir = tree();
+    std::fs::write(
+        dir.path().join("bad.yaml"),
+        "rules:\n  - id: custom.bad\n    name: Bad\n    entity: BAD\n    category: secret\n    pattern: '(unclosed'\n    anchors: ['zzq']\n    confidence: 0.9\n",
+    )
+    .unwrap();
+    let out = shoal(
+        &["scan", "--rules", "bad.yaml", "--format", "jsonl", "."],
+        dir.path(),
+    );
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("custom.bad") && err.contains("unclosed"),
+        "{err}"
+    );
+    assert!(out.stdout.is_empty());
+}

@@ -148,12 +148,8 @@ impl WorkerConfig {
     }
 }
 
-/// The detection engine of the built-in rules plus `rule_files`, reporting
-/// from `threshold` up.
-pub fn build_engine(
-    rule_files: &[PathBuf],
-    threshold: f32,
-) -> Result<shoal_detect::Engine, ConfigError> {
+/// The built-in rules plus `rule_files`, parsed and checked (not compiled).
+pub fn load_rules(rule_files: &[PathBuf]) -> Result<shoal_detect::RuleSet, ConfigError> {
     let mut sources: Vec<(String, String)> = shoal_detect::rules::BUILTIN
         .iter()
         .map(|(n, t)| ((*n).to_owned(), (*t).to_owned()))
@@ -165,19 +161,38 @@ pub fn build_engine(
         })?;
         sources.push((f.display().to_string(), text));
     }
-    let invalid = |e: shoal_detect::Error| ConfigError::Invalid {
-        path: "rules".into(),
-        message: e.to_string(),
-    };
-    let rules = shoal_detect::RuleSet::from_sources(sources).map_err(invalid)?;
+    shoal_detect::RuleSet::from_sources(sources).map_err(invalid_rules)
+}
+
+/// The detection engine of `rules`, reporting from `threshold` up.
+pub fn compile_rules(
+    rules: &shoal_detect::RuleSet,
+    threshold: f32,
+) -> Result<shoal_detect::Engine, ConfigError> {
     shoal_detect::Engine::new(
-        &rules,
+        rules,
         shoal_detect::EngineOptions {
             threshold,
             ..shoal_detect::EngineOptions::default()
         },
     )
-    .map_err(invalid)
+    .map_err(invalid_rules)
+}
+
+/// The detection engine of the built-in rules plus `rule_files`, reporting
+/// from `threshold` up.
+pub fn build_engine(
+    rule_files: &[PathBuf],
+    threshold: f32,
+) -> Result<shoal_detect::Engine, ConfigError> {
+    compile_rules(&load_rules(rule_files)?, threshold)
+}
+
+fn invalid_rules(e: shoal_detect::Error) -> ConfigError {
+    ConfigError::Invalid {
+        path: "rules".into(),
+        message: e.to_string(),
+    }
 }
 
 #[cfg(test)]
