@@ -227,6 +227,21 @@ impl Target {
     }
 }
 
+/// Replaces `client` with a new connection when it is closed, counting the
+/// reconnection in `generation`.
+async fn reopen_if_closed(
+    target: &Target,
+    generation: &AtomicU64,
+    client: &mut Client,
+) -> Result<(), DbError> {
+    if client.is_closed() {
+        *client = target.open().await?;
+        generation.fetch_add(1, Ordering::Relaxed);
+        tracing::info!("Reconnected to PostgreSQL.");
+    }
+    Ok(())
+}
+
 /// Drives a connection until it ends.
 async fn watch<F>(connection: F)
 where
@@ -250,7 +265,10 @@ impl Db {
         url: &str,
         ca: Option<&Path>,
     ) -> Result<Db, Box<dyn std::error::Error + Send + Sync>> {
-        let target = Target::new(url, ca)?;
+        Ok(Db::open(Target::new(url, ca)?).await?)
+    }
+
+    async fn open(target: Target) -> Result<Db, DbError> {
         let client = target.open().await?;
         Ok(Db {
             target,
@@ -258,6 +276,12 @@ impl Db {
             generation: AtomicU64::new(0),
             prepared: None,
         })
+    }
+
+    /// A second connection to the same server with the same settings (the
+    /// sink's, which writes in transactions).
+    pub async fn connect_again(&self) -> Result<Db, DbError> {
+        Db::open(self.target.clone()).await
     }
 
     /// The connection, made again if it was closed.
@@ -269,22 +293,13 @@ impl Db {
             }
         }
         let mut client = self.client.write().await;
-        if client.is_closed() {
-            *client = self.target.open().await?;
-            self.generation.fetch_add(1, Ordering::Relaxed);
-            tracing::info!("Reconnected to PostgreSQL.");
-        }
+        reopen_if_closed(&self.target, &self.generation, &mut client).await?;
         Ok(client.downgrade())
     }
 
     /// As [`Db::client`], with the connection to oneself.
     async fn client_mut(&mut self) -> Result<&mut Client, DbError> {
-        let client = self.client.get_mut();
-        if client.is_closed() {
-            *client = self.target.open().await?;
-            *self.generation.get_mut() += 1;
-            tracing::info!("Reconnected to PostgreSQL.");
-        }
+        reopen_if_closed(&self.target, &self.generation, self.client.get_mut()).await?;
         Ok(self.client.get_mut())
     }
 
@@ -471,10 +486,11 @@ impl Db {
             .client()
             .await?
             .query_opt(
-                "SELECT scan_id, tenant, source, state, chunks_planned, chunks_done, chunks_failed,
-                        findings, bytes, extract(epoch from submitted_at)::bigint,
-                        extract(epoch from updated_at)::bigint, cancel_requested, error
-                 FROM scans WHERE scan_id = $1",
+                concat!(
+                    "SELECT ",
+                    status_columns!(),
+                    " FROM scans s WHERE s.scan_id = $1"
+                ),
                 &[&scan_id],
             )
             .await
@@ -618,8 +634,20 @@ const UPSERT_RESULTS: &str = "INSERT INTO chunks (chunk_id, scan_id, state, work
          error = EXCLUDED.error, elapsed_ms = EXCLUDED.elapsed_ms, updated_at = now()
      WHERE chunks.state = 'queued'";
 
-/// Recounts a scan and returns its status (the columns of `STATUS`).
-const REFRESH_SCAN: &str = "UPDATE scans s SET chunks_done = c.done, chunks_failed = c.failed,
+/// The columns of a scan's row (alias `s`) that [`status_of`] reads, in its
+/// order.
+macro_rules! status_columns {
+    () => {
+        "s.scan_id, s.tenant, s.source, s.state, s.chunks_planned, s.chunks_done,
+         s.chunks_failed, s.findings, s.bytes, extract(epoch from s.submitted_at)::bigint,
+         extract(epoch from s.updated_at)::bigint, s.cancel_requested, s.error"
+    };
+}
+use status_columns;
+
+/// Recounts a scan and returns its status.
+const REFRESH_SCAN: &str = concat!(
+    "UPDATE scans s SET chunks_done = c.done, chunks_failed = c.failed,
          chunks_cancelled = c.cancelled, records = c.records, bytes = c.bytes,
          findings = c.findings, updated_at = now(),
          state = CASE WHEN s.state = 'running'
@@ -637,9 +665,9 @@ const REFRESH_SCAN: &str = "UPDATE scans s SET chunks_done = c.done, chunks_fail
                   coalesce(sum(findings), 0)::bigint AS findings
            FROM chunks WHERE scan_id = $1) c
      WHERE s.scan_id = $1
-     RETURNING s.scan_id, s.tenant, s.source, s.state, s.chunks_planned, s.chunks_done,
-         s.chunks_failed, s.findings, s.bytes, extract(epoch from s.submitted_at)::bigint,
-         extract(epoch from s.updated_at)::bigint, s.cancel_requested, s.error";
+     RETURNING ",
+    status_columns!()
+);
 
 async fn audit(c: &(impl GenericClient + Sync), r: &AuditRecord) -> Result<(), DbError> {
     c.execute(

@@ -68,14 +68,19 @@ async fn run(args: Args) -> anyhow::Result<()> {
         .database_url
         .clone()
         .context("no database: set DATABASE_URL")?;
-    let database_ca = config.database_ca.clone();
-    let mut db = Db::connect_with_ca(&url.0, database_ca.as_deref())
+    let mut db = Db::connect_with_ca(&url.0, config.database_ca.as_deref())
         .await
         .map_err(|e| anyhow::anyhow!("{e}"))?;
     let applied = db.migrate().await?;
     if !applied.is_empty() {
         tracing::info!(?applied, "Migrations applied.");
     }
+    // The sink writes in transactions, so on a connection of its own.
+    let sink_db = if matches!(args.role, Role::All | Role::Sink) {
+        Some(db.connect_again().await?)
+    } else {
+        None
+    };
     let client = config.nats.connect(&config.name).await?;
     let dispatcher = Dispatcher::new(Parts {
         config,
@@ -108,11 +113,7 @@ async fn run(args: Args) -> anyhow::Result<()> {
         let (d, stop) = (dispatcher.clone(), stop.clone());
         tasks.spawn(async move { d.serve(stop).await });
     }
-    if matches!(args.role, Role::All | Role::Sink) {
-        // The sink writes in transactions, so on a connection of its own.
-        let sink_db = Db::connect_with_ca(&url.0, database_ca.as_deref())
-            .await
-            .map_err(|e| anyhow::anyhow!("{e}"))?;
+    if let Some(sink_db) = sink_db {
         let (d, stop) = (dispatcher.clone(), stop.clone());
         tasks.spawn(async move { shoal_dispatcher::sink::run(d, sink_db, stop).await });
     }
