@@ -8,6 +8,8 @@
 //! Corpus (b): a dense synthetic corpus of PII and secrets made here.
 //! Each is scanned single-threaded and with every core, from memory (warm),
 //! after a warm-up pass; rule compilation is timed separately.
+//! `SHOAL_BENCH_FINDINGS=FILE` writes the findings of corpus (a) to FILE
+//! (record, span and rule of each, never the value) to compare two builds.
 #![allow(clippy::print_stdout)]
 
 use std::path::{Path, PathBuf};
@@ -62,9 +64,25 @@ fn synthetic(mib: usize) -> Vec<Vec<u8>> {
 fn stats(engine: &Engine, docs: &[Vec<u8>]) -> (shoal_detect::ScanStats, Vec<(u64, String)>) {
     let mut scanner = engine.scanner();
     let mut out = Vec::new();
-    for doc in docs {
+    // SHOAL_BENCH_FINDINGS=FILE lists every finding (record, span, rule;
+    // never the value), to compare the output of two builds.
+    let mut list = std::env::var_os("SHOAL_BENCH_FINDINGS").map(|_| String::new());
+    for (i, doc) in docs.iter().enumerate() {
         out.clear();
         scanner.scan_slice(doc, None, &mut out);
+        if let Some(list) = &mut list {
+            for d in &out {
+                list.push_str(&format!(
+                    "{i} {} {} {}\n",
+                    d.start,
+                    d.end,
+                    engine.rule(d.rule).id
+                ));
+            }
+        }
+    }
+    if let (Some(list), Some(path)) = (list, std::env::var_os("SHOAL_BENCH_FINDINGS")) {
+        std::fs::write(&path, list).expect("write the findings list");
     }
     let mut top: Vec<(u64, String)> = scanner
         .rule_windows()

@@ -25,6 +25,7 @@ use crate::Error;
 use crate::literals::{Literals, Scratch};
 use crate::rules::{Rule, RuleSet};
 use crate::score;
+use crate::words::{self, WordSet};
 
 /// Longest match any rule may declare, and the block overlap.
 pub const MAX_MATCH_LEN: usize = 8 * 1024;
@@ -69,6 +70,10 @@ pub(crate) struct Compiled {
     /// `max_len`, or, for an `anchored` rule, the pattern's own longest match
     /// when that is shorter (`ghp_` and 36 characters: 40).
     reach: usize,
+    /// Ids in [`Engine::gate_words`] of the context words of a rule that
+    /// cannot reach the threshold without one: a digit run triggers the rule
+    /// only with one of them nearby. Empty for other rules.
+    gate: Vec<usize>,
 }
 
 /// A match, with its raw value. The value stays in the worker: it is turned
@@ -114,11 +119,12 @@ impl std::fmt::Debug for Detection {
 pub struct Engine {
     rules: Vec<Compiled>,
     anchors: Literals,
-    /// For each anchor pattern, the rules it triggers, and whether only at
-    /// whole words (context-word triggers).
-    anchor_rules: Vec<Vec<(u32, bool)>>,
+    /// For each anchor pattern, the rules it triggers.
+    anchor_rules: Vec<Vec<u32>>,
     /// Rules with a digits trigger, sorted by `min`.
     digit_rules: Vec<u32>,
+    /// The context words of gated digit rules ([`Compiled::gate`]).
+    gate_words: WordSet,
     options: EngineOptions,
     digest: String,
 }
@@ -130,8 +136,9 @@ impl Engine {
         options.block_size = options.block_size.max(MAX_MATCH_LEN);
         let mut rules = Vec::with_capacity(set.rules().len());
         let mut literals: Vec<Vec<u8>> = Vec::new();
-        let mut anchor_rules: Vec<Vec<(u32, bool)>> = Vec::new();
+        let mut anchor_rules: Vec<Vec<u32>> = Vec::new();
         let mut digit_rules = Vec::new();
+        let mut gate_words = WordSet::new();
         for (i, rule) in set.rules().iter().enumerate() {
             // Parsed once: the regex is built from this, and an `anchored`
             // rule's window reach comes from its longest possible match.
@@ -162,9 +169,9 @@ impl Engine {
                 id: rule.id.clone(),
                 reason: "too many rules".into(),
             })?;
-            // A rule that needs a context word to reach the threshold is
-            // triggered by its context words (as whole words), not its digits.
-            let context_gated = rule.context.as_ref().is_some_and(|c| {
+            // A rule that cannot reach the threshold without a context word
+            // runs its regex only where one is near its trigger.
+            let gated = rule.context.as_ref().is_some_and(|c| {
                 !c.words.is_empty() && (c.required || rule.confidence < options.threshold)
             });
             let lowered = |words: &[String]| -> Vec<Vec<u8>> {
@@ -183,16 +190,15 @@ impl Engine {
                 .as_ref()
                 .map(|c| lowered(&c.penalty_words))
                 .unwrap_or_default();
-            let mut triggers: Vec<(Vec<u8>, bool)> = lowered(&rule.anchors)
-                .into_iter()
-                .map(|a| (a, false))
-                .collect();
-            if context_gated {
-                triggers.extend(context_words.iter().map(|w| (w.clone(), true)));
-            } else if rule.digits.is_some() {
+            if rule.digits.is_some() {
                 digit_rules.push(index);
             }
-            for (lower, word_start) in triggers {
+            let gate: Vec<usize> = if gated && rule.digits.is_some() {
+                context_words.iter().map(|w| gate_words.add(w)).collect()
+            } else {
+                Vec::new()
+            };
+            for lower in lowered(&rule.anchors) {
                 let slot = match literals.iter().position(|l| *l == lower) {
                     Some(p) => p,
                     None => {
@@ -201,7 +207,7 @@ impl Engine {
                         literals.len() - 1
                     }
                 };
-                anchor_rules[slot].push((index, word_start));
+                anchor_rules[slot].push(index);
             }
             let bound = if rule.anchored {
                 hir.properties().maximum_len()
@@ -216,6 +222,7 @@ impl Engine {
                 context_words,
                 penalty_words,
                 reach,
+                gate,
             });
         }
         digit_rules.sort_by_key(|&r| rules[r as usize].rule.digits.map(|d| d.min));
@@ -234,6 +241,7 @@ impl Engine {
             anchors,
             anchor_rules,
             digit_rules,
+            gate_words,
             options,
             digest: set.digest().to_owned(),
         })
@@ -283,6 +291,7 @@ impl Engine {
             sorted: Vec::new(),
             found: Vec::new(),
             lower: Vec::new(),
+            near: Vec::new(),
         }
     }
 }
@@ -316,6 +325,8 @@ pub struct Scanner<'e> {
     sorted: Vec<(u32, usize, usize)>,
     found: Vec<Detection>,
     lower: Vec<u8>,
+    /// Gate words found around the current digit run.
+    near: Vec<u64>,
 }
 
 /// Position bookkeeping of a buffer within its record.
@@ -458,18 +469,8 @@ impl<'e> Scanner<'e> {
             stats.anchor_hits += 1;
             let start = search_start + end - engine.anchors.len_of(id);
             let end = search_start + end;
-            let whole_word = score::is_whole_word(buf, start, end);
-            for &(r, word_start) in &engine.anchor_rules[id] {
-                if word_start && !whole_word {
-                    continue;
-                }
-                let compiled = &engine.rules[r as usize];
-                // Context words reach as far as the rule's context window.
-                let max = if word_start {
-                    compiled.rule.max_len + compiled.rule.context.as_ref().map_or(0, |c| c.window)
-                } else {
-                    compiled.reach
-                };
+            for &r in &engine.anchor_rules[id] {
+                let max = engine.rules[r as usize].reach;
                 if start >= region.end + 2 * max || end + max <= region.start {
                     continue;
                 }
@@ -492,10 +493,15 @@ impl<'e> Scanner<'e> {
             let to = (region.end + DIGIT_WINDOW).min(len);
             let windows = &mut self.windows;
             let stats = &mut self.stats;
+            let near = &mut self.near;
             digit_runs(buf, from, to, |s, e, digits, dots, spaced| {
                 let before = windows.len();
+                // The span whose gate words are in `near`, looked up once for
+                // all the gated rules that get that far.
+                let mut looked: Option<(usize, usize)> = None;
                 for &r in &engine.digit_rules {
-                    let Some(t) = engine.rules[r as usize].rule.digits else {
+                    let compiled = &engine.rules[r as usize];
+                    let Some(t) = compiled.rule.digits else {
                         continue;
                     };
                     if digits < t.min {
@@ -517,23 +523,42 @@ impl<'e> Scanner<'e> {
                     if t.letter_after && !letter_after(buf, e) {
                         continue;
                     }
+                    if t.ipv6 {
+                        // The window is the address itself, with the byte
+                        // on each side that the pattern looks at.
+                        if let Some(run) = ipv6_run(buf, s) {
+                            windows.push((r, run.start.saturating_sub(1), (run.end + 1).min(len)));
+                        }
+                        continue;
+                    }
                     // A run of bare digits is the whole candidate (digits on
                     // both sides would break the rule's `\b`), so a checksum
                     // validator can rule it out before any regex runs.
                     let bare = usize::from(digits) == e - s;
                     if bare
-                        && engine.rules[r as usize]
+                        && compiled
                             .rule
                             .validate
                             .is_some_and(|v| v.digits_only() && !v.check(&buf[s..e]))
                     {
                         continue;
                     }
-                    windows.push((
-                        r,
-                        s.saturating_sub(DIGIT_WINDOW),
-                        (e + DIGIT_WINDOW).min(len),
-                    ));
+                    let ws = s.saturating_sub(DIGIT_WINDOW);
+                    let we = (e + DIGIT_WINDOW).min(len);
+                    if !compiled.gate.is_empty() {
+                        // A match lies in [ws, we); its context words within
+                        // the rule's window of it.
+                        let reach = compiled.rule.context.as_ref().map_or(0, |c| c.window);
+                        let span = (ws.saturating_sub(reach), (we + reach).min(len));
+                        if looked != Some(span) {
+                            engine.gate_words.find_all(&buf[span.0..span.1], near);
+                            looked = Some(span);
+                        }
+                        if !words::any_found(near, &compiled.gate) {
+                            continue;
+                        }
+                    }
+                    windows.push((r, ws, we));
                 }
                 stats.digit_triggers += u64::from(windows.len() > before);
             });
@@ -758,6 +783,40 @@ fn letters_before(buf: &[u8], at: usize) -> usize {
         i -= 1;
     }
     end - i
+}
+
+/// The run of hex digits and colons around the digit at `at`, when it can be
+/// an IPv6 address on its own: at most 45 bytes, holding `::` or seven
+/// colons, and neither glued to a word character (the pattern's bounds).
+fn ipv6_run(buf: &[u8], at: usize) -> Option<std::ops::Range<usize>> {
+    const LONGEST: usize = 45;
+    let part = |b: u8| b.is_ascii_hexdigit() || b == b':';
+    // Most digit runs stand between other characters: ruled out at once.
+    let after = at + buf[at..].iter().take_while(|b| b.is_ascii_digit()).count();
+    if (at == 0 || !part(buf[at - 1])) && buf.get(after).is_none_or(|&b| !part(b)) {
+        return None;
+    }
+    let mut start = at;
+    while start > 0 && part(buf[start - 1]) {
+        start -= 1;
+        if at - start > LONGEST {
+            return None;
+        }
+    }
+    let mut end = at;
+    while end < buf.len() && part(buf[end]) {
+        end += 1;
+        if end - start > LONGEST {
+            return None;
+        }
+    }
+    let word = |b: &u8| b.is_ascii_alphanumeric() || *b == b'_';
+    if start > 0 && word(&buf[start - 1]) || buf.get(end).is_some_and(word) {
+        return None;
+    }
+    let run = &buf[start..end];
+    let colons = run.iter().filter(|&&b| b == b':').count();
+    (colons >= 7 || run.windows(2).any(|w| w == b"::")).then_some(start..end)
 }
 
 #[inline]

@@ -18,6 +18,7 @@ pub mod privacy;
 pub mod rules;
 pub mod score;
 pub mod validate;
+mod words;
 
 pub use engine::{Detection, Engine, EngineOptions, ScanStats, Scanner};
 pub use rules::{Rule, RuleSet};

@@ -22,17 +22,20 @@
 //! The value is the capture group named `value`, else group 1, else the whole
 //! match. Every rule needs a prefilter trigger: `anchors` (literals, at least
 //! one of which occurs in, or within `max_len` of, every match), or `digits`
-//! (`{min, max, dots, letters_before, prefix, letter_after}`: the match contains a run of
+//! (`{min, max, dots, letters_before, prefix, letter_after, ipv6}`: the match contains a run of
 //! digits joined by single separators with that many digits, at least `dots`
 //! `.` separators, at least `letters_before` upper-case letters right before
-//! it, the `prefix` character right before it, and an upper-case letter
-//! right after it when `letter_after`).
+//! it, the `prefix` character right before it, an upper-case letter
+//! right after it when `letter_after`, and, when `ipv6`, it lies in a run of
+//! hex digits and colons shaped like an IPv6 address).
 //!
 //! Context words match whole words (`tel` in `Tel:` or `mobile_tel`, not in
 //! `hotel` or `telnet`). A rule that cannot reach the reporting
 //! threshold without a context word (its context is `required`, or its base
-//! confidence is below the threshold) is triggered by its context words
-//! instead of its digits: the output is the same, and far fewer windows run.
+//! confidence is below the threshold) is triggered by a digit run only when
+//! one of its context words is near the run: the output is the same, and far
+//! fewer windows run. Its anchors, like any rule's, must be complete on their
+//! own: context words never trigger a rule.
 
 use serde::Deserialize;
 use sha2::{Digest as _, Sha256};
@@ -63,6 +66,11 @@ pub struct DigitsTrigger {
     /// `-`), as in a Spanish NIF `12345678Z`.
     #[serde(default)]
     pub letter_after: bool,
+    /// The run lies in a run of hex digits and colons that can be an IPv6
+    /// address (`::` or seven colons, at most 45 bytes, not glued to a word
+    /// character); the regex then runs on that run alone.
+    #[serde(default)]
+    pub ipv6: bool,
 }
 
 /// Context words that raise (or, when required, gate) a match's confidence.
