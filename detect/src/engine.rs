@@ -23,8 +23,9 @@ use regex_automata::{Input, util::captures::Captures};
 
 use crate::Error;
 use crate::literals::{Literals, Scratch};
-use crate::rules::{Rule, RuleSet};
+use crate::rules::{DigitsTrigger, Rule, RuleSet};
 use crate::score;
+use crate::simd;
 use crate::words::{self, WordSet};
 
 /// Longest match any rule may declare, and the block overlap.
@@ -121,8 +122,9 @@ pub struct Engine {
     anchors: Literals,
     /// For each anchor pattern, the rules it triggers.
     anchor_rules: Vec<Vec<u32>>,
-    /// Rules with a digits trigger, sorted by `min`.
-    digit_rules: Vec<u32>,
+    /// The digits triggers and their rules, sorted by `min`: side by side,
+    /// since every digit run of a record walks the start of this list.
+    digit_rules: Vec<(DigitsTrigger, u32)>,
     /// The context words of gated digit rules ([`Compiled::gate`]).
     gate_words: WordSet,
     options: EngineOptions,
@@ -190,8 +192,8 @@ impl Engine {
                 .as_ref()
                 .map(|c| lowered(&c.penalty_words))
                 .unwrap_or_default();
-            if rule.digits.is_some() {
-                digit_rules.push(index);
+            if let Some(t) = rule.digits {
+                digit_rules.push((t, index));
             }
             let gate: Vec<usize> = if gated && rule.digits.is_some() {
                 context_words.iter().map(|w| gate_words.add(w)).collect()
@@ -225,7 +227,7 @@ impl Engine {
                 gate,
             });
         }
-        digit_rules.sort_by_key(|&r| rules[r as usize].rule.digits.map(|d| d.min));
+        digit_rules.sort_by_key(|(t, _)| t.min);
         let anchors = Literals::new(&literals).map_err(|reason| Error::Rule {
             id: "(anchors)".into(),
             reason,
@@ -287,8 +289,6 @@ impl Engine {
             stats: ScanStats::default(),
             buf: Vec::new(),
             windows: Vec::new(),
-            counts: Vec::new(),
-            sorted: Vec::new(),
             found: Vec::new(),
             lower: Vec::new(),
             near: Vec::new(),
@@ -320,9 +320,6 @@ pub struct Scanner<'e> {
     rule_windows: Vec<u64>,
     buf: Vec<u8>,
     windows: Vec<(u32, usize, usize)>,
-    /// Scratch of the counting sort of `windows` by rule.
-    counts: Vec<usize>,
-    sorted: Vec<(u32, usize, usize)>,
     found: Vec<Detection>,
     lower: Vec<u8>,
     /// Gate words found around the current digit run.
@@ -499,11 +496,7 @@ impl<'e> Scanner<'e> {
                 // The span whose gate words are in `near`, looked up once for
                 // all the gated rules that get that far.
                 let mut looked: Option<(usize, usize)> = None;
-                for &r in &engine.digit_rules {
-                    let compiled = &engine.rules[r as usize];
-                    let Some(t) = compiled.rule.digits else {
-                        continue;
-                    };
+                for &(t, r) in &engine.digit_rules {
                     if digits < t.min {
                         break;
                     }
@@ -523,6 +516,7 @@ impl<'e> Scanner<'e> {
                     if t.letter_after && !letter_after(buf, e) {
                         continue;
                     }
+                    let compiled = &engine.rules[r as usize];
                     if t.ipv6 {
                         // The window is the address itself, with the byte
                         // on each side that the pattern looks at.
@@ -583,46 +577,23 @@ impl<'e> Scanner<'e> {
             }
         }
 
-        // Group the windows by rule (a counting sort: stable, so each rule's
-        // windows keep the order they came in, a few ascending runs that a
-        // stable sort then merges in near-linear time), merge those of each
-        // rule and confirm with its regex.
-        let mut counts = std::mem::take(&mut self.counts);
-        counts.clear();
-        counts.resize(engine.rules.len() + 1, 0);
-        for &(r, _, _) in &self.windows {
-            counts[r as usize + 1] += 1;
-        }
-        for k in 1..counts.len() {
-            counts[k] += counts[k - 1];
-        }
-        let mut sorted = std::mem::take(&mut self.sorted);
-        sorted.clear();
-        sorted.resize(self.windows.len(), (0, 0, 0));
-        for &w in &self.windows {
-            let slot = &mut counts[w.0 as usize];
-            sorted[*slot] = w;
-            *slot += 1;
-        }
-        let mut from = 0;
-        for &to in &counts[..engine.rules.len()] {
-            sorted[from..to].sort_by_key(|w| w.1);
-            from = to;
-        }
-        self.counts = counts;
+        // Group the windows by rule, merge those of each rule and confirm
+        // with its regex.
+        let mut windows = std::mem::take(&mut self.windows);
+        windows.sort_unstable_by_key(|&(r, ws, _)| (r, ws));
         let mut i = 0;
-        while i < sorted.len() {
-            let (r, ws, mut we) = sorted[i];
+        while i < windows.len() {
+            let (r, ws, mut we) = windows[i];
             i += 1;
-            while i < sorted.len() && sorted[i].0 == r && sorted[i].1 <= we {
-                we = we.max(sorted[i].2);
+            while i < windows.len() && windows[i].0 == r && windows[i].1 <= we {
+                we = we.max(windows[i].2);
                 i += 1;
             }
             self.stats.windows += 1;
             self.rule_windows[r as usize] += 1;
             self.confirm(buf, base, r as usize, ws..we, &region, field);
         }
-        self.sorted = sorted;
+        self.windows = windows;
 
         // Overlapping matches of one category keep the most confident.
         self.found.sort_by(|a, b| {
@@ -790,20 +761,33 @@ fn letters_before(buf: &[u8], at: usize) -> usize {
 /// colons, and neither glued to a word character (the pattern's bounds).
 fn ipv6_run(buf: &[u8], at: usize) -> Option<std::ops::Range<usize>> {
     const LONGEST: usize = 45;
-    let part = |b: u8| b.is_ascii_hexdigit() || b == b':';
-    // Most digit runs stand between other characters: ruled out at once.
-    let after = at + buf[at..].iter().take_while(|b| b.is_ascii_digit()).count();
-    if (at == 0 || !part(buf[at - 1])) && buf.get(after).is_none_or(|&b| !part(b)) {
-        return None;
-    }
+    // Most digit runs are ruled out by their own group: at most four hex
+    // digits, next to a colon.
+    let hex = |b: u8| b.is_ascii_hexdigit();
     let mut start = at;
-    while start > 0 && part(buf[start - 1]) {
+    while start > 0 && hex(buf[start - 1]) {
         start -= 1;
-        if at - start > LONGEST {
+        if at - start >= 4 {
             return None;
         }
     }
     let mut end = at;
+    while end < buf.len() && hex(buf[end]) {
+        end += 1;
+        if end - start > 4 {
+            return None;
+        }
+    }
+    if !(start > 0 && buf[start - 1] == b':' || buf.get(end) == Some(&b':')) {
+        return None;
+    }
+    let part = |b: u8| hex(b) || b == b':';
+    while start > 0 && part(buf[start - 1]) {
+        start -= 1;
+        if end - start > LONGEST {
+            return None;
+        }
+    }
     while end < buf.len() && part(buf[end]) {
         end += 1;
         if end - start > LONGEST {
@@ -829,15 +813,54 @@ fn is_sep(b: u8) -> bool {
     matches!(b, b' ' | b'-' | b'.' | b'/' | b'(' | b')')
 }
 
-/// True when any byte of the 8 in `x` is an ASCII digit.
-#[inline]
-fn has_digit(x: u64) -> bool {
-    // Bit-twiddling "has between" for 0x2f < b < 0x3a (bytes >= 0x80 excluded).
-    const ONES: u64 = u64::MAX / 255;
-    const HIGH: u64 = ONES * 128;
-    let low7 = x & (ONES * 127);
-    ((ONES * (127 + 0x3a)).wrapping_sub(low7) & !x & low7.wrapping_add(ONES * (127 - 0x2f)) & HIGH)
-        != 0
+/// The next ASCII digit at or after a position, from a 64-byte mask that
+/// serves every search falling within it.
+struct NextDigit<'a> {
+    buf: &'a [u8],
+    /// Offset of the mask's bit 0.
+    base: usize,
+    mask: u64,
+}
+
+impl<'a> NextDigit<'a> {
+    fn new(buf: &'a [u8]) -> Self {
+        NextDigit {
+            buf,
+            base: usize::MAX,
+            mask: 0,
+        }
+    }
+
+    /// Offset of the first digit in `[at, to)`.
+    fn find(&mut self, mut at: usize, to: usize) -> Option<usize> {
+        while at < to {
+            if at < self.base || at - self.base >= 64 {
+                self.load(at);
+            }
+            let rest = self.mask >> (at - self.base);
+            if rest != 0 {
+                let found = at + rest.trailing_zeros() as usize;
+                return (found < to).then_some(found);
+            }
+            at = self.base + 64;
+        }
+        None
+    }
+
+    fn load(&mut self, at: usize) {
+        self.base = at;
+        self.mask = match self.buf.get(at..at + 64) {
+            Some(bytes) => {
+                let mut block = [0u8; 64];
+                block.copy_from_slice(bytes);
+                simd::digit_mask(&block)
+            }
+            None => self.buf[at..]
+                .iter()
+                .enumerate()
+                .fold(0, |m, (k, b)| m | u64::from(b.is_ascii_digit()) << k),
+        };
+    }
 }
 
 /// Calls `f(start, end, digits, dots, spaced)` for every run of digits in
@@ -850,25 +873,9 @@ fn digit_runs(buf: &[u8], from: usize, to: usize, mut f: impl FnMut(usize, usize
     while i > 0 && i < to && is_digit(buf[i]) && is_digit(buf[i - 1]) {
         i += 1;
     }
-    while i < to {
-        // Skip 8 bytes at a time while none is a digit.
-        while i + 8 <= to {
-            let Ok(bytes) = <[u8; 8]>::try_from(&buf[i..i + 8]) else {
-                break;
-            };
-            let chunk = u64::from_le_bytes(bytes);
-            if has_digit(chunk) {
-                break;
-            }
-            i += 8;
-        }
-        i += buf[i..to]
-            .iter()
-            .position(|&b| is_digit(b))
-            .unwrap_or(to - i);
-        if i >= to {
-            break;
-        }
+    let mut next = NextDigit::new(buf);
+    while let Some(found) = next.find(i, to) {
+        i = found;
         let start = i;
         let mut digits = 0u32;
         let mut dots = 0u8;
@@ -911,22 +918,6 @@ fn digit_runs(buf: &[u8], from: usize, to: usize, mut f: impl FnMut(usize, usize
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn has_digit_matches_the_byte_test() {
-        for b in 0..=255u8 {
-            for pos in 0..8 {
-                let mut bytes = [b'a'; 8];
-                bytes[pos] = b;
-                assert_eq!(
-                    has_digit(u64::from_le_bytes(bytes)),
-                    b.is_ascii_digit(),
-                    "byte {b:#x} at {pos}"
-                );
-            }
-        }
-        assert!(!has_digit(u64::from_le_bytes(*b"\xff\xfe/:;\x80\x00 ")));
-    }
 
     #[test]
     fn digit_runs_join_single_separators() {

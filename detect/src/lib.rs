@@ -17,6 +17,7 @@ mod literals;
 pub mod privacy;
 pub mod rules;
 pub mod score;
+mod simd;
 pub mod validate;
 mod words;
 
