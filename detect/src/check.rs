@@ -46,6 +46,15 @@ pub fn check_examples(set: &RuleSet) -> Result<Vec<Failure>, crate::Error> {
                     example: example.clone(),
                 });
             }
+            if let Some(lead) = rule.lead
+                && !matches_lead_to_an_anchor(&engine, rule, lead, example)
+            {
+                failures.push(Failure {
+                    rule: rule.id.clone(),
+                    what: "a match of the example starts more than `lead` bytes before every anchor",
+                    example: example.clone(),
+                });
+            }
         }
         for example in &rule.negative_examples {
             out.clear();
@@ -71,6 +80,20 @@ fn matches_contain_an_anchor(engine: &Engine, rule: &Rule, example: &str) -> boo
         rule.anchors.iter().any(|a| {
             text.windows(a.len())
                 .any(|w| w.eq_ignore_ascii_case(a.as_bytes()))
+        })
+    })
+}
+
+/// True when an anchor starts within `lead` bytes after the start of every
+/// match of the rule's pattern in `example`, as `lead` promises.
+fn matches_lead_to_an_anchor(engine: &Engine, rule: &Rule, lead: usize, example: &str) -> bool {
+    let text = example.as_bytes();
+    engine.pattern(0).find_iter(text).all(|m| {
+        (m.start()..=(m.start() + lead).min(text.len())).any(|p| {
+            rule.anchors.iter().any(|a| {
+                text.get(p..p + a.len())
+                    .is_some_and(|w| w.eq_ignore_ascii_case(a.as_bytes()))
+            })
         })
     })
 }

@@ -71,6 +71,9 @@ pub(crate) struct Compiled {
     /// `max_len`, or, for an `anchored` rule, the pattern's own longest match
     /// when that is shorter (`ghp_` and 36 characters: 40).
     reach: usize,
+    /// How far a window reaches before an anchor: the rule's `lead`, else
+    /// `reach`.
+    lead: usize,
     /// Ids in [`Engine::gate_words`] of the context words of a rule that
     /// cannot reach the threshold without one: a digit run triggers the rule
     /// only with one of them nearby. Empty for other rules.
@@ -224,6 +227,7 @@ impl Engine {
                 context_words,
                 penalty_words,
                 reach,
+                lead: rule.lead.map_or(reach, |l| l.min(reach)),
                 gate,
             });
         }
@@ -467,11 +471,12 @@ impl<'e> Scanner<'e> {
             let start = search_start + end - engine.anchors.len_of(id);
             let end = search_start + end;
             for &r in &engine.anchor_rules[id] {
-                let max = engine.rules[r as usize].reach;
-                if start >= region.end + 2 * max || end + max <= region.start {
+                let Compiled { lead, reach, .. } = engine.rules[r as usize];
+                // A window starting past the region holds no match to report.
+                if start >= region.end + lead || end + reach <= region.start {
                     continue;
                 }
-                windows.push((r, start.saturating_sub(max), (end + max).min(len)));
+                windows.push((r, start.saturating_sub(lead), (end + reach).min(len)));
             }
         };
         if let Err(e) = engine.anchors.scan(

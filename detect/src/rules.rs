@@ -10,6 +10,7 @@
 //!     pattern: '\b((?:AKIA|ASIA)[A-Z2-7]{16})\b'
 //!     anchors: [AKIA, ASIA]               # literals in or near every match (searched case-insensitively)
 //!     anchored: true                      # every match contains an anchor (tighter windows)
+//!     lead: 0                             # optional: matches start at most this far before an anchor
 //!     confidence: 0.9                     # base score when everything checks out
 //!     validate: luhn                      # optional, a closed set (see Validator)
 //!     entropy: 3.0                        # optional minimum Shannon entropy (bits/char) of the value
@@ -127,6 +128,12 @@ pub struct Rule {
     /// longest match. Checked against the examples.
     #[serde(default)]
     pub anchored: bool,
+    /// Every match starts at most this many bytes before the start of an
+    /// anchor (a label such as `token` or `name:` near the front of the
+    /// match): windows then reach only this far back. Checked against the
+    /// examples.
+    #[serde(default)]
+    pub lead: Option<usize>,
     /// Digit-run trigger, for rules without anchors.
     #[serde(default)]
     pub digits: Option<DigitsTrigger>,
