@@ -74,6 +74,8 @@ pub(crate) struct Compiled {
     /// How far a window reaches before an anchor: the rule's `lead`, else
     /// `reach`.
     lead: usize,
+    /// The rule's `around` test of anchor hits.
+    around: Option<Box<Shape>>,
     /// Ids in [`Engine::gate_words`] of the context words of a rule that
     /// cannot reach the threshold without one: a digit run triggers the rule
     /// only with one of them nearby. Empty for other rules.
@@ -228,6 +230,15 @@ impl Engine {
                 penalty_words,
                 reach,
                 lead: rule.lead.map_or(reach, |l| l.min(reach)),
+                around: rule
+                    .around
+                    .as_ref()
+                    .map(|a| Shape::new(a).map(Box::new))
+                    .transpose()
+                    .map_err(|reason| Error::Rule {
+                        id: rule.id.clone(),
+                        reason: format!("around: {reason}"),
+                    })?,
                 gate,
             });
         }
@@ -471,9 +482,17 @@ impl<'e> Scanner<'e> {
             let start = search_start + end - engine.anchors.len_of(id);
             let end = search_start + end;
             for &r in &engine.anchor_rules[id] {
-                let Compiled { lead, reach, .. } = engine.rules[r as usize];
+                let Compiled {
+                    lead,
+                    reach,
+                    ref around,
+                    ..
+                } = engine.rules[r as usize];
                 // A window starting past the region holds no match to report.
                 if start >= region.end + lead || end + reach <= region.start {
+                    continue;
+                }
+                if around.as_ref().is_some_and(|a| !a.fits(buf, start, end)) {
                     continue;
                 }
                 windows.push((r, start.saturating_sub(lead), (end + reach).min(len)));
@@ -808,6 +827,78 @@ fn ipv6_run(buf: &[u8], at: usize) -> Option<std::ops::Range<usize>> {
     (colons >= 7 || run.windows(2).any(|w| w == b"::")).then_some(start..end)
 }
 
+/// A compiled [`crate::rules::Around`].
+#[derive(Debug)]
+struct Shape {
+    before: Option<ByteSet>,
+    skip: Option<ByteSet>,
+    after: Option<ByteSet>,
+    within: usize,
+}
+
+/// A set of bytes.
+#[derive(Debug)]
+struct ByteSet([bool; 256]);
+
+impl ByteSet {
+    /// Parses a one-byte regex class (`[A-Za-z0-9]`, `[^\s@]`, `:`).
+    fn parse(class: &str) -> Result<ByteSet, String> {
+        use regex_syntax::hir::{Class, HirKind};
+        let hir = syntax::parse_with(class, &syntax::Config::new().unicode(false).utf8(false))
+            .map_err(|e| format!("{class:?}: {e}"))?;
+        let mut set = [false; 256];
+        match hir.kind() {
+            HirKind::Class(Class::Bytes(c)) => {
+                for r in c.ranges() {
+                    for b in r.start()..=r.end() {
+                        set[usize::from(b)] = true;
+                    }
+                }
+            }
+            HirKind::Literal(lit) if lit.0.len() == 1 => set[usize::from(lit.0[0])] = true,
+            _ => return Err(format!("{class:?} is not a class of single bytes")),
+        }
+        Ok(ByteSet(set))
+    }
+
+    fn has(&self, b: u8) -> bool {
+        self.0[usize::from(b)]
+    }
+}
+
+impl Shape {
+    fn new(a: &crate::rules::Around) -> Result<Shape, String> {
+        let parse = |c: &Option<String>| c.as_deref().map(ByteSet::parse).transpose();
+        Ok(Shape {
+            before: parse(&a.before)?,
+            skip: parse(&a.skip)?,
+            after: parse(&a.after)?,
+            within: a.within,
+        })
+    }
+
+    /// True when the anchor hit at `buf[start..end]` stands between the
+    /// bytes the rule asks for.
+    fn fits(&self, buf: &[u8], start: usize, end: usize) -> bool {
+        if let Some(before) = &self.before
+            && (start == 0 || !before.has(buf[start - 1]))
+        {
+            return false;
+        }
+        let mut at = end;
+        if let Some(skip) = &self.skip {
+            let stop = (end + self.within).min(buf.len());
+            while at < stop && skip.has(buf[at]) {
+                at += 1;
+            }
+        }
+        match &self.after {
+            Some(after) => buf.get(at).is_some_and(|&b| after.has(b)),
+            None => true,
+        }
+    }
+}
+
 #[inline]
 fn is_digit(b: u8) -> bool {
     b.is_ascii_digit()
@@ -923,6 +1014,36 @@ fn digit_runs(buf: &[u8], from: usize, to: usize, mut f: impl FnMut(usize, usize
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn around_tests_the_bytes_next_to_an_anchor() {
+        let around = |before: Option<&str>, skip: Option<&str>, after: Option<&str>| {
+            Shape::new(&crate::rules::Around {
+                before: before.map(str::to_owned),
+                skip: skip.map(str::to_owned),
+                after: after.map(str::to_owned),
+                within: 4,
+            })
+            .unwrap()
+        };
+        let email = around(Some("[a-z0-9]"), None, Some("[a-z]"));
+        let text = b"@x a@b a@ a@1";
+        assert!(!email.fits(text, 0, 1), "nothing before");
+        assert!(email.fits(text, 4, 5));
+        assert!(!email.fits(text, 8, 9), "a space after");
+        assert!(!email.fits(text, 11, 12), "a digit after");
+        let label = around(None, Some(r#"[\s":=]"#), Some("[A-Z]"));
+        let text = b"name: Ann name=\"bob\" name:     Zed";
+        assert!(label.fits(text, 0, 5));
+        assert!(!label.fits(text, 10, 15), "lower case after the quote");
+        assert!(
+            !label.fits(text, 21, 26),
+            "more than `within` bytes skipped"
+        );
+        assert!(ByteSet::parse("ab").is_err());
+        assert!(ByteSet::parse("[").is_err());
+        assert!(ByteSet::parse("@").unwrap().has(b'@'));
+    }
 
     #[test]
     fn digit_runs_join_single_separators() {

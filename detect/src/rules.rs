@@ -11,6 +11,7 @@
 //!     anchors: [AKIA, ASIA]               # literals in or near every match (searched case-insensitively)
 //!     anchored: true                      # every match contains an anchor (tighter windows)
 //!     lead: 0                             # optional: matches start at most this far before an anchor
+//!     around: {after: '[A-Z2-7]'}         # optional: bytes an anchor hit must stand between (before, skip, after, within)
 //!     confidence: 0.9                     # base score when everything checks out
 //!     validate: luhn                      # optional, a closed set (see Validator)
 //!     entropy: 3.0                        # optional minimum Shannon entropy (bits/char) of the value
@@ -74,6 +75,34 @@ pub struct DigitsTrigger {
     pub ipv6: bool,
 }
 
+/// A cheap test of the bytes around an anchor hit, run before any regex.
+/// Each class is written like a regex class, e.g. `'[A-Za-z0-9._%+\-]'`.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Around {
+    /// The byte right before the anchor is in this class (a hit at the
+    /// start of the text fails).
+    #[serde(default)]
+    pub before: Option<String>,
+    /// Bytes of this class after the anchor are skipped, at most `within`.
+    #[serde(default)]
+    pub skip: Option<String>,
+    /// The first byte after the anchor and the skipped bytes is in this
+    /// class (a hit at the end of the text fails).
+    #[serde(default)]
+    pub after: Option<String>,
+    /// Most bytes skipped; default 32.
+    #[serde(default = "Around::default_within")]
+    pub within: usize,
+}
+
+impl Around {
+    /// Default skip bound: 32 bytes.
+    pub const fn default_within() -> usize {
+        32
+    }
+}
+
 /// Context words that raise (or, when required, gate) a match's confidence.
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -134,6 +163,10 @@ pub struct Rule {
     /// examples.
     #[serde(default)]
     pub lead: Option<usize>,
+    /// Bytes an anchor hit must stand between before its window is worth a
+    /// regex (e.g. an `@` between the two halves of an address).
+    #[serde(default)]
+    pub around: Option<Around>,
     /// Digit-run trigger, for rules without anchors.
     #[serde(default)]
     pub digits: Option<DigitsTrigger>,
