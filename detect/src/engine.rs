@@ -943,14 +943,36 @@ impl<'a> NextDigit<'a> {
         None
     }
 
+    /// Number of digits in a row from `at`.
+    fn run_len(&mut self, at: usize) -> usize {
+        let mut len = 0;
+        loop {
+            let from = at + len;
+            if from >= self.buf.len() {
+                return len;
+            }
+            if from < self.base || from - self.base >= 64 {
+                self.load(from);
+            }
+            let shift = from - self.base;
+            // Bits past the mask's end come in as ones of the complement:
+            // a run reaching them goes on in the next mask.
+            let ones = (!(self.mask >> shift)).trailing_zeros() as usize;
+            len += ones;
+            if shift + ones < 64 {
+                return len;
+            }
+        }
+    }
+
     fn load(&mut self, at: usize) {
         self.base = at;
-        self.mask = match self.buf.get(at..at + 64) {
-            Some(bytes) => {
-                let mut block = [0u8; 64];
-                block.copy_from_slice(bytes);
-                simd::digit_mask(&block)
-            }
+        self.mask = match self
+            .buf
+            .get(at..at + 64)
+            .and_then(|b| <&[u8; 64]>::try_from(b).ok())
+        {
+            Some(block) => simd::digit_mask(block),
             None => self.buf[at..]
                 .iter()
                 .enumerate()
@@ -979,21 +1001,20 @@ fn digit_runs(buf: &[u8], from: usize, to: usize, mut f: impl FnMut(usize, usize
         let mut j = i;
         let n = buf.len();
         loop {
-            let run = buf[j..].iter().position(|&b| !is_digit(b)).unwrap_or(n - j);
+            let run = next.run_len(j);
             j += run;
             digits += run as u32;
-            if j + 1 < n && is_sep(buf[j]) && is_digit(buf[j + 1]) {
+            // Most runs end at a byte that joins nothing.
+            if !buf.get(j).is_some_and(|&b| is_sep(b)) {
+                break;
+            }
+            if j + 1 < n && is_digit(buf[j + 1]) {
                 dots = dots.saturating_add(u8::from(buf[j] == b'.'));
                 spaced |= buf[j] == b' ';
                 j += 1;
                 continue;
             }
-            if j + 2 < n
-                && is_sep(buf[j])
-                && is_sep(buf[j + 1])
-                && buf[j] != buf[j + 1]
-                && is_digit(buf[j + 2])
-            {
+            if j + 2 < n && is_sep(buf[j + 1]) && buf[j] != buf[j + 1] && is_digit(buf[j + 2]) {
                 spaced |= buf[j] == b' ' || buf[j + 1] == b' ';
                 j += 2;
                 continue;
@@ -1043,6 +1064,74 @@ mod tests {
         assert!(ByteSet::parse("ab").is_err());
         assert!(ByteSet::parse("[").is_err());
         assert!(ByteSet::parse("@").unwrap().has(b'@'));
+    }
+
+    /// The joining rules of `digit_runs`, one byte at a time.
+    fn digit_runs_bytewise(buf: &[u8]) -> Vec<(usize, usize, u8, u8, bool)> {
+        let mut out = Vec::new();
+        let mut i = 0;
+        while i < buf.len() {
+            if !is_digit(buf[i]) {
+                i += 1;
+                continue;
+            }
+            let (start, mut digits, mut dots, mut spaced) = (i, 0u32, 0u8, false);
+            loop {
+                while i < buf.len() && is_digit(buf[i]) {
+                    digits += 1;
+                    i += 1;
+                }
+                let at = |k: usize| buf.get(i + k).copied().unwrap_or(0);
+                if is_sep(at(0)) && is_digit(at(1)) {
+                    dots += u8::from(at(0) == b'.');
+                    spaced |= at(0) == b' ';
+                    i += 1;
+                } else if is_sep(at(0)) && is_sep(at(1)) && at(0) != at(1) && is_digit(at(2)) {
+                    spaced |= at(0) == b' ' || at(1) == b' ';
+                    i += 2;
+                } else {
+                    break;
+                }
+            }
+            out.push((
+                start,
+                i,
+                u8::try_from(digits).unwrap_or(u8::MAX),
+                dots,
+                spaced,
+            ));
+        }
+        out
+    }
+
+    #[test]
+    fn digit_runs_agree_with_a_bytewise_scan_across_mask_boundaries() {
+        // Digits, separators and letters in pseudo-random runs, some longer
+        // than a 64-byte mask, at every offset.
+        let mut seed = 0x2545_f491_4f6c_dd1du64;
+        let mut text = Vec::new();
+        while text.len() < 20_000 {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            let len = match seed % 7 {
+                0 => 70 + (seed >> 8) as usize % 140,
+                _ => 1 + (seed >> 8) as usize % 6,
+            };
+            let pick = b"0123456789 -./()x:";
+            let byte = pick[(seed >> 20) as usize % pick.len()];
+            let digit = b'0' + (seed >> 32) as u8 % 10;
+            text.extend((0..len).map(|k| if k % 9 == 8 { byte } else { digit }));
+            text.push(byte);
+        }
+        for skip in [0, 1, 31, 63, 64, 65] {
+            let buf = &text[skip..];
+            let mut runs = Vec::new();
+            digit_runs(buf, 0, buf.len(), |s, e, d, dots, sp| {
+                runs.push((s, e, d, dots, sp))
+            });
+            assert_eq!(runs, digit_runs_bytewise(buf), "from offset {skip}");
+        }
     }
 
     #[test]
