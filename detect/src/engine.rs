@@ -307,6 +307,7 @@ impl Engine {
             found: Vec::new(),
             lower: Vec::new(),
             near: Vec::new(),
+            spans: Vec::new(),
         }
     }
 }
@@ -339,6 +340,8 @@ pub struct Scanner<'e> {
     lower: Vec<u8>,
     /// Gate words found around the current digit run.
     near: Vec<u64>,
+    /// Candidate spans of the current digit run.
+    spans: Vec<(usize, usize)>,
 }
 
 /// Position bookkeeping of a buffer within its record.
@@ -515,6 +518,7 @@ impl<'e> Scanner<'e> {
             let windows = &mut self.windows;
             let stats = &mut self.stats;
             let near = &mut self.near;
+            let spans = &mut self.spans;
             digit_runs(buf, from, to, |s, e, digits, dots, spaced| {
                 let before = windows.len();
                 // The span whose gate words are in `near`, looked up once for
@@ -524,7 +528,7 @@ impl<'e> Scanner<'e> {
                     if digits < t.min {
                         break;
                     }
-                    if (digits > t.max && !spaced) || t.dots.is_some_and(|d| dots < d) {
+                    if t.dots.is_some_and(|d| dots < d) {
                         continue;
                     }
                     if t.letters_before > 0
@@ -537,9 +541,6 @@ impl<'e> Scanner<'e> {
                     {
                         continue;
                     }
-                    if t.letter_after && !letter_after(buf, e) {
-                        continue;
-                    }
                     let compiled = &engine.rules[r as usize];
                     if t.ipv6 {
                         // The window is the address itself, with the byte
@@ -549,34 +550,62 @@ impl<'e> Scanner<'e> {
                         }
                         continue;
                     }
-                    // A run of bare digits is the whole candidate (digits on
-                    // both sides would break the rule's `\b`), so a checksum
-                    // validator can rule it out before any regex runs.
-                    let bare = usize::from(digits) == e - s;
-                    if bare
-                        && compiled
-                            .rule
-                            .validate
-                            .is_some_and(|v| v.digits_only() && !v.check(&buf[s..e]))
-                    {
-                        continue;
-                    }
-                    let ws = s.saturating_sub(DIGIT_WINDOW);
-                    let we = (e + DIGIT_WINDOW).min(len);
-                    if !compiled.gate.is_empty() {
-                        // A match lies in [ws, we); its context words within
-                        // the rule's window of it.
-                        let reach = compiled.rule.context.as_ref().map_or(0, |c| c.window);
-                        let span = (ws.saturating_sub(reach), (we + reach).min(len));
-                        if looked != Some(span) {
-                            engine.gate_words.find_all(&buf[span.0..span.1], near);
-                            looked = Some(span);
-                        }
-                        if !words::any_found(near, &compiled.gate) {
+                    // The candidates: the run, or, for a rule whose digits
+                    // have no separators, its separator-free stretches.
+                    spans.clear();
+                    if usize::from(digits) == e - s || !t.bare {
+                        if digits > t.max && !spaced {
                             continue;
                         }
+                        spans.push((s, e));
+                    } else {
+                        let mut at = s;
+                        while at < e {
+                            let end = at + buf[at..e].iter().take_while(|b| is_digit(**b)).count();
+                            if (usize::from(t.min)..=usize::from(t.max)).contains(&(end - at)) {
+                                spans.push((at, end));
+                            }
+                            at = end + buf[end..e].iter().take_while(|b| !is_digit(**b)).count();
+                        }
                     }
-                    windows.push((r, ws, we));
+                    for &(cs, ce) in spans.iter() {
+                        if t.letter_after && !letter_after(buf, ce) {
+                            continue;
+                        }
+                        // A run of bare digits is the whole candidate (digits
+                        // on both sides would break the rule's `\b`): a word
+                        // character next to it leaves no `\b` for a whole-word
+                        // match, and a checksum validator can rule it out
+                        // before any regex runs.
+                        let bare = (cs, ce) != (s, e) || usize::from(digits) == e - s;
+                        if bare && t.word && glued(buf, cs, ce, t.letter_after) {
+                            continue;
+                        }
+                        if bare
+                            && compiled
+                                .rule
+                                .validate
+                                .is_some_and(|v| v.digits_only() && !v.check(&buf[cs..ce]))
+                        {
+                            continue;
+                        }
+                        let ws = cs.saturating_sub(DIGIT_WINDOW);
+                        let we = (ce + DIGIT_WINDOW).min(len);
+                        if !compiled.gate.is_empty() {
+                            // A match lies in [ws, we); its context words
+                            // within the rule's window of it.
+                            let reach = compiled.rule.context.as_ref().map_or(0, |c| c.window);
+                            let span = (ws.saturating_sub(reach), (we + reach).min(len));
+                            if looked != Some(span) {
+                                engine.gate_words.find_all(&buf[span.0..span.1], near);
+                                looked = Some(span);
+                            }
+                            if !words::any_found(near, &compiled.gate) {
+                                continue;
+                            }
+                        }
+                        windows.push((r, ws, we));
+                    }
                 }
                 stats.digit_triggers += u64::from(windows.len() > before);
             });
@@ -765,6 +794,19 @@ fn letter_after(buf: &[u8], at: usize) -> bool {
         at
     };
     buf.get(at).is_some_and(u8::is_ascii_uppercase)
+}
+
+/// True when the bare digit run `buf[s..e]` (with the letter after it, and
+/// the optional `-` before that letter, when `letter`) touches an ASCII
+/// letter, digit or `_` on either side.
+fn glued(buf: &[u8], s: usize, e: usize, letter: bool) -> bool {
+    let word = |b: &u8| b.is_ascii_alphanumeric() || *b == b'_';
+    let end = if letter {
+        e + usize::from(buf.get(e) == Some(&b'-')) + 1
+    } else {
+        e
+    };
+    (s > 0 && word(&buf[s - 1])) || buf.get(end).is_some_and(word)
 }
 
 /// Upper-case ASCII letters right before `at`, one space between allowed.
@@ -1132,6 +1174,21 @@ mod tests {
             });
             assert_eq!(runs, digit_runs_bytewise(buf), "from offset {skip}");
         }
+    }
+
+    #[test]
+    fn glued_runs_touch_a_word_character() {
+        let t = b"a123 456 _789 12345678Z 12345678-Zb 12345678Z-";
+        assert!(glued(t, 1, 4, false), "letter before");
+        assert!(!glued(t, 5, 8, false));
+        assert!(glued(t, 10, 13, false), "underscore before");
+        assert!(!glued(t, 14, 22, true), "letter after, then a space");
+        assert!(
+            glued(t, 24, 32, true),
+            "letter after the dash, then a letter"
+        );
+        assert!(!glued(t, 36, 44, true), "letter, then a dash");
+        assert!(!glued(b"42", 0, 2, false), "the ends of the text");
     }
 
     #[test]

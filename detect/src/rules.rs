@@ -24,12 +24,14 @@
 //! The value is the capture group named `value`, else group 1, else the whole
 //! match. Every rule needs a prefilter trigger: `anchors` (literals, at least
 //! one of which occurs in, or within `max_len` of, every match), or `digits`
-//! (`{min, max, dots, letters_before, prefix, letter_after, ipv6}`: the match contains a run of
+//! (`{min, max, dots, letters_before, prefix, letter_after, ipv6, word, bare}`: the match contains a run of
 //! digits joined by single separators with that many digits, at least `dots`
 //! `.` separators, at least `letters_before` upper-case letters right before
 //! it, the `prefix` character right before it, an upper-case letter
-//! right after it when `letter_after`, and, when `ipv6`, it lies in a run of
-//! hex digits and colons shaped like an IPv6 address).
+//! right after it when `letter_after`, when `ipv6` it lies in a run of
+//! hex digits and colons shaped like an IPv6 address, when `word` the
+//! match is a whole word made of the run, and when `bare` its digits have no
+//! separators between them).
 //!
 //! Context words match whole words (`tel` in `Tel:` or `mobile_tel`, not in
 //! `hotel` or `telnet`). A rule that cannot reach the reporting
@@ -73,6 +75,17 @@ pub struct DigitsTrigger {
     /// character); the regex then runs on that run alone.
     #[serde(default)]
     pub ipv6: bool,
+    /// Every match is a whole word (`\b` at both ends) that starts with the
+    /// run's first digit and ends with its last (or with the letter after
+    /// it, with `letter_after`): a run without separators glued to a letter
+    /// or `_` on either side holds no match and opens no window.
+    #[serde(default)]
+    pub word: bool,
+    /// The match's digits stand together, without separators: only
+    /// separator-free stretches of `min..=max` digits of a run are
+    /// candidates (so `2019-08-09` is no 8-digit candidate).
+    #[serde(default)]
+    pub bare: bool,
 }
 
 /// A cheap test of the bytes around an anchor hit, run before any regex.
