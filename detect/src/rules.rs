@@ -75,10 +75,10 @@ pub struct DigitsTrigger {
     /// character); the regex then runs on that run alone.
     #[serde(default)]
     pub ipv6: bool,
-    /// Every match is a whole word (`\b` at both ends) that starts with the
-    /// run's first digit and ends with its last (or with the letter after
-    /// it, with `letter_after`): a run without separators glued to a letter
-    /// or `_` on either side holds no match and opens no window.
+    /// The digits of every match stand as a whole word: no letter, digit or
+    /// `_` right before the run's first digit nor right after its last (or
+    /// after the letter that follows, with `letter_after`). A run without
+    /// separators glued to one on either side opens no window.
     #[serde(default)]
     pub word: bool,
     /// The match's digits stand together, without separators: only
