@@ -524,6 +524,8 @@ impl<'e> Scanner<'e> {
                 // The span whose gate words are in `near`, looked up once for
                 // all the gated rules that get that far.
                 let mut looked: Option<(usize, usize)> = None;
+                // Upper-case letters right before the run, counted once.
+                let mut letters: Option<usize> = None;
                 for &(t, r) in &engine.digit_rules {
                     if digits < t.min {
                         break;
@@ -532,7 +534,8 @@ impl<'e> Scanner<'e> {
                         continue;
                     }
                     if t.letters_before > 0
-                        && letters_before(buf, s) < usize::from(t.letters_before)
+                        && *letters.get_or_insert_with(|| letters_before(buf, s))
+                            < usize::from(t.letters_before)
                     {
                         continue;
                     }
@@ -541,7 +544,6 @@ impl<'e> Scanner<'e> {
                     {
                         continue;
                     }
-                    let compiled = &engine.rules[r as usize];
                     if t.ipv6 {
                         // The window is the address itself, with the byte
                         // on each side that the pattern looks at.
@@ -550,6 +552,7 @@ impl<'e> Scanner<'e> {
                         }
                         continue;
                     }
+                    let compiled = &engine.rules[r as usize];
                     // The candidates: the run, or, for a rule whose digits
                     // have no separators, its separator-free stretches.
                     spans.clear();
@@ -827,8 +830,14 @@ fn letters_before(buf: &[u8], at: usize) -> usize {
 /// colons, and neither glued to a word character (the pattern's bounds).
 fn ipv6_run(buf: &[u8], at: usize) -> Option<std::ops::Range<usize>> {
     const LONGEST: usize = 45;
-    // Most digit runs are ruled out by their own group: at most four hex
-    // digits, next to a colon.
+    // The group holding `at` has at most four hex digits and touches a
+    // colon, so a colon lies within four bytes of `at`: without one (most
+    // digit runs), nothing more is looked at.
+    let near = &buf[at.saturating_sub(4)..(at + 5).min(buf.len())];
+    if !near.iter().fold(false, |found, &b| found | (b == b':')) {
+        return None;
+    }
+    // Then the group itself: at most four hex digits, next to a colon.
     let hex = |b: u8| b.is_ascii_hexdigit();
     let mut start = at;
     while start > 0 && hex(buf[start - 1]) {
