@@ -1,7 +1,11 @@
 //! The scanning engine.
 //!
-//! All rules are compiled once into one prefilter: an Aho-Corasick automaton
-//! over every rule's anchor literals, and a table of digit-run triggers. A
+//! All rules are compiled once into one prefilter: a Vectorscan literal
+//! database over every rule's anchors (`literals.rs`), and a table of
+//! digit-run triggers with their shape filters. An anchor hit opens a window
+//! only between the bytes the rule's `around` asks for, reaching back as far
+//! as its `lead`; a gated rule's digit run only with a context word near it
+//! (`words.rs`). A
 //! record is consumed as blocks: region `k` covers bytes `[kB, (k+1)B)` and is
 //! scanned in a buffer extended by `O = MAX_MATCH_LEN` bytes before and `2·O`
 //! after, so a match (at most `O` long) that crosses a block boundary lies
