@@ -543,6 +543,9 @@ impl<'e> Scanner<'e> {
                     {
                         continue;
                     }
+                    if t.letters_exact && !letters_exact(buf, s, usize::from(t.letters_before)) {
+                        continue;
+                    }
                     if t.prefix
                         .is_some_and(|p| s == 0 || char::from(buf[s - 1]) != p)
                     {
@@ -827,6 +830,14 @@ fn letters_before(buf: &[u8], at: usize) -> usize {
         i -= 1;
     }
     end - i
+}
+
+/// True when exactly `n` upper-case ASCII letters end at `at`, with no
+/// letter, digit or `_` before them.
+fn letters_exact(buf: &[u8], at: usize, n: usize) -> bool {
+    at >= n
+        && buf[at - n..at].iter().all(u8::is_ascii_uppercase)
+        && (at == n || !(buf[at - n - 1].is_ascii_alphanumeric() || buf[at - n - 1] == b'_'))
 }
 
 /// The run of hex digits and colons around the digit at `at`, when it can be
@@ -1187,6 +1198,18 @@ mod tests {
             });
             assert_eq!(runs, digit_runs_bytewise(buf), "from offset {skip}");
         }
+    }
+
+    #[test]
+    fn exact_letters_touch_the_run_as_a_word() {
+        let t = b"GB82 PEP 3119 OSX10 x.DE89 aDE89 S1234567D";
+        assert!(letters_exact(t, 2, 2));
+        assert!(!letters_exact(t, 9, 2), "a space between");
+        assert!(!letters_exact(t, 17, 2), "three letters");
+        assert!(letters_exact(t, 24, 2), "after a dot");
+        assert!(!letters_exact(t, 30, 2), "after a lower-case letter");
+        assert!(letters_exact(t, 34, 1));
+        assert!(!letters_exact(t, 1, 2), "not enough room");
     }
 
     #[test]

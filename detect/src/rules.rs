@@ -24,10 +24,10 @@
 //! The value is the capture group named `value`, else group 1, else the whole
 //! match. Every rule needs a prefilter trigger: `anchors` (literals, at least
 //! one of which occurs in, or within `max_len` of, every match), or `digits`
-//! (`{min, max, dots, letters_before, prefix, letter_after, ipv6, word, bare}`: the match contains a run of
+//! (`{min, max, dots, letters_before, letters_exact, prefix, letter_after, ipv6, word, bare}`: the match contains a run of
 //! digits joined by single separators with that many digits, at least `dots`
 //! `.` separators, at least `letters_before` upper-case letters right before
-//! it, the `prefix` character right before it, an upper-case letter
+//! it (exactly that many, touching it, when `letters_exact`), the `prefix` character right before it, an upper-case letter
 //! right after it when `letter_after`, when `ipv6` it lies in a run of
 //! hex digits and colons shaped like an IPv6 address, when `word` the
 //! match is a whole word made of the run, and when `bare` its digits have no
@@ -63,6 +63,11 @@ pub struct DigitsTrigger {
     /// between them allowed), e.g. 2 for the country code of an IBAN.
     #[serde(default)]
     pub letters_before: u8,
+    /// Exactly `letters_before` upper-case letters touch the run, with no
+    /// space between and no letter, digit or `_` before them (an IBAN's
+    /// `GB82`, not `PEP 3119` or `OSX10`).
+    #[serde(default)]
+    pub letters_exact: bool,
     /// An ASCII character that must stand right before the run, e.g. `+`.
     #[serde(default)]
     pub prefix: Option<char>,
