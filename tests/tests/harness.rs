@@ -139,9 +139,16 @@ pub fn write_fixture_big(root: &Path, mib: usize) {
         if i.is_multiple_of(400) {
             text.push_str(&format!("contact person{i}@mailbox.org for the report\n"));
         } else {
-            text.push_str(
-                "the quick brown fox jumps over the lazy dog, lorem ipsum dolor sit amet\n",
-            );
+            // Work for the engine that finds nothing: digit runs and an `@`
+            // that opens a regex window but is no address. Tests need this
+            // chunk to outlast ack waits and grace periods; plain prose
+            // became too fast to scan once context words stopped opening
+            // windows.
+            text.push_str(&format!(
+                "order {i} of 7 lines: version 3.11.{} build {}; ping admin@localhost\n",
+                i % 97,
+                i % 89
+            ));
         }
     }
     std::fs::write(root.join("big/archive.txt"), text).unwrap();
