@@ -76,11 +76,8 @@ pub fn check_examples(set: &RuleSet) -> Result<Vec<Failure>, crate::Error> {
 /// holds this rule alone.
 fn matches_contain_an_anchor(engine: &Engine, rule: &Rule, example: &str) -> bool {
     engine.pattern(0).find_iter(example.as_bytes()).all(|m| {
-        let text = &example.as_bytes()[m.range()];
-        rule.anchors.iter().any(|a| {
-            text.windows(a.len())
-                .any(|w| w.eq_ignore_ascii_case(a.as_bytes()))
-        })
+        let text = &example.as_bytes()[..m.end()];
+        (m.start()..m.end()).any(|p| anchor_at(rule, text, p))
     })
 }
 
@@ -88,13 +85,18 @@ fn matches_contain_an_anchor(engine: &Engine, rule: &Rule, example: &str) -> boo
 /// match of the rule's pattern in `example`, as `lead` promises.
 fn matches_lead_to_an_anchor(engine: &Engine, rule: &Rule, lead: usize, example: &str) -> bool {
     let text = example.as_bytes();
-    engine.pattern(0).find_iter(text).all(|m| {
-        (m.start()..=(m.start() + lead).min(text.len())).any(|p| {
-            rule.anchors.iter().any(|a| {
-                text.get(p..p + a.len())
-                    .is_some_and(|w| w.eq_ignore_ascii_case(a.as_bytes()))
-            })
-        })
+    engine
+        .pattern(0)
+        .find_iter(text)
+        .all(|m| (m.start()..=(m.start() + lead).min(text.len())).any(|p| anchor_at(rule, text, p)))
+}
+
+/// True when one of the rule's anchors (case-insensitively) lies whole in
+/// `text` from `p`.
+fn anchor_at(rule: &Rule, text: &[u8], p: usize) -> bool {
+    rule.anchors.iter().any(|a| {
+        text.get(p..p + a.len())
+            .is_some_and(|w| w.eq_ignore_ascii_case(a.as_bytes()))
     })
 }
 

@@ -563,7 +563,8 @@ impl<'e> Scanner<'e> {
                     // The candidates: the run, or, for a rule whose digits
                     // have no separators, its separator-free stretches.
                     spans.clear();
-                    if usize::from(digits) == e - s || !t.bare {
+                    let run_bare = usize::from(digits) == e - s;
+                    if run_bare || !t.bare {
                         if digits > t.max && !spaced {
                             continue;
                         }
@@ -587,7 +588,7 @@ impl<'e> Scanner<'e> {
                         // character next to it leaves no `\b` for a whole-word
                         // match, and a checksum validator can rule it out
                         // before any regex runs.
-                        let bare = (cs, ce) != (s, e) || usize::from(digits) == e - s;
+                        let bare = (cs, ce) != (s, e) || run_bare;
                         if bare && t.word && glued(buf, cs, ce, t.letter_after) {
                             continue;
                         }
@@ -810,13 +811,12 @@ fn letter_after(buf: &[u8], at: usize) -> bool {
 /// the optional `-` before that letter, when `letter`) touches an ASCII
 /// letter, digit or `_` on either side.
 fn glued(buf: &[u8], s: usize, e: usize, letter: bool) -> bool {
-    let word = |b: &u8| b.is_ascii_alphanumeric() || *b == b'_';
     let end = if letter {
         e + usize::from(buf.get(e) == Some(&b'-')) + 1
     } else {
         e
     };
-    (s > 0 && word(&buf[s - 1])) || buf.get(end).is_some_and(word)
+    (s > 0 && is_word(buf[s - 1])) || buf.get(end).is_some_and(|&b| is_word(b))
 }
 
 /// Upper-case ASCII letters right before `at`, one space between allowed.
@@ -837,7 +837,7 @@ fn letters_before(buf: &[u8], at: usize) -> usize {
 fn letters_exact(buf: &[u8], at: usize, n: usize) -> bool {
     at >= n
         && buf[at - n..at].iter().all(u8::is_ascii_uppercase)
-        && (at == n || !(buf[at - n - 1].is_ascii_alphanumeric() || buf[at - n - 1] == b'_'))
+        && (at == n || !is_word(buf[at - n - 1]))
 }
 
 /// The run of hex digits and colons around the digit at `at`, when it can be
@@ -884,8 +884,7 @@ fn ipv6_run(buf: &[u8], at: usize) -> Option<std::ops::Range<usize>> {
             return None;
         }
     }
-    let word = |b: &u8| b.is_ascii_alphanumeric() || *b == b'_';
-    if start > 0 && word(&buf[start - 1]) || buf.get(end).is_some_and(word) {
+    if start > 0 && is_word(buf[start - 1]) || buf.get(end).is_some_and(|&b| is_word(b)) {
         return None;
     }
     let run = &buf[start..end];
@@ -965,6 +964,12 @@ impl Shape {
     }
 }
 
+/// A byte of a regex word (`\w` in ASCII mode): letter, digit or `_`.
+#[inline]
+fn is_word(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || b == b'_'
+}
+
 #[inline]
 fn is_digit(b: u8) -> bool {
     b.is_ascii_digit()
@@ -1039,10 +1044,7 @@ impl<'a> NextDigit<'a> {
             .and_then(|b| <&[u8; 64]>::try_from(b).ok())
         {
             Some(block) => simd::digit_mask(block),
-            None => self.buf[at..]
-                .iter()
-                .enumerate()
-                .fold(0, |m, (k, b)| m | u64::from(b.is_ascii_digit()) << k),
+            None => simd::digit_mask_portable(&self.buf[at..]),
         };
     }
 }

@@ -46,10 +46,12 @@ fn digit_mask_sse2(bytes: &[u8; 64]) -> u64 {
     mask
 }
 
-#[cfg_attr(all(target_arch = "x86_64", target_feature = "sse2"), allow(dead_code))]
-fn digit_mask_portable(bytes: &[u8; 64]) -> u64 {
+/// As [`digit_mask`], in plain Rust, for any number of bytes up to 64 (the
+/// end of a buffer); bits past the end are clear.
+pub(crate) fn digit_mask_portable(bytes: &[u8]) -> u64 {
     bytes
         .iter()
+        .take(64)
         .enumerate()
         .fold(0, |m, (k, b)| m | u64::from(b.is_ascii_digit()) << k)
 }
@@ -67,6 +69,7 @@ mod tests {
                 let want = if b.is_ascii_digit() { 1u64 << pos } else { 0 };
                 assert_eq!(digit_mask(&bytes), want, "byte {b:#x} at {pos}");
                 assert_eq!(digit_mask_portable(&bytes), want);
+                assert_eq!(digit_mask_portable(&bytes[..pos + 1]), want, "short slice");
             }
         }
         let mixed: [u8; 64] = std::array::from_fn(|k| {
