@@ -10,7 +10,8 @@
 //! (default 512). It reports, each as the median of `SHOAL_BENCH_ROUNDS`
 //! (default 3) alternating rounds:
 //! - `shoal scan --threads 2` wall time, against submit-to-done through a
-//!   dispatcher and two one-slot workers on local NATS and PostgreSQL;
+//!   dispatcher and two workers on local NATS and PostgreSQL, each with a
+//!   worker's default slots, one per core (`SHOAL_BENCH_SLOTS` sets them);
 //! - JetStream messages per scanned GiB at the default chunk size;
 //! - the workers' peak RSS;
 //! - chunks planned, signed and published per second (a tree of small files,
@@ -34,6 +35,11 @@ fn env_num(name: &str, default: u64) -> u64 {
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(default)
+}
+
+/// The cores this process may use, as a worker counts them.
+fn cores() -> u64 {
+    std::thread::available_parallelism().map_or(1, |n| n.get() as u64)
 }
 
 /// Copies text files into `dest` until `limit` bytes, repeating the sources.
@@ -218,7 +224,8 @@ fn main() {
     runtime.block_on(async {
         let mut swarm = Swarm::start(Options {
             workers: 2,
-            slots: env_num("SHOAL_BENCH_SLOTS", 1) as usize,
+            // A worker's default: one slot per core.
+            slots: env_num("SHOAL_BENCH_SLOTS", cores()) as usize,
             max_records: shoal_sources::ChunkLimits::DEFAULT_MAX_RECORDS,
             max_bytes: shoal_sources::ChunkLimits::DEFAULT_MAX_BYTES,
             ack_wait_secs: 60,
