@@ -9,6 +9,8 @@
 //! Each is scanned single-threaded and with every core, from memory (warm),
 //! after a warm-up pass, keeping the best of `SHOAL_BENCH_ROUNDS` rounds
 //! (default 3); rule compilation is timed separately.
+//! `SHOAL_BENCH_REFERENCE=1` also runs every rule's pattern over all the
+//! text (no prefilter; slow) and prints where the findings differ.
 //! `SHOAL_BENCH_FINDINGS=FILE` writes the findings of corpus (a) to FILE
 //! (record, span and rule of each, never the value) to compare two builds.
 #![allow(clippy::print_stdout)]
@@ -125,6 +127,47 @@ fn run(engine: &Engine, docs: &[Vec<u8>], threads: usize) -> (f64, usize) {
     (total as f64 / (1024.0 * 1024.0) / secs, found.into_inner())
 }
 
+/// Compares the findings with those of every rule's pattern run over all
+/// the text (no prefilter), which the prefilter must equal; prints each
+/// difference (record, span, rule; never the value).
+fn compare_with_reference(set: &RuleSet, engine: &Engine, docs: &[Vec<u8>]) {
+    let t = Instant::now();
+    let reference = Engine::new(
+        set,
+        EngineOptions {
+            prefilter: false,
+            ..EngineOptions::default()
+        },
+    )
+    .expect("engine");
+    let (mut a, mut b) = (engine.scanner(), reference.scanner());
+    let (mut got, mut want) = (Vec::new(), Vec::new());
+    let (mut total, mut missed, mut extra) = (0, 0, 0);
+    for (i, doc) in docs.iter().enumerate() {
+        got.clear();
+        want.clear();
+        a.scan_slice(doc, None, &mut got);
+        b.scan_slice(doc, None, &mut want);
+        total += want.len();
+        let key = |d: &shoal_detect::Detection| (d.start, d.end, d.rule);
+        let got: Vec<_> = got.iter().map(key).collect();
+        let want: Vec<_> = want.iter().map(key).collect();
+        for (what, list, other, count) in [
+            ("missed", &want, &got, &mut missed),
+            ("extra", &got, &want, &mut extra),
+        ] {
+            for d in list.iter().filter(|d| !other.contains(d)) {
+                *count += 1;
+                println!("    {what}: record {i} {}..{} {}", d.0, d.1, engine.rule(d.2).id);
+            }
+        }
+    }
+    println!(
+        "  against every pattern over all the text ({:.0} s): {total} findings, {missed} missed by the prefilter, {extra} found only by it",
+        t.elapsed().as_secs_f64()
+    );
+}
+
 fn main() {
     let mib: usize = std::env::var("SHOAL_BENCH_MIB")
         .ok()
@@ -217,5 +260,8 @@ fn main() {
             .map(|(n, id)| format!("{id} {:.0}", per_mib(*n)))
             .collect();
         println!("  most windows per MiB: {}", top.join(", "));
+        if std::env::var_os("SHOAL_BENCH_REFERENCE").is_some() {
+            compare_with_reference(&set, &engine, docs);
+        }
     }
 }

@@ -1,6 +1,11 @@
 //! Checks rules against their own examples: every example must yield the
-//! rule at the default threshold, and no negative example may. Used by the
-//! test suite for the built-in rules and by `shoal rules check` for users'.
+//! rule at the default threshold, and no negative example may; and on each
+//! example and negative example set between bytes that test its edges, the
+//! prefilter must find exactly what the rule's pattern finds run over all the
+//! text, so that a trigger field claiming too much (`lead`, `around`, a
+//! digit-run filter) fails here rather than losing matches silently. Used
+//! by the test suite for the built-in rules and by `shoal rules check` for
+//! users'.
 
 use crate::engine::{Engine, EngineOptions};
 use crate::rules::{Rule, RuleSet};
@@ -10,7 +15,7 @@ use crate::rules::{Rule, RuleSet};
 pub struct Failure {
     /// Rule id.
     pub rule: String,
-    /// `missed example` or `negative example matched`.
+    /// What went wrong, e.g. `missed example`.
     pub what: &'static str,
     /// The example text.
     pub example: String,
@@ -26,9 +31,35 @@ impl std::fmt::Display for Failure {
 pub fn check_examples(set: &RuleSet) -> Result<Vec<Failure>, crate::Error> {
     let mut failures = Vec::new();
     for rule in set.rules() {
-        let engine = single(set, rule)?;
+        let engine = single(set, rule, true)?;
+        let reference = single(set, rule, false)?;
         let mut scanner = engine.scanner();
+        let mut everywhere = reference.scanner();
         let mut out = Vec::new();
+        let mut expected = Vec::new();
+        for example in rule.examples.iter().chain(&rule.negative_examples) {
+            for text in edges(example) {
+                out.clear();
+                expected.clear();
+                scanner.scan_slice(text.as_bytes(), None, &mut out);
+                everywhere.scan_slice(text.as_bytes(), None, &mut expected);
+                let spans = |d: &[crate::Detection]| -> Vec<(u64, u64)> {
+                    d.iter().map(|d| (d.start, d.end)).collect()
+                };
+                let (got, want) = (spans(&out), spans(&expected));
+                if got != want {
+                    failures.push(Failure {
+                        rule: rule.id.clone(),
+                        what: if want.iter().any(|w| !got.contains(w)) {
+                            "the prefilter misses a match that the pattern finds"
+                        } else {
+                            "the prefilter finds a match that the pattern alone does not"
+                        },
+                        example: text,
+                    });
+                }
+            }
+        }
         for example in &rule.examples {
             out.clear();
             scanner.scan_slice(example.as_bytes(), None, &mut out);
@@ -100,8 +131,31 @@ fn anchor_at(rule: &Rule, text: &[u8], p: usize) -> bool {
     })
 }
 
-fn single(set: &RuleSet, rule: &Rule) -> Result<Engine, crate::Error> {
+/// `example` alone and set between bytes that test a trigger's edges: word
+/// and digit characters glued on, separators, quotes, a line break, a
+/// repeat.
+fn edges(example: &str) -> Vec<String> {
+    const EDGES: [&str; 9] = ["", " ", "x", "Q", "1", "_", ".", "-", "\""];
+    let mut out = Vec::with_capacity(EDGES.len() * EDGES.len() + 2);
+    for before in EDGES {
+        for after in EDGES {
+            out.push(format!("{before}{example}{after}"));
+        }
+    }
+    out.push(format!("{example}\n{example}"));
+    out.push(format!("id {example}, {example}"));
+    out
+}
+
+/// `rule` alone, with or without the prefilter.
+fn single(set: &RuleSet, rule: &Rule, prefilter: bool) -> Result<Engine, crate::Error> {
     let mut one = set.clone();
     one.retain(|r| r.id == rule.id);
-    Engine::new(&one, EngineOptions::default())
+    Engine::new(
+        &one,
+        EngineOptions {
+            prefilter,
+            ..EngineOptions::default()
+        },
+    )
 }

@@ -49,6 +49,11 @@ pub struct EngineOptions {
     pub threshold: f32,
     /// Block size in bytes (default 1 MiB); at least `MAX_MATCH_LEN`.
     pub block_size: usize,
+    /// Whether the prefilter chooses where patterns run (default true).
+    /// Without it every rule's pattern runs over all the text: many times
+    /// slower, and the reference the prefilter is tested against, since it
+    /// must find exactly what this finds.
+    pub prefilter: bool,
 }
 
 impl Default for EngineOptions {
@@ -56,6 +61,7 @@ impl Default for EngineOptions {
         EngineOptions {
             threshold: 0.5,
             block_size: DEFAULT_BLOCK_SIZE,
+            prefilter: true,
         }
     }
 }
@@ -475,151 +481,15 @@ impl<'e> Scanner<'e> {
         self.found.clear();
         let len = buf.len();
 
-        // Anchor triggers. An anchor inside a match starting in the region
-        // lies in [region.start, region.end + max_len).
-        // An anchor in or within max_len of a match that starts in the region
-        // lies in [region.start - max_len, region.end + 2·max_len).
-        let search_start = region.start.saturating_sub(MAX_MATCH_LEN);
-        let search_end = (region.end + 2 * MAX_MATCH_LEN).min(len);
         self.stats.bytes += region.len() as u64;
-        let windows = &mut self.windows;
-        let stats = &mut self.stats;
-        let mut on_anchor = |id: usize, end: usize| {
-            stats.anchor_hits += 1;
-            let start = search_start + end - engine.anchors.len_of(id);
-            let end = search_start + end;
-            for &r in &engine.anchor_rules[id] {
-                let Compiled {
-                    lead,
-                    reach,
-                    ref around,
-                    ..
-                } = engine.rules[r as usize];
-                // A window starting past the region holds no match to report.
-                if start >= region.end + lead || end + reach <= region.start {
-                    continue;
-                }
-                if around.as_ref().is_some_and(|a| !a.fits(buf, start, end)) {
-                    continue;
-                }
-                windows.push((r, start.saturating_sub(lead), (end + reach).min(len)));
-            }
-        };
-        if let Err(e) = engine.anchors.scan(
-            &mut self.scratch,
-            &buf[search_start..search_end],
-            &mut on_anchor,
-        ) {
-            // Only a panic in the callback above or a library failure can get
-            // here; both are bugs, not bad input.
-            panic!("anchor search: {e}");
-        }
-
-        // Digit-run triggers.
-        if !engine.digit_rules.is_empty() {
-            let from = region.start.saturating_sub(DIGIT_WINDOW);
-            let to = (region.end + DIGIT_WINDOW).min(len);
-            let windows = &mut self.windows;
-            let stats = &mut self.stats;
-            let near = &mut self.near;
-            let spans = &mut self.spans;
-            digit_runs(buf, from, to, |s, e, digits, dots, spaced| {
-                let before = windows.len();
-                // The span whose gate words are in `near`, looked up once for
-                // all the gated rules that get that far.
-                let mut looked: Option<(usize, usize)> = None;
-                // Upper-case letters right before the run, counted once.
-                let mut letters: Option<usize> = None;
-                for &(t, r) in &engine.digit_rules {
-                    if digits < t.min {
-                        break;
-                    }
-                    if t.dots.is_some_and(|d| dots < d) {
-                        continue;
-                    }
-                    if t.letters_before > 0
-                        && *letters.get_or_insert_with(|| letters_before(buf, s))
-                            < usize::from(t.letters_before)
-                    {
-                        continue;
-                    }
-                    if t.letters_exact && !letters_exact(buf, s, usize::from(t.letters_before)) {
-                        continue;
-                    }
-                    if t.prefix
-                        .is_some_and(|p| s == 0 || char::from(buf[s - 1]) != p)
-                    {
-                        continue;
-                    }
-                    if t.ipv6 {
-                        // The window is the address itself, with the byte
-                        // on each side that the pattern looks at.
-                        if let Some(run) = ipv6_run(buf, s) {
-                            windows.push((r, run.start.saturating_sub(1), (run.end + 1).min(len)));
-                        }
-                        continue;
-                    }
-                    let compiled = &engine.rules[r as usize];
-                    // The candidates: the run, or, for a rule whose digits
-                    // have no separators, its separator-free stretches.
-                    spans.clear();
-                    let run_bare = usize::from(digits) == e - s;
-                    if run_bare || !t.bare {
-                        if digits > t.max && !spaced {
-                            continue;
-                        }
-                        spans.push((s, e));
-                    } else {
-                        let mut at = s;
-                        while at < e {
-                            let end = at + buf[at..e].iter().take_while(|b| is_digit(**b)).count();
-                            if (usize::from(t.min)..=usize::from(t.max)).contains(&(end - at)) {
-                                spans.push((at, end));
-                            }
-                            at = end + buf[end..e].iter().take_while(|b| !is_digit(**b)).count();
-                        }
-                    }
-                    for &(cs, ce) in spans.iter() {
-                        if t.letter_after && !letter_after(buf, ce) {
-                            continue;
-                        }
-                        // A run of bare digits is the whole candidate (digits
-                        // on both sides would break the rule's `\b`): a word
-                        // character next to it leaves no `\b` for a whole-word
-                        // match, and a checksum validator can rule it out
-                        // before any regex runs.
-                        let bare = (cs, ce) != (s, e) || run_bare;
-                        if bare && t.word && glued(buf, cs, ce, t.letter_after) {
-                            continue;
-                        }
-                        if bare
-                            && compiled
-                                .rule
-                                .validate
-                                .is_some_and(|v| v.digits_only() && !v.check(&buf[cs..ce]))
-                        {
-                            continue;
-                        }
-                        let ws = cs.saturating_sub(DIGIT_WINDOW);
-                        let we = (ce + DIGIT_WINDOW).min(len);
-                        if !compiled.gate.is_empty() {
-                            // A match lies in [ws, we); its context words
-                            // within the rule's window of it.
-                            let reach = compiled.rule.context.as_ref().map_or(0, |c| c.window);
-                            let span = (ws.saturating_sub(reach), (we + reach).min(len));
-                            if looked != Some(span) {
-                                engine.gate_words.find_all(&buf[span.0..span.1], near);
-                                looked = Some(span);
-                            }
-                            if !words::any_found(near, &compiled.gate) {
-                                continue;
-                            }
-                        }
-                        windows.push((r, ws, we));
-                    }
-                }
-                stats.digit_triggers += u64::from(windows.len() > before);
-            });
+        if engine.options.prefilter {
+            self.trigger(buf, &region);
+        } else {
+            // Every rule over all the text: a match starting in the region
+            // ends at most MAX_MATCH_LEN after it.
+            let end = (region.end + MAX_MATCH_LEN).min(len);
+            self.windows
+                .extend((0..engine.rules.len()).map(|r| (r as u32, 0, end)));
         }
 
         // Field triggers: a rule whose context words name the field (a CSV
@@ -725,6 +595,160 @@ impl<'e> Scanner<'e> {
             };
             d.column = u32::try_from(column + 1).unwrap_or(u32::MAX);
             out.push(d);
+        }
+    }
+
+    /// Opens the windows of the anchor and digit-run triggers in `buf`,
+    /// for matches starting in `region`.
+    fn trigger(&mut self, buf: &[u8], region: &std::ops::Range<usize>) {
+        let engine = self.engine;
+        let len = buf.len();
+        // Anchor triggers. An anchor inside a match starting in the region
+        // lies in [region.start, region.end + max_len).
+        // An anchor in or within max_len of a match that starts in the region
+        // lies in [region.start - max_len, region.end + 2·max_len).
+        let search_start = region.start.saturating_sub(MAX_MATCH_LEN);
+        let search_end = (region.end + 2 * MAX_MATCH_LEN).min(len);
+        let windows = &mut self.windows;
+        let stats = &mut self.stats;
+        let mut on_anchor = |id: usize, end: usize| {
+            stats.anchor_hits += 1;
+            let start = search_start + end - engine.anchors.len_of(id);
+            let end = search_start + end;
+            for &r in &engine.anchor_rules[id] {
+                let Compiled {
+                    lead,
+                    reach,
+                    ref around,
+                    ..
+                } = engine.rules[r as usize];
+                // A window starting past the region holds no match to report.
+                if start >= region.end + lead || end + reach <= region.start {
+                    continue;
+                }
+                if around.as_ref().is_some_and(|a| !a.fits(buf, start, end)) {
+                    continue;
+                }
+                windows.push((r, start.saturating_sub(lead), (end + reach).min(len)));
+            }
+        };
+        if let Err(e) = engine.anchors.scan(
+            &mut self.scratch,
+            &buf[search_start..search_end],
+            &mut on_anchor,
+        ) {
+            // Only a panic in the callback above or a library failure can get
+            // here; both are bugs, not bad input.
+            panic!("anchor search: {e}");
+        }
+
+        // Digit-run triggers.
+        if !engine.digit_rules.is_empty() {
+            let from = region.start.saturating_sub(DIGIT_WINDOW);
+            let to = (region.end + DIGIT_WINDOW).min(len);
+            let windows = &mut self.windows;
+            let stats = &mut self.stats;
+            let near = &mut self.near;
+            let spans = &mut self.spans;
+            digit_runs(buf, from, to, |s, e, digits, dots, spaced| {
+                let before = windows.len();
+                // The span whose gate words are in `near`, looked up once for
+                // all the gated rules that get that far.
+                let mut looked: Option<(usize, usize)> = None;
+                // Upper-case letters right before the run, counted once.
+                let mut letters: Option<usize> = None;
+                for &(t, r) in &engine.digit_rules {
+                    if digits < t.min {
+                        break;
+                    }
+                    if t.dots.is_some_and(|d| dots < d) {
+                        continue;
+                    }
+                    if t.letters_before > 0
+                        && *letters.get_or_insert_with(|| letters_before(buf, s))
+                            < usize::from(t.letters_before)
+                    {
+                        continue;
+                    }
+                    if t.letters_exact && !letters_exact(buf, s, usize::from(t.letters_before)) {
+                        continue;
+                    }
+                    if t.prefix
+                        .is_some_and(|p| s == 0 || char::from(buf[s - 1]) != p)
+                    {
+                        continue;
+                    }
+                    if t.ipv6 {
+                        // The window is the address itself, with the byte
+                        // on each side that the pattern looks at.
+                        if let Some(run) = ipv6_run(buf, s) {
+                            windows.push((r, run.start.saturating_sub(1), (run.end + 1).min(len)));
+                        }
+                        continue;
+                    }
+                    let compiled = &engine.rules[r as usize];
+                    // The candidates: the run; for a rule whose digits have
+                    // no separators, its separator-free stretches; for one
+                    // that counts dots, its stretches joined by dots alone
+                    // (`192.0.2.0/255.255.255.0` holds two addresses).
+                    spans.clear();
+                    let run_bare = usize::from(digits) == e - s;
+                    let only_dots = usize::from(digits) + usize::from(dots) == e - s;
+                    if t.bare && !run_bare {
+                        stretches(buf, s, e, |_| false, |n, _| {
+                            (t.min..=t.max).contains(&n)
+                        }, spans);
+                    } else if let Some(d) = t.dots.filter(|_| !only_dots) {
+                        stretches(buf, s, e, |b| b == b'.', |n, dots| {
+                            (t.min..=t.max).contains(&n) && dots >= d
+                        }, spans);
+                    } else {
+                        if digits > t.max && !spaced {
+                            continue;
+                        }
+                        spans.push((s, e));
+                    }
+                    for &(cs, ce) in spans.iter() {
+                        if t.letter_after && !letter_after(buf, ce) {
+                            continue;
+                        }
+                        // A run of bare digits is the whole candidate (digits
+                        // on both sides would break the rule's `\b`): a word
+                        // character next to it leaves no `\b` for a whole-word
+                        // match, and a checksum validator can rule it out
+                        // before any regex runs.
+                        let bare = (cs, ce) != (s, e) || run_bare;
+                        if bare && t.word && glued(buf, cs, ce, t.letter_after) {
+                            continue;
+                        }
+                        if bare
+                            && compiled
+                                .rule
+                                .validate
+                                .is_some_and(|v| v.digits_only() && !v.check(&buf[cs..ce]))
+                        {
+                            continue;
+                        }
+                        let ws = cs.saturating_sub(DIGIT_WINDOW);
+                        let we = (ce + DIGIT_WINDOW).min(len);
+                        if !compiled.gate.is_empty() {
+                            // A match lies in [ws, we); its context words
+                            // within the rule's window of it.
+                            let reach = compiled.rule.context.as_ref().map_or(0, |c| c.window);
+                            let span = (ws.saturating_sub(reach), (we + reach).min(len));
+                            if looked != Some(span) {
+                                engine.gate_words.find_all(&buf[span.0..span.1], near);
+                                looked = Some(span);
+                            }
+                            if !words::any_found(near, &compiled.gate) {
+                                continue;
+                            }
+                        }
+                        windows.push((r, ws, we));
+                    }
+                }
+                stats.digit_triggers += u64::from(windows.len() > before);
+            });
         }
     }
 
@@ -961,6 +985,33 @@ impl Shape {
             Some(after) => buf.get(at).is_some_and(|&b| after.has(b)),
             None => true,
         }
+    }
+}
+
+/// Pushes onto `out` the stretches of the digit run `buf[s..e]` that hold
+/// digits and the separators `inside` keeps, and whose digit and dot counts
+/// `fits` accepts.
+fn stretches(
+    buf: &[u8],
+    s: usize,
+    e: usize,
+    inside: impl Fn(u8) -> bool,
+    fits: impl Fn(u8, u8) -> bool,
+    out: &mut Vec<(usize, usize)>,
+) {
+    let mut at = s;
+    while at < e {
+        let (mut end, mut digits, mut dots) = (at, 0u8, 0u8);
+        while end < e && (is_digit(buf[end]) || inside(buf[end])) {
+            digits = digits.saturating_add(u8::from(is_digit(buf[end])));
+            dots = dots.saturating_add(u8::from(buf[end] == b'.'));
+            end += 1;
+        }
+        if fits(digits, dots) {
+            out.push((at, end));
+        }
+        // Past the separator to the next digit.
+        at = end + buf[end..e].iter().take_while(|b| !is_digit(**b)).count();
     }
 }
 

@@ -56,7 +56,9 @@ pub struct DigitsTrigger {
     pub min: u8,
     /// Most digits in the run.
     pub max: u8,
-    /// Exact number of `.` separators in the run, when given.
+    /// Fewest `.` separators in a candidate, when given; the candidates
+    /// are then the run's stretches joined by `.` alone, each of `min..=max`
+    /// digits (`192.0.2.0/255.255.255.0` holds two).
     #[serde(default)]
     pub dots: Option<u8>,
     /// Fewest ASCII upper-case letters right before the run (one space

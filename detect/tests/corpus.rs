@@ -534,3 +534,38 @@ fn precision_and_recall_per_entity_reach_their_floors() {
     }
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
+
+/// The prefilter finds on the corpus exactly what every rule's pattern finds
+/// run over all the text: it only saves work, it never loses a match.
+#[test]
+fn the_prefilter_finds_what_every_pattern_finds_over_all_the_text() {
+    let set = RuleSet::builtin().unwrap();
+    let prefiltered = Engine::new(&set, EngineOptions::default()).unwrap();
+    let everywhere = Engine::new(
+        &set,
+        EngineOptions {
+            prefilter: false,
+            ..EngineOptions::default()
+        },
+    )
+    .unwrap();
+    let (mut a, mut b) = (prefiltered.scanner(), everywhere.scanner());
+    let (mut got, mut want) = (Vec::new(), Vec::new());
+    let mut findings = 0;
+    let mut differences = Vec::new();
+    for doc in corpus(200) {
+        got.clear();
+        want.clear();
+        a.scan_slice(doc.text.as_bytes(), None, &mut got);
+        b.scan_slice(doc.text.as_bytes(), None, &mut want);
+        findings += want.len();
+        let key = |d: &shoal_detect::Detection| (d.start, d.end, prefiltered.rule(d.rule).id.clone());
+        let got: Vec<_> = got.iter().map(key).collect();
+        let want: Vec<_> = want.iter().map(key).collect();
+        differences.extend(want.iter().filter(|w| !got.contains(w)).map(|w| format!("missed {w:?}")));
+        differences.extend(got.iter().filter(|g| !want.contains(g)).map(|g| format!("extra {g:?}")));
+    }
+    println!("{findings} findings compared");
+    assert!(findings > 300, "the corpus yields findings to compare ({findings})");
+    assert!(differences.is_empty(), "{differences:#?}");
+}
