@@ -158,7 +158,12 @@ fn compare_with_reference(set: &RuleSet, engine: &Engine, docs: &[Vec<u8>]) {
         ] {
             for d in list.iter().filter(|d| !other.contains(d)) {
                 *count += 1;
-                println!("    {what}: record {i} {}..{} {}", d.0, d.1, engine.rule(d.2).id);
+                println!(
+                    "    {what}: record {i} {}..{} {}",
+                    d.0,
+                    d.1,
+                    engine.rule(d.2).id
+                );
             }
         }
     }

@@ -30,7 +30,7 @@ use crate::literals::{Literals, Scratch};
 use crate::rules::{DigitsTrigger, Rule, RuleSet};
 use crate::score;
 use crate::simd;
-use crate::words::{self, WordSet};
+use crate::words::{self, Near, WordSet};
 
 /// Longest match any rule may declare, and the block overlap.
 pub const MAX_MATCH_LEN: usize = 8 * 1024;
@@ -316,7 +316,7 @@ impl Engine {
             windows: Vec::new(),
             found: Vec::new(),
             lower: Vec::new(),
-            near: Vec::new(),
+            near: Near::default(),
             spans: Vec::new(),
         }
     }
@@ -348,8 +348,8 @@ pub struct Scanner<'e> {
     windows: Vec<(u32, usize, usize)>,
     found: Vec<Detection>,
     lower: Vec<u8>,
-    /// Gate words found around the current digit run.
-    near: Vec<u64>,
+    /// Gate words found in the buffer, around the digit runs so far.
+    near: Near,
     /// Candidate spans of the current digit run.
     spans: Vec<(usize, usize)>,
 }
@@ -649,6 +649,7 @@ impl<'e> Scanner<'e> {
             let windows = &mut self.windows;
             let stats = &mut self.stats;
             let near = &mut self.near;
+            near.clear();
             let spans = &mut self.spans;
             digit_runs(buf, from, to, |s, e, digits, dots, spaced| {
                 let before = windows.len();
@@ -695,13 +696,23 @@ impl<'e> Scanner<'e> {
                     let run_bare = usize::from(digits) == e - s;
                     let only_dots = usize::from(digits) + usize::from(dots) == e - s;
                     if t.bare && !run_bare {
-                        stretches(buf, s, e, |_| false, |n, _| {
-                            (t.min..=t.max).contains(&n)
-                        }, spans);
+                        stretches(
+                            buf,
+                            s,
+                            e,
+                            |_| false,
+                            |n, _| (t.min..=t.max).contains(&n),
+                            spans,
+                        );
                     } else if let Some(d) = t.dots.filter(|_| !only_dots) {
-                        stretches(buf, s, e, |b| b == b'.', |n, dots| {
-                            (t.min..=t.max).contains(&n) && dots >= d
-                        }, spans);
+                        stretches(
+                            buf,
+                            s,
+                            e,
+                            |b| b == b'.',
+                            |n, dots| (t.min..=t.max).contains(&n) && dots >= d,
+                            spans,
+                        );
                     } else {
                         if digits > t.max && !spaced {
                             continue;
@@ -737,10 +748,10 @@ impl<'e> Scanner<'e> {
                             let reach = compiled.rule.context.as_ref().map_or(0, |c| c.window);
                             let span = (ws.saturating_sub(reach), (we + reach).min(len));
                             if looked != Some(span) {
-                                engine.gate_words.find_all(&buf[span.0..span.1], near);
+                                near.look(&engine.gate_words, buf, span.0, span.1);
                                 looked = Some(span);
                             }
-                            if !words::any_found(near, &compiled.gate) {
+                            if !words::any_found(near.bits(), &compiled.gate) {
                                 continue;
                             }
                         }

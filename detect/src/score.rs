@@ -66,10 +66,15 @@ pub(crate) fn score(
     if let Some(ctx) = &r.context {
         let from = span.start.saturating_sub(ctx.window);
         let to = (span.end + ctx.window).min(buf.len());
-        lower_into(&buf[from..to], scratch);
+        // A word counts when it lies whole in the window and stands as a
+        // word of the text: a byte more on each side shows its neighbours
+        // (`xtel` cut at the `t` is no `tel`), as the digit-run gate sees them.
+        let (outer_from, outer_to) = (from.saturating_sub(1), (to + 1).min(buf.len()));
+        lower_into(&buf[outer_from..outer_to], scratch);
+        let inner = from - outer_from..to - outer_from;
         let field_lower = field.map(str::to_ascii_lowercase);
         let found = rule.context_words.iter().any(|w| {
-            contains_word(scratch, w)
+            contains_word_within(scratch, inner.clone(), w)
                 || field_lower
                     .as_deref()
                     .is_some_and(|f| contains_word(f.as_bytes(), w))
@@ -129,6 +134,16 @@ pub(crate) fn contains_word(haystack: &[u8], word: &[u8]) -> bool {
     find_all_short(haystack, word).any(|i| is_whole_word(haystack, i, i + word.len()))
 }
 
+/// True when `word` occurs as a whole word of `haystack` (as in
+/// [`contains_word`]) lying within `within`.
+fn contains_word_within(haystack: &[u8], within: Range<usize>, word: &[u8]) -> bool {
+    find_all_short(&haystack[..within.end], word).any(|i| {
+        i >= within.start
+            && i + word.len() <= within.end
+            && is_whole_word(haystack, i, i + word.len())
+    })
+}
+
 /// True when `haystack[start..end]` is not glued to a letter or digit.
 pub(crate) fn is_whole_word(haystack: &[u8], start: usize, end: usize) -> bool {
     (start == 0 || !haystack[start - 1].is_ascii_alphanumeric())
@@ -184,5 +199,20 @@ mod tests {
         assert_eq!(shannon_entropy(b"aaaa"), 0.0);
         assert!((shannon_entropy(b"abcd") - 2.0).abs() < 1e-6);
         assert!(shannon_entropy(b"wJalrXUtnFEMI/K7MDENG/bPxRfiCYzq8Hd3Kp2E") > 4.0);
+    }
+
+    #[test]
+    fn a_context_word_lies_whole_in_the_window_and_stands_alone_in_the_text() {
+        let text = b"xtel 1234 tel";
+        assert!(
+            !contains_word_within(text, 1..9, b"tel"),
+            "glued to the x before the window"
+        );
+        assert!(contains_word_within(text, 1..13, b"tel"), "the second one");
+        assert!(
+            !contains_word_within(text, 1..12, b"tel"),
+            "cut by the window's end"
+        );
+        assert!(contains_word_within(b"tel 1", 0..5, b"tel"));
     }
 }

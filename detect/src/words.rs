@@ -1,11 +1,14 @@
-//! Whole-word search for many context words in one pass.
+//! Whole-word search for many context words, each byte looked at once.
 //!
 //! A digit run of a rule gated by context words (a phone number, a tax id)
 //! is worth a regex only with one of the rule's words nearby. Runs are
 //! frequent in real text (tens of thousands per MiB of source code), and
-//! the phone rules alone share a few dozen words, so the words around a run
-//! are looked up once for all rules: one pass over the text that, at each
-//! word start, tries only the words beginning with that letter.
+//! the phone rules alone share a few dozen words, so the words are looked up
+//! for all rules at once: at each word start, only the words beginning with
+//! that letter are tried. The spans around successive runs overlap (a table
+//! of numbers has a run every few bytes and a span of some 200), so
+//! [`Near`] keeps the occurrences found in a buffer and scans only the part
+//! of each new span not seen yet.
 
 /// A set of lower-case words, each with an id (its position).
 #[derive(Debug)]
@@ -13,6 +16,10 @@ pub(crate) struct WordSet {
     words: Vec<Vec<u8>>,
     /// Ids of the words by their first byte.
     by_first: Vec<Vec<u32>>,
+    /// One bit per pair of lower-cased bytes that can begin a word (every
+    /// pair after the first byte of a one-byte word): most word starts in
+    /// text are ruled out by one lookup.
+    pairs: Vec<u64>,
 }
 
 impl WordSet {
@@ -20,6 +27,7 @@ impl WordSet {
         WordSet {
             words: Vec::new(),
             by_first: vec![Vec::new(); 256],
+            pairs: vec![0; 65536 / 64],
         }
     }
 
@@ -34,40 +42,115 @@ impl WordSet {
         if let Some(&first) = word.first() {
             // Ids stay far below u32::MAX: they count a rule set's words.
             self.by_first[usize::from(first)].push(id as u32);
+            let seconds: Vec<u8> = match word.get(1) {
+                Some(&second) => vec![second],
+                None => (0..=255).collect(),
+            };
+            for second in seconds {
+                let pair = usize::from(first) << 8 | usize::from(second);
+                self.pairs[pair / 64] |= 1 << (pair % 64);
+            }
         }
         self.words.push(word);
         id
     }
 
     /// Number of words.
-    #[cfg(test)]
     pub(crate) fn len(&self) -> usize {
         self.words.len()
     }
 
-    /// Sets bit `id` of `found` (one bit per word, `len().div_ceil(64)`
-    /// words long, cleared here first) for each word occurring in `text` as
-    /// a whole word: not glued to an ASCII letter or digit on either side,
-    /// the ends of `text` counting as boundaries.
-    pub(crate) fn find_all(&self, text: &[u8], found: &mut Vec<u64>) {
-        found.clear();
-        found.resize(self.words.len().div_ceil(64), 0);
-        let mut prev_alnum = false;
-        for (i, &b) in text.iter().enumerate() {
+    /// Appends `(start, end, id)` for each word starting in `buf[from..to]`
+    /// as a whole word of `buf`: not glued to an ASCII letter or digit on
+    /// either side (the ends of `buf` count as boundaries). A word may end
+    /// past `to`.
+    fn scan(&self, buf: &[u8], from: usize, to: usize, out: &mut Vec<(usize, usize, u32)>) {
+        let mut prev_alnum = from > 0 && buf[from - 1].is_ascii_alphanumeric();
+        for i in from..to {
+            let b = buf[i];
             if !prev_alnum {
-                for &id in &self.by_first[usize::from(b.to_ascii_lowercase())] {
-                    let word = &self.words[id as usize];
-                    let end = i + word.len();
-                    if end <= text.len()
-                        && text[i..end].eq_ignore_ascii_case(word)
-                        && text.get(end).is_none_or(|c| !c.is_ascii_alphanumeric())
-                    {
-                        found[id as usize / 64] |= 1 << (id % 64);
-                    }
+                let second = buf.get(i + 1).map_or(0, u8::to_ascii_lowercase);
+                let pair = usize::from(b.to_ascii_lowercase()) << 8 | usize::from(second);
+                if self.pairs[pair / 64] & (1 << (pair % 64)) != 0 {
+                    self.try_words(buf, i, out);
                 }
             }
             prev_alnum = b.is_ascii_alphanumeric();
         }
+    }
+
+    /// The words that start at `buf[i]`, whole.
+    #[cold]
+    fn try_words(&self, buf: &[u8], i: usize, out: &mut Vec<(usize, usize, u32)>) {
+        for &id in &self.by_first[usize::from(buf[i].to_ascii_lowercase())] {
+            let word = &self.words[id as usize];
+            let end = i + word.len();
+            if end <= buf.len()
+                && buf[i..end].eq_ignore_ascii_case(word)
+                && buf.get(end).is_none_or(|c| !c.is_ascii_alphanumeric())
+            {
+                out.push((i, end, id));
+            }
+        }
+    }
+}
+
+/// The words of a [`WordSet`] found so far in one buffer, for spans asked
+/// about in roughly increasing order (those around successive digit runs).
+#[derive(Debug, Default)]
+pub(crate) struct Near {
+    /// The part of the buffer scanned: `lo..hi`.
+    lo: usize,
+    hi: usize,
+    /// `(start, end, id)` of each word starting in `lo..hi`, by start.
+    found: Vec<(usize, usize, u32)>,
+    more: Vec<(usize, usize, u32)>,
+    /// One bit per word id: the words of the last span asked about.
+    bits: Vec<u64>,
+}
+
+impl Near {
+    /// Forgets the buffer (call before a new one).
+    pub(crate) fn clear(&mut self) {
+        self.found.clear();
+        (self.lo, self.hi) = (0, 0);
+    }
+
+    /// Sets the bit of each word lying whole in `buf[from..to]`, as a whole
+    /// word of `buf` (see [`WordSet::scan`]); read them with [`any_found`].
+    pub(crate) fn look(&mut self, set: &WordSet, buf: &[u8], from: usize, to: usize) -> &[u64] {
+        if self.lo == self.hi || from > self.hi {
+            // Nothing scanned that the span can use.
+            self.found.clear();
+            (self.lo, self.hi) = (from, from);
+        }
+        if from < self.lo {
+            self.more.clear();
+            set.scan(buf, from, self.lo, &mut self.more);
+            self.more.append(&mut self.found);
+            std::mem::swap(&mut self.found, &mut self.more);
+            self.lo = from;
+        }
+        if to > self.hi {
+            set.scan(buf, self.hi, to, &mut self.found);
+            self.hi = to;
+        }
+        self.bits.clear();
+        self.bits.resize(set.len().div_ceil(64), 0);
+        let first = self.found.partition_point(|&(s, _, _)| s < from);
+        for &(_, end, id) in self.found[first..].iter().take_while(|&&(s, _, _)| s < to) {
+            if end <= to {
+                self.bits[id as usize / 64] |= 1 << (id % 64);
+            }
+        }
+        &self.bits
+    }
+}
+
+impl Near {
+    /// The bits set by the last [`Near::look`].
+    pub(crate) fn bits(&self) -> &[u64] {
+        &self.bits
     }
 }
 
@@ -80,8 +163,7 @@ pub(crate) fn any_found(found: &[u64], ids: &[usize]) -> bool {
 mod tests {
     use super::*;
 
-    #[test]
-    fn finds_whole_words_case_insensitively() {
+    fn words() -> (WordSet, [usize; 4]) {
         let mut set = WordSet::new();
         let tel = set.add(b"tel");
         let phone = set.add(b"Phone");
@@ -89,24 +171,77 @@ mod tests {
         let ph = set.add(b"ph.");
         assert_eq!(set.add(b"TEL"), tel);
         assert_eq!(set.len(), 4);
-        let mut found = Vec::new();
-        let hits = |set: &WordSet, text: &[u8], found: &mut Vec<u64>| {
-            set.find_all(text, found);
-            (0..set.len())
-                .filter(|&id| any_found(found, &[id]))
-                .collect::<Vec<_>>()
+        (set, [tel, phone, social, ph])
+    }
+
+    fn hits(set: &WordSet, near: &mut Near, text: &[u8], from: usize, to: usize) -> Vec<usize> {
+        let bits = near.look(set, text, from, to).to_vec();
+        (0..set.len())
+            .filter(|&id| any_found(&bits, &[id]))
+            .collect()
+    }
+
+    #[test]
+    fn finds_whole_words_case_insensitively() {
+        let (set, [tel, phone, social, ph]) = words();
+        let mut near = Near::default();
+        let mut all = |text: &[u8]| {
+            near.clear();
+            hits(&set, &mut near, text, 0, text.len())
         };
-        assert_eq!(
-            hits(&set, b"Tel: 555 and PHONE_2", &mut found),
-            [tel, phone]
+        assert_eq!(all(b"Tel: 555 and PHONE_2"), [tel, phone]);
+        assert_eq!(all(b"mobile_tel=1"), [tel]);
+        assert!(all(b"hotel telnet telephone 1phone").is_empty());
+        assert_eq!(all(b"SOCIAL SECURITY no; Ph. 12"), [social, ph]);
+        assert_eq!(all(b"phone"), [phone]);
+        assert!(all(b"").is_empty());
+    }
+
+    #[test]
+    fn a_span_holds_only_words_whole_in_it_and_whole_in_the_buffer() {
+        let (set, [tel, phone, ..]) = words();
+        let text = b"xtel 12 phone 34 hotel";
+        let mut near = Near::default();
+        // `tel` glued to the `x` before the span is no word; `phone` must
+        // lie whole in the span.
+        assert!(hits(&set, &mut near, text, 1, 10).is_empty());
+        assert_eq!(hits(&set, &mut near, text, 1, 13), [phone]);
+        assert!(hits(&set, &mut near, text, 9, 22).is_empty());
+        near.clear();
+        assert_eq!(hits(&set, &mut near, b"tel 1", 0, 5), [tel]);
+    }
+
+    #[test]
+    fn spans_in_any_order_see_the_same_words() {
+        let (set, _) = words();
+        let text = b"ph. 1 tel 2 phone 3 social security 4 tel; hotel phone".repeat(3);
+        let mut spans = Vec::new();
+        for from in (0..text.len()).step_by(7) {
+            for len in [0, 5, 19, 40] {
+                spans.push((from, (from + len).min(text.len())));
+            }
+        }
+        // Forward, backward, jumping: each span alone is the reference.
+        let mut orders = vec![spans.clone()];
+        orders.push(spans.iter().rev().copied().collect());
+        orders.push(
+            spans
+                .iter()
+                .step_by(3)
+                .chain(spans.iter().skip(1).step_by(2))
+                .copied()
+                .collect(),
         );
-        assert_eq!(hits(&set, b"mobile_tel=1", &mut found), [tel]);
-        assert!(hits(&set, b"hotel telnet telephone 1phone", &mut found).is_empty());
-        assert_eq!(
-            hits(&set, b"SOCIAL SECURITY no; Ph. 12", &mut found),
-            [social, ph]
-        );
-        assert_eq!(hits(&set, b"phone", &mut found), [phone]);
-        assert!(hits(&set, b"", &mut found).is_empty());
+        for order in orders {
+            let mut near = Near::default();
+            for &(from, to) in &order {
+                let mut alone = Near::default();
+                assert_eq!(
+                    hits(&set, &mut near, &text, from, to),
+                    hits(&set, &mut alone, &text, from, to),
+                    "span {from}..{to}"
+                );
+            }
+        }
     }
 }

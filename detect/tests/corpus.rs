@@ -559,13 +559,25 @@ fn the_prefilter_finds_what_every_pattern_finds_over_all_the_text() {
         a.scan_slice(doc.text.as_bytes(), None, &mut got);
         b.scan_slice(doc.text.as_bytes(), None, &mut want);
         findings += want.len();
-        let key = |d: &shoal_detect::Detection| (d.start, d.end, prefiltered.rule(d.rule).id.clone());
+        let key =
+            |d: &shoal_detect::Detection| (d.start, d.end, prefiltered.rule(d.rule).id.clone());
         let got: Vec<_> = got.iter().map(key).collect();
         let want: Vec<_> = want.iter().map(key).collect();
-        differences.extend(want.iter().filter(|w| !got.contains(w)).map(|w| format!("missed {w:?}")));
-        differences.extend(got.iter().filter(|g| !want.contains(g)).map(|g| format!("extra {g:?}")));
+        differences.extend(
+            want.iter()
+                .filter(|w| !got.contains(w))
+                .map(|w| format!("missed {w:?}")),
+        );
+        differences.extend(
+            got.iter()
+                .filter(|g| !want.contains(g))
+                .map(|g| format!("extra {g:?}")),
+        );
     }
     println!("{findings} findings compared");
-    assert!(findings > 300, "the corpus yields findings to compare ({findings})");
+    assert!(
+        findings > 300,
+        "the corpus yields findings to compare ({findings})"
+    );
     assert!(differences.is_empty(), "{differences:#?}");
 }
