@@ -98,27 +98,49 @@ impl Validator {
         let Ok(text) = std::str::from_utf8(value) else {
             return false;
         };
-        let d = digits(text);
+        // The digits, for the validators that read them, without an
+        // allocation: this runs on every candidate digit run.
+        let mut store = [0u8; MAX_DIGITS];
+        let d = match self {
+            Validator::Luhn
+            | Validator::CreditCard
+            | Validator::UsSsn
+            | Validator::UsItin
+            | Validator::UkNhs
+            | Validator::CaSin
+            | Validator::InAadhaar
+            | Validator::AuTfn
+            | Validator::DeTaxId
+            | Validator::NlBsn
+            | Validator::BrCpf
+            | Validator::BrCnpj
+            | Validator::Phone
+            | Validator::AbaRouting => match digits(text, &mut store) {
+                Some(d) => d,
+                None => return false,
+            },
+            _ => &[],
+        };
         match self {
-            Validator::Luhn => luhn(&d),
-            Validator::CreditCard => (12..=19).contains(&d.len()) && luhn(&d),
+            Validator::Luhn => luhn(d),
+            Validator::CreditCard => (12..=19).contains(&d.len()) && luhn(d),
             Validator::Iban => iban(text),
-            Validator::UsSsn => us_ssn(&d),
-            Validator::UsItin => us_itin(&d),
+            Validator::UsSsn => us_ssn(d),
+            Validator::UsItin => us_itin(d),
             Validator::UkNino => uk_nino(text),
-            Validator::UkNhs => uk_nhs(&d),
-            Validator::CaSin => d.len() == 9 && d[0] != 0 && d[0] != 8 && luhn(&d),
-            Validator::InAadhaar => d.len() == 12 && d[0] >= 2 && verhoeff(&d),
+            Validator::UkNhs => uk_nhs(d),
+            Validator::CaSin => d.len() == 9 && d[0] != 0 && d[0] != 8 && luhn(d),
+            Validator::InAadhaar => d.len() == 12 && d[0] >= 2 && verhoeff(d),
             Validator::InPan => in_pan(text),
-            Validator::AuTfn => au_tfn(&d),
+            Validator::AuTfn => au_tfn(d),
             Validator::EsNif => es_nif(text),
             Validator::EsNie => es_nie(text),
             Validator::ItFiscalCode => it_fiscal_code(text),
             Validator::FrInsee => fr_insee(text),
-            Validator::DeTaxId => de_tax_id(&d),
-            Validator::NlBsn => nl_bsn(&d),
-            Validator::BrCpf => br_cpf(&d),
-            Validator::BrCnpj => br_cnpj(&d),
+            Validator::DeTaxId => de_tax_id(d),
+            Validator::NlBsn => nl_bsn(d),
+            Validator::BrCpf => br_cpf(d),
+            Validator::BrCnpj => br_cnpj(d),
             Validator::SgNric => sg_nric(text),
             Validator::Ipv4 => ipv4(text),
             Validator::Ipv6 => ipv6(text),
@@ -127,19 +149,25 @@ impl Validator {
             Validator::Jwt => jwt(text),
             Validator::BirthDate => birth_date(text),
             Validator::UriPassword => uri_password(text),
-            Validator::Phone => (7..=15).contains(&d.len()) && !all_same(&d),
+            Validator::Phone => (7..=15).contains(&d.len()) && !all_same(d),
             Validator::Email => email(text),
-            Validator::AbaRouting => aba_routing(&d),
+            Validator::AbaRouting => aba_routing(d),
         }
     }
 }
 
-/// The decimal digits of `text`, as numbers.
-fn digits(text: &str) -> Vec<u8> {
-    text.bytes()
-        .filter(u8::is_ascii_digit)
-        .map(|b| b - b'0')
-        .collect()
+/// More digits than any number these validators accept has.
+const MAX_DIGITS: usize = 32;
+
+/// The decimal digits of `text`, as numbers, in `store`; `None` when there
+/// are more than it holds.
+fn digits<'a>(text: &str, store: &'a mut [u8; MAX_DIGITS]) -> Option<&'a [u8]> {
+    let mut n = 0;
+    for b in text.bytes().filter(u8::is_ascii_digit) {
+        *store.get_mut(n)? = b - b'0';
+        n += 1;
+    }
+    Some(&store[..n])
 }
 
 fn all_same(d: &[u8]) -> bool {
