@@ -903,10 +903,14 @@ fn ipv6_run(buf: &[u8], at: usize) -> Option<std::ops::Range<usize>> {
             return None;
         }
     }
-    if !(start > 0 && buf[start - 1] == b':' || buf.get(end) == Some(&b':')) {
+    // And the colon it touches leads on to more of an address: a hex digit
+    // or a second colon beyond it (`1:2`, `::1`), not `{1: 'a'}`.
+    let part = |b: u8| hex(b) || b == b':';
+    let on_left = start >= 2 && buf[start - 1] == b':' && part(buf[start - 2]);
+    let on_right = buf.get(end) == Some(&b':') && buf.get(end + 1).is_some_and(|&b| part(b));
+    if !(on_left || on_right) {
         return None;
     }
-    let part = |b: u8| hex(b) || b == b':';
     while start > 0 && part(buf[start - 1]) {
         start -= 1;
         if end - start > LONGEST {

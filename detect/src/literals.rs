@@ -65,17 +65,18 @@ unsafe extern "C" {
 
 /// A compiled set of literals, searched case-insensitively.
 ///
-/// Literals of one or two bytes (`@`, `::`) are kept out of the Vectorscan
+/// Literals of one or two bytes (`@`, `Q~`) are kept out of the Vectorscan
 /// database: a literal matcher slows down markedly when it must also report
-/// such short, frequent literals, while a SIMD `memchr`/`memmem` pass per
-/// case variant finds each at a fraction of the cost.
+/// such short, frequent literals, while one SIMD `memchr2` pass per literal
+/// (over both cases of one of its bytes, the other checked at each hit)
+/// finds each at a fraction of the cost.
 #[derive(Debug)]
 pub(crate) struct Literals {
     db: Option<NonNull<HsDatabase>>,
     /// Pattern id in the database → id in the caller's list.
     long_ids: Vec<usize>,
-    /// Each case variant of each literal of one or two bytes, with its id.
-    short: Vec<(usize, memchr::memmem::Finder<'static>)>,
+    /// The literals of one or two bytes.
+    short: Vec<Short>,
     lens: Vec<usize>,
 }
 
@@ -94,6 +95,17 @@ impl Drop for Literals {
             }
         }
     }
+}
+
+/// A literal of one or two bytes, searched by one of its bytes.
+#[derive(Debug)]
+struct Short {
+    id: usize,
+    lit: Vec<u8>,
+    /// Index in `lit` of the byte searched for (in both cases): a byte
+    /// that is not a letter when there is one, so that a hit needs no
+    /// second look at case.
+    key: usize,
 }
 
 /// Per-thread scratch space of a [`Literals`] set.
@@ -175,9 +187,15 @@ impl Literals {
         let mut long_ids = Vec::new();
         for (id, lit) in literals.iter().enumerate() {
             if lit.len() <= 2 {
-                for variant in case_variants(lit) {
-                    short.push((id, memchr::memmem::Finder::new(&variant).into_owned()));
-                }
+                let key = lit
+                    .iter()
+                    .position(|b| !b.is_ascii_alphabetic())
+                    .unwrap_or(0);
+                short.push(Short {
+                    id,
+                    lit: lit.clone(),
+                    key,
+                });
             } else {
                 long_ids.push(id);
             }
@@ -260,45 +278,25 @@ impl Literals {
         Ok(())
     }
 
-    /// Finds the one- and two-byte literals, one SIMD pass per case variant.
+    /// Finds the one- and two-byte literals, one SIMD pass each.
     fn scan_short(&self, data: &[u8], on_match: &mut dyn FnMut(usize, usize)) {
-        for (id, finder) in &self.short {
-            let len = finder.needle().len();
-            if len == 1 {
-                memchr::memchr_iter(finder.needle()[0], data).for_each(|i| on_match(*id, i + 1));
-            } else {
-                // Overlapping occurrences too (`:::` holds `::` twice).
-                let mut at = 0;
-                while let Some(i) = finder.find(&data[at..]) {
-                    on_match(*id, at + i + len);
-                    at += i + 1;
+        for Short { id, lit, key } in &self.short {
+            let b = lit[*key];
+            let (lo, up) = (b.to_ascii_lowercase(), b.to_ascii_uppercase());
+            // Overlapping occurrences too (`:::` holds `::` twice).
+            for at in memchr::memchr2_iter(lo, up, data) {
+                let Some(start) = at.checked_sub(*key) else {
+                    continue;
+                };
+                if data
+                    .get(start..start + lit.len())
+                    .is_some_and(|w| w.eq_ignore_ascii_case(lit))
+                {
+                    on_match(*id, start + lit.len());
                 }
             }
         }
     }
-}
-
-/// Every spelling of `lit` that differs only in ASCII case.
-fn case_variants(lit: &[u8]) -> Vec<Vec<u8>> {
-    let mut out: Vec<Vec<u8>> = vec![Vec::new()];
-    for &b in lit {
-        let (lo, up) = (b.to_ascii_lowercase(), b.to_ascii_uppercase());
-        out = out
-            .into_iter()
-            .flat_map(|prefix| {
-                let mut with_lo = prefix.clone();
-                with_lo.push(lo);
-                let mut with_up = prefix;
-                with_up.push(up);
-                if lo == up {
-                    vec![with_lo]
-                } else {
-                    vec![with_lo, with_up]
-                }
-            })
-            .collect();
-    }
-    out
 }
 
 struct Context<'a> {
@@ -339,13 +337,16 @@ mod tests {
             b"@".to_vec(),
             b"q~".to_vec(),
             b"::".to_vec(),
+            b"zz".to_vec(),
         ])
         .unwrap();
         let mut scratch = lits.scratch().unwrap();
         let mut found = Vec::new();
-        lits.scan(&mut scratch, b"xABCD @ abcd Q~ a:::b", &mut |id, end| {
-            found.push((id, end))
-        })
+        lits.scan(
+            &mut scratch,
+            b"xABCD @ abcd Q~ a:::b ZzZ",
+            &mut |id, end| found.push((id, end)),
+        )
         .unwrap();
         found.sort_by_key(|&(id, end)| (end, id));
         assert_eq!(
@@ -358,7 +359,9 @@ mod tests {
                 (1, 12),
                 (3, 15),
                 (4, 19),
-                (4, 20)
+                (4, 20),
+                (5, 24),
+                (5, 25)
             ]
         );
         assert_eq!(lits.len_of(1), 3);
