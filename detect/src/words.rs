@@ -8,7 +8,10 @@
 //! that letter are tried. The spans around successive runs overlap (a table
 //! of numbers has a run every few bytes and a span of some 200), so
 //! [`Near`] keeps the occurrences found in a buffer and scans only the part
-//! of each new span not seen yet.
+//! of each new span not seen yet, at the starts of its words (found with
+//! [`crate::simd::alnum_mask`]).
+
+use crate::simd;
 
 /// A set of lower-case words, each with an id (its position).
 #[derive(Debug)]
@@ -20,6 +23,8 @@ pub(crate) struct WordSet {
     /// pair after the first byte of a one-byte word): most word starts in
     /// text are ruled out by one lookup.
     pairs: Vec<u64>,
+    /// Some word starts with a byte that is neither a letter nor a digit.
+    odd_start: bool,
 }
 
 impl WordSet {
@@ -28,6 +33,7 @@ impl WordSet {
             words: Vec::new(),
             by_first: vec![Vec::new(); 256],
             pairs: vec![0; 65536 / 64],
+            odd_start: false,
         }
     }
 
@@ -42,6 +48,7 @@ impl WordSet {
         if let Some(&first) = word.first() {
             // Ids stay far below u32::MAX: they count a rule set's words.
             self.by_first[usize::from(first)].push(id as u32);
+            self.odd_start |= !first.is_ascii_alphanumeric();
             let seconds: Vec<u8> = match word.get(1) {
                 Some(&second) => vec![second],
                 None => (0..=255).collect(),
@@ -65,6 +72,46 @@ impl WordSet {
     /// either side (the ends of `buf` count as boundaries). A word may end
     /// past `to`.
     fn scan(&self, buf: &[u8], from: usize, to: usize, out: &mut Vec<(usize, usize, u32)>) {
+        if self.odd_start {
+            return self.scan_bytewise(buf, from, to, out);
+        }
+        // Every word starts with a letter or digit: only the starts of
+        // alphanumeric runs are candidates, found 64 bytes at a time.
+        let mut at = from;
+        let mut before = u64::from(from > 0 && buf[from - 1].is_ascii_alphanumeric());
+        while at < to {
+            let n = (to - at).min(64);
+            let mask = match buf
+                .get(at..at + 64)
+                .and_then(|b| <&[u8; 64]>::try_from(b).ok())
+            {
+                Some(block) if n == 64 => simd::alnum_mask(block),
+                _ => simd::alnum_mask_portable(&buf[at..at + n]),
+            };
+            let mut starts = mask & !(mask << 1 | before);
+            while starts != 0 {
+                let i = at + starts.trailing_zeros() as usize;
+                starts &= starts - 1;
+                let second = buf.get(i + 1).map_or(0, u8::to_ascii_lowercase);
+                let pair = usize::from(buf[i].to_ascii_lowercase()) << 8 | usize::from(second);
+                if self.pairs[pair / 64] & (1 << (pair % 64)) != 0 {
+                    self.try_words(buf, i, out);
+                }
+            }
+            before = mask >> (n - 1) & 1;
+            at += n;
+        }
+    }
+
+    /// As [`WordSet::scan`], a byte at a time: for sets with a word that
+    /// starts with neither a letter nor a digit.
+    fn scan_bytewise(
+        &self,
+        buf: &[u8],
+        from: usize,
+        to: usize,
+        out: &mut Vec<(usize, usize, u32)>,
+    ) {
         let mut prev_alnum = from > 0 && buf[from - 1].is_ascii_alphanumeric();
         for i in from..to {
             let b = buf[i];
@@ -209,6 +256,39 @@ mod tests {
         assert!(hits(&set, &mut near, text, 9, 22).is_empty());
         near.clear();
         assert_eq!(hits(&set, &mut near, b"tel 1", 0, 5), [tel]);
+    }
+
+    #[test]
+    fn word_starts_found_by_mask_match_a_bytewise_scan() {
+        let (set, _) = words();
+        assert!(!set.odd_start);
+        // Words at every offset from a 64-byte mask edge, glued and not.
+        let mut text = Vec::new();
+        for k in 0..70 {
+            text.extend(std::iter::repeat_n(b'a' + (k % 26) as u8, k % 7));
+            text.extend_from_slice(if k % 3 == 0 {
+                b" Tel "
+            } else {
+                b"-phone;xtel "
+            });
+        }
+        for from in (0..text.len()).step_by(5) {
+            for to in [
+                from,
+                from + 1,
+                from + 63,
+                from + 64,
+                from + 65,
+                from + 200,
+                text.len(),
+            ] {
+                let to = to.min(text.len());
+                let (mut fast, mut slow) = (Vec::new(), Vec::new());
+                set.scan(&text, from, to, &mut fast);
+                set.scan_bytewise(&text, from, to, &mut slow);
+                assert_eq!(fast, slow, "{from}..{to}");
+            }
+        }
     }
 
     #[test]
