@@ -938,6 +938,8 @@ struct Shape {
     skip: Option<ByteSet>,
     after: Option<ByteSet>,
     within: usize,
+    then_skip: Option<ByteSet>,
+    then: Option<ByteSet>,
 }
 
 /// A set of bytes.
@@ -978,6 +980,8 @@ impl Shape {
             skip: parse(&a.skip)?,
             after: parse(&a.after)?,
             within: a.within,
+            then_skip: parse(&a.then_skip)?,
+            then: parse(&a.then)?,
         })
     }
 
@@ -989,15 +993,26 @@ impl Shape {
         {
             return false;
         }
-        let mut at = end;
-        if let Some(skip) = &self.skip {
-            let stop = (end + self.within).min(buf.len());
-            while at < stop && skip.has(buf[at]) {
-                at += 1;
+        let skip = |class: &Option<ByteSet>, mut at: usize| {
+            if let Some(class) = class {
+                let stop = (at + self.within).min(buf.len());
+                while at < stop && class.has(buf[at]) {
+                    at += 1;
+                }
             }
+            at
+        };
+        let at = skip(&self.skip, end);
+        if let Some(after) = &self.after
+            && !buf.get(at).is_some_and(|&b| after.has(b))
+        {
+            return false;
         }
-        match &self.after {
-            Some(after) => buf.get(at).is_some_and(|&b| after.has(b)),
+        match &self.then {
+            Some(then) => {
+                let at = skip(&self.then_skip, at + usize::from(self.after.is_some()));
+                buf.get(at).is_some_and(|&b| then.has(b))
+            }
             None => true,
         }
     }
@@ -1178,6 +1193,8 @@ mod tests {
                 skip: skip.map(str::to_owned),
                 after: after.map(str::to_owned),
                 within: 4,
+                then_skip: None,
+                then: None,
             })
             .unwrap()
         };
@@ -1195,6 +1212,21 @@ mod tests {
             !label.fits(text, 21, 26),
             "more than `within` bytes skipped"
         );
+        let quoted = Shape::new(&crate::rules::Around {
+            before: None,
+            skip: Some(r"[a-z_\s]".into()),
+            after: Some("[:=]".into()),
+            within: 4,
+            then_skip: Some(r"[=>\s]".into()),
+            then: Some("[\"']".into()),
+        })
+        .unwrap();
+        let text = br#"key = "v" key_id => 'w' key = v key:     "x" key="#;
+        assert!(quoted.fits(text, 0, 3));
+        assert!(quoted.fits(text, 10, 13), "`=>` then a quote");
+        assert!(!quoted.fits(text, 24, 27), "no quote");
+        assert!(!quoted.fits(text, 32, 35), "more than `within` spaces");
+        assert!(!quoted.fits(text, 45, 48), "the end of the text");
         assert!(ByteSet::parse("ab").is_err());
         assert!(ByteSet::parse("[").is_err());
         assert!(ByteSet::parse("@").unwrap().has(b'@'));

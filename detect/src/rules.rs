@@ -11,7 +11,7 @@
 //!     anchors: [AKIA, ASIA]               # literals in or near every match (searched case-insensitively)
 //!     anchored: true                      # every match contains an anchor (tighter windows)
 //!     lead: 0                             # optional: matches start at most this far before an anchor
-//!     around: {after: '[A-Z2-7]'}         # optional: bytes an anchor hit must stand between (before, skip, after, within)
+//!     around: {after: '[A-Z2-7]'}         # optional: bytes an anchor hit must stand between (before, skip, after, within, then_skip, then)
 //!     confidence: 0.9                     # base score when everything checks out
 //!     validate: luhn                      # optional, a closed set (see Validator)
 //!     entropy: 3.0                        # optional minimum Shannon entropy (bits/char) of the value
@@ -111,9 +111,17 @@ pub struct Around {
     /// class (a hit at the end of the text fails).
     #[serde(default)]
     pub after: Option<String>,
-    /// Most bytes skipped; default 32.
+    /// Most bytes skipped, by `skip` and by `then_skip` each; default 32.
     #[serde(default = "Around::default_within")]
     pub within: usize,
+    /// Bytes of this class after the `after` byte are skipped too.
+    #[serde(default)]
+    pub then_skip: Option<String>,
+    /// The first byte after those is in this class: `after: '[:=]'`,
+    /// `then_skip: '[=>\s]'`, `then: '["'']'` ask for an assignment of a
+    /// quoted value.
+    #[serde(default)]
+    pub then: Option<String>,
 }
 
 impl Around {
