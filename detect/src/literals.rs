@@ -67,9 +67,9 @@ unsafe extern "C" {
 ///
 /// Literals of one or two bytes (`@`, `Q~`) are kept out of the Vectorscan
 /// database: a literal matcher slows down markedly when it must also report
-/// such short, frequent literals, while one SIMD `memchr2` pass per literal
-/// (over both cases of one of its bytes, the other checked at each hit)
-/// finds each at a fraction of the cost.
+/// such short, frequent literals, while one SIMD `memchr` pass per literal
+/// (over one of its bytes, a byte without case when there is one, the other
+/// checked at each hit) finds each at a fraction of the cost.
 #[derive(Debug)]
 pub(crate) struct Literals {
     db: Option<NonNull<HsDatabase>>,
@@ -284,9 +284,9 @@ impl Literals {
             let b = lit[*key];
             let (lo, up) = (b.to_ascii_lowercase(), b.to_ascii_uppercase());
             // Overlapping occurrences too (`:::` holds `::` twice).
-            for at in memchr::memchr2_iter(lo, up, data) {
+            let mut hit = |at: usize| {
                 let Some(start) = at.checked_sub(*key) else {
-                    continue;
+                    return;
                 };
                 if data
                     .get(start..start + lit.len())
@@ -294,6 +294,11 @@ impl Literals {
                 {
                     on_match(*id, start + lit.len());
                 }
+            };
+            if lo == up {
+                memchr::memchr_iter(lo, data).for_each(&mut hit);
+            } else {
+                memchr::memchr2_iter(lo, up, data).for_each(&mut hit);
             }
         }
     }
