@@ -140,6 +140,8 @@ pub struct Engine {
     /// The digits triggers and their rules, sorted by `min`: side by side,
     /// since every digit run of a record walks the start of this list.
     digit_rules: Vec<(DigitsTrigger, u32)>,
+    /// The digit rules with `letter_inside`.
+    letter_rules: Vec<(DigitsTrigger, u32)>,
     /// The context words of gated digit rules ([`Compiled::gate`]).
     gate_words: WordSet,
     options: EngineOptions,
@@ -253,6 +255,11 @@ impl Engine {
             });
         }
         digit_rules.sort_by_key(|(t, _)| t.min);
+        let letter_rules = digit_rules
+            .iter()
+            .filter(|(t, _)| t.letter_inside)
+            .copied()
+            .collect();
         let anchors = Literals::new(&literals).map_err(|reason| Error::Rule {
             id: "(anchors)".into(),
             reason,
@@ -268,6 +275,7 @@ impl Engine {
             anchors,
             anchor_rules,
             digit_rules,
+            letter_rules,
             gate_words,
             options,
             digest: set.digest().to_owned(),
@@ -653,6 +661,21 @@ impl<'e> Scanner<'e> {
             let spans = &mut self.spans;
             digit_runs(buf, from, to, |s, e, digits, dots, spaced| {
                 let before = windows.len();
+                if !engine.letter_rules.is_empty() && buf.get(e).is_some_and(u8::is_ascii_uppercase)
+                {
+                    // The number may go on past the letter: `2 69 05 2A 004 012 28`.
+                    let (end, more) = run_after_letter(buf, e + 1);
+                    let total = usize::from(digits) + more;
+                    for &(t, r) in &engine.letter_rules {
+                        if more > 0 && (usize::from(t.min)..=usize::from(t.max)).contains(&total) {
+                            windows.push((
+                                r,
+                                s.saturating_sub(DIGIT_WINDOW),
+                                (end + DIGIT_WINDOW).min(len),
+                            ));
+                        }
+                    }
+                }
                 // The span whose gate words are in `near`, looked up once for
                 // all the gated rules that get that far.
                 let mut looked: Option<(usize, usize)> = None;
@@ -1016,6 +1039,26 @@ impl Shape {
             None => true,
         }
     }
+}
+
+/// The end of the digits (joined by single separators, after an optional
+/// one) that go on from `at`, just past a letter inside a number, and how
+/// many digits they hold.
+fn run_after_letter(buf: &[u8], mut at: usize) -> (usize, usize) {
+    if buf.get(at).is_some_and(|&b| is_sep(b)) && buf.get(at + 1).is_some_and(|&b| is_digit(b)) {
+        at += 1;
+    }
+    let mut digits = 0;
+    while at < buf.len() {
+        if is_digit(buf[at]) {
+            digits += 1;
+        } else if !(is_sep(buf[at]) && buf.get(at + 1).is_some_and(|&b| is_digit(b)) && digits > 0)
+        {
+            break;
+        }
+        at += 1;
+    }
+    (at, digits)
 }
 
 /// Pushes onto `out` the stretches of the digit run `buf[s..e]` that hold

@@ -93,6 +93,12 @@ pub struct DigitsTrigger {
     /// candidates (so `2019-08-09` is no 8-digit candidate).
     #[serde(default)]
     pub bare: bool,
+    /// One upper-case ASCII letter may stand inside the number, right after
+    /// a digit (`2A` in a Corsican INSEE number): a run followed by a
+    /// letter and more digits is also a candidate, its digits counted
+    /// across the letter. The pattern says which letters.
+    #[serde(default)]
+    pub letter_inside: bool,
 }
 
 /// A cheap test of the bytes around an anchor hit, run before any regex.
