@@ -51,8 +51,10 @@ pub struct EngineOptions {
     pub block_size: usize,
     /// Whether the prefilter chooses where patterns run (default true).
     /// Without it every rule's pattern runs over all the text: many times
-    /// slower, and the reference the prefilter is tested against, since it
-    /// must find exactly what this finds.
+    /// slower, and the reference the prefilter is checked against. On the
+    /// rules' examples and the labelled corpus the two must agree; on other
+    /// text a trigger's shape filters may also reject what a bare pattern
+    /// finds (the digits of a float's fraction), by design.
     pub prefilter: bool,
 }
 
