@@ -99,10 +99,41 @@ fn iban_de(rng: &mut Rng) -> String {
     format!("DE{:02}{bban}", 98 - rem)
 }
 
+/// A French social security number with its key, spaced or compact; one in
+/// four from Corsica (department `2A` or `2B`, which count as 19 and 18 for
+/// the key).
+fn insee(rng: &mut Rng) -> String {
+    let sex = 1 + rng.below(2);
+    let (year, month) = (rng.below(100), 1 + rng.below(12));
+    let (dept, as_number) = if rng.below(4) == 0 {
+        if rng.below(2) == 0 {
+            ("2A".to_owned(), 19)
+        } else {
+            ("2B".to_owned(), 18)
+        }
+    } else {
+        let d = loop {
+            let d = 1 + rng.below(95);
+            if d != 20 {
+                break d;
+            }
+        };
+        (format!("{d:02}"), d)
+    };
+    let (commune, order) = (1 + rng.below(990), 1 + rng.below(999));
+    let body = format!("{sex}{year:02}{month:02}{as_number:02}{commune:03}{order:03}");
+    let key = 97 - body.parse::<u64>().unwrap() % 97;
+    if rng.below(2) == 0 {
+        format!("{sex} {year:02} {month:02} {dept} {commune:03} {order:03} {key:02}")
+    } else {
+        format!("{sex}{year:02}{month:02}{dept}{commune:03}{order:03}{key:02}")
+    }
+}
+
 /// One labelled value: entity and the line that carries it (value marked by
 /// `{}` in the template).
 fn positive(rng: &mut Rng) -> (&'static str, String, String) {
-    match rng.below(16) {
+    match rng.below(17) {
         0 => {
             let v = format!(
                 "{}.{}@{}",
@@ -298,6 +329,19 @@ fn positive(rng: &mut Rng) -> (&'static str, String, String) {
                 v,
                 rng.pick(&["DOB: {}", "date of birth {}", "\"birth_date\": \"{}\""])
                     .to_string(),
+            )
+        }
+        15 => {
+            let v = insee(rng);
+            (
+                "FR_INSEE",
+                v,
+                rng.pick(&[
+                    "N° de sécurité sociale : {}",
+                    "\"nir\": \"{}\"",
+                    "numéro INSEE {} (assuré)",
+                ])
+                .to_string(),
             )
         }
         _ => {
