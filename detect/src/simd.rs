@@ -13,38 +13,13 @@
 pub(crate) fn digit_mask(bytes: &[u8; 64]) -> u64 {
     #[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
     {
-        // SAFETY: the function only needs SSE2, which the `cfg` above
-        // guarantees is enabled for the whole build.
-        unsafe { digit_mask_sse2(bytes) }
+        // SAFETY: SSE2 is enabled for the whole build (the `cfg` above).
+        unsafe { sse2::mask::<false>(bytes) }
     }
     #[cfg(not(all(target_arch = "x86_64", target_feature = "sse2")))]
     {
         digit_mask_portable(bytes)
     }
-}
-
-#[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
-#[target_feature(enable = "sse2")]
-fn digit_mask_sse2(bytes: &[u8; 64]) -> u64 {
-    use std::arch::x86_64::{
-        _mm_cmplt_epi8, _mm_movemask_epi8, _mm_set_epi64x, _mm_set1_epi8, _mm_sub_epi8,
-    };
-    let mut mask = 0u64;
-    for (q, lane) in bytes.chunks_exact(16).enumerate() {
-        let word = |at: usize| {
-            let mut b = [0u8; 8];
-            b.copy_from_slice(&lane[at..at + 8]);
-            i64::from_le_bytes(b)
-        };
-        let v = _mm_set_epi64x(word(8), word(0));
-        // Shift '0'..='9' down to the 10 smallest signed bytes, so that one
-        // signed comparison tells digits from everything else.
-        let shifted = _mm_sub_epi8(v, _mm_set1_epi8((b'0' ^ 0x80) as i8));
-        let digits = _mm_cmplt_epi8(shifted, _mm_set1_epi8(i8::MIN + 10));
-        // movemask sets only the low 16 bits.
-        mask |= u64::from(_mm_movemask_epi8(digits) as u16) << (q * 16);
-    }
-    mask
 }
 
 /// Bit `k` of the result is set when `bytes[k]` is an ASCII letter or digit.
@@ -53,7 +28,7 @@ pub(crate) fn alnum_mask(bytes: &[u8; 64]) -> u64 {
     #[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
     {
         // SAFETY: as in `digit_mask`.
-        unsafe { alnum_mask_sse2(bytes) }
+        unsafe { sse2::mask::<true>(bytes) }
     }
     #[cfg(not(all(target_arch = "x86_64", target_feature = "sse2")))]
     {
@@ -62,56 +37,66 @@ pub(crate) fn alnum_mask(bytes: &[u8; 64]) -> u64 {
 }
 
 #[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
-#[target_feature(enable = "sse2")]
-fn alnum_mask_sse2(bytes: &[u8; 64]) -> u64 {
+mod sse2 {
     use std::arch::x86_64::{
-        _mm_cmplt_epi8, _mm_movemask_epi8, _mm_or_si128, _mm_set_epi64x, _mm_set1_epi8,
+        __m128i, _mm_cmplt_epi8, _mm_movemask_epi8, _mm_or_si128, _mm_set_epi64x, _mm_set1_epi8,
         _mm_sub_epi8,
     };
-    let mut mask = 0u64;
-    for (q, lane) in bytes.chunks_exact(16).enumerate() {
-        let word = |at: usize| {
-            let mut b = [0u8; 8];
-            b.copy_from_slice(&lane[at..at + 8]);
-            i64::from_le_bytes(b)
-        };
-        let v = _mm_set_epi64x(word(8), word(0));
-        // As in `digit_mask_sse2`; letters are compared in lower case
-        // (setting bit 5 maps 'A'..='Z' onto 'a'..='z' and no other byte
-        // onto them).
-        let digits = _mm_cmplt_epi8(
-            _mm_sub_epi8(v, _mm_set1_epi8((b'0' ^ 0x80) as i8)),
-            _mm_set1_epi8(i8::MIN + 10),
-        );
-        let lower = _mm_or_si128(v, _mm_set1_epi8(0x20));
-        let letters = _mm_cmplt_epi8(
-            _mm_sub_epi8(lower, _mm_set1_epi8((b'a' ^ 0x80) as i8)),
-            _mm_set1_epi8(i8::MIN + 26),
-        );
-        let both = _mm_or_si128(digits, letters);
-        mask |= u64::from(_mm_movemask_epi8(both) as u16) << (q * 16);
-    }
-    mask
-}
 
-/// As [`alnum_mask`], in plain Rust, for up to 64 bytes; bits past the end
-/// are clear.
-pub(crate) fn alnum_mask_portable(bytes: &[u8]) -> u64 {
-    bytes
-        .iter()
-        .take(64)
-        .enumerate()
-        .fold(0, |m, (k, b)| m | u64::from(b.is_ascii_alphanumeric()) << k)
+    /// Bit `k` is set when byte `k` is a digit, or with `LETTERS` also when
+    /// it is a letter.
+    #[inline]
+    #[target_feature(enable = "sse2")]
+    pub(super) fn mask<const LETTERS: bool>(bytes: &[u8; 64]) -> u64 {
+        let mut mask = 0u64;
+        for (q, lane) in bytes.chunks_exact(16).enumerate() {
+            let word = |at: usize| {
+                let mut b = [0u8; 8];
+                b.copy_from_slice(&lane[at..at + 8]);
+                i64::from_le_bytes(b)
+            };
+            let v = _mm_set_epi64x(word(8), word(0));
+            let mut class = within(v, b'0', 10);
+            if LETTERS {
+                // Letters in lower case: setting bit 5 maps 'A'..='Z' onto
+                // 'a'..='z' and no other byte onto them.
+                let lower = _mm_or_si128(v, _mm_set1_epi8(0x20));
+                class = _mm_or_si128(class, within(lower, b'a', 26));
+            }
+            // movemask sets only the low 16 bits.
+            mask |= u64::from(_mm_movemask_epi8(class) as u16) << (q * 16);
+        }
+        mask
+    }
+
+    /// Marks the bytes of `v` in `first..first + n`: shifted down to the `n`
+    /// smallest signed bytes, one signed comparison tells them apart.
+    #[inline]
+    #[target_feature(enable = "sse2")]
+    fn within(v: __m128i, first: u8, n: i8) -> __m128i {
+        let shifted = _mm_sub_epi8(v, _mm_set1_epi8((first ^ 0x80) as i8));
+        _mm_cmplt_epi8(shifted, _mm_set1_epi8(i8::MIN + n))
+    }
 }
 
 /// As [`digit_mask`], in plain Rust, for any number of bytes up to 64 (the
 /// end of a buffer); bits past the end are clear.
 pub(crate) fn digit_mask_portable(bytes: &[u8]) -> u64 {
+    portable(bytes, u8::is_ascii_digit)
+}
+
+/// As [`alnum_mask`], in plain Rust, for up to 64 bytes; bits past the end
+/// are clear.
+pub(crate) fn alnum_mask_portable(bytes: &[u8]) -> u64 {
+    portable(bytes, u8::is_ascii_alphanumeric)
+}
+
+fn portable(bytes: &[u8], class: fn(&u8) -> bool) -> u64 {
     bytes
         .iter()
         .take(64)
         .enumerate()
-        .fold(0, |m, (k, b)| m | u64::from(b.is_ascii_digit()) << k)
+        .fold(0, |m, (k, b)| m | u64::from(class(b)) << k)
 }
 
 #[cfg(test)]
