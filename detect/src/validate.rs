@@ -98,49 +98,33 @@ impl Validator {
         let Ok(text) = std::str::from_utf8(value) else {
             return false;
         };
-        // The digits, for the validators that read them, without an
-        // allocation: this runs on every candidate digit run.
+        // The digits, without an allocation: this runs on every candidate
+        // digit run. More than any number has (`None`) fails the validators
+        // that read them.
         let mut store = [0u8; MAX_DIGITS];
-        let d = match self {
-            Validator::Luhn
-            | Validator::CreditCard
-            | Validator::UsSsn
-            | Validator::UsItin
-            | Validator::UkNhs
-            | Validator::CaSin
-            | Validator::InAadhaar
-            | Validator::AuTfn
-            | Validator::DeTaxId
-            | Validator::NlBsn
-            | Validator::BrCpf
-            | Validator::BrCnpj
-            | Validator::Phone
-            | Validator::AbaRouting => match digits(text, &mut store) {
-                Some(d) => d,
-                None => return false,
-            },
-            _ => &[],
-        };
+        let d = digits(text, &mut store);
         match self {
-            Validator::Luhn => luhn(d),
-            Validator::CreditCard => (12..=19).contains(&d.len()) && luhn(d),
+            Validator::Luhn => d.is_some_and(luhn),
+            Validator::CreditCard => d.is_some_and(|d| (12..=19).contains(&d.len()) && luhn(d)),
             Validator::Iban => iban(text),
-            Validator::UsSsn => us_ssn(d),
-            Validator::UsItin => us_itin(d),
+            Validator::UsSsn => d.is_some_and(us_ssn),
+            Validator::UsItin => d.is_some_and(us_itin),
             Validator::UkNino => uk_nino(text),
-            Validator::UkNhs => uk_nhs(d),
-            Validator::CaSin => d.len() == 9 && d[0] != 0 && d[0] != 8 && luhn(d),
-            Validator::InAadhaar => d.len() == 12 && d[0] >= 2 && verhoeff(d),
+            Validator::UkNhs => d.is_some_and(uk_nhs),
+            Validator::CaSin => {
+                d.is_some_and(|d| d.len() == 9 && d[0] != 0 && d[0] != 8 && luhn(d))
+            }
+            Validator::InAadhaar => d.is_some_and(|d| d.len() == 12 && d[0] >= 2 && verhoeff(d)),
             Validator::InPan => in_pan(text),
-            Validator::AuTfn => au_tfn(d),
+            Validator::AuTfn => d.is_some_and(au_tfn),
             Validator::EsNif => es_nif(text),
             Validator::EsNie => es_nie(text),
             Validator::ItFiscalCode => it_fiscal_code(text),
             Validator::FrInsee => fr_insee(text),
-            Validator::DeTaxId => de_tax_id(d),
-            Validator::NlBsn => nl_bsn(d),
-            Validator::BrCpf => br_cpf(d),
-            Validator::BrCnpj => br_cnpj(d),
+            Validator::DeTaxId => d.is_some_and(de_tax_id),
+            Validator::NlBsn => d.is_some_and(nl_bsn),
+            Validator::BrCpf => d.is_some_and(br_cpf),
+            Validator::BrCnpj => d.is_some_and(br_cnpj),
             Validator::SgNric => sg_nric(text),
             Validator::Ipv4 => ipv4(text),
             Validator::Ipv6 => ipv6(text),
@@ -149,9 +133,9 @@ impl Validator {
             Validator::Jwt => jwt(text),
             Validator::BirthDate => birth_date(text),
             Validator::UriPassword => uri_password(text),
-            Validator::Phone => (7..=15).contains(&d.len()) && !all_same(d),
+            Validator::Phone => d.is_some_and(|d| (7..=15).contains(&d.len()) && !all_same(d)),
             Validator::Email => email(text),
-            Validator::AbaRouting => aba_routing(d),
+            Validator::AbaRouting => d.is_some_and(aba_routing),
         }
     }
 }
