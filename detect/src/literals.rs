@@ -4,7 +4,7 @@
 //! The engine's anchors are a few hundred short literals; Vectorscan's literal
 //! matcher finds all of their occurrences, overlapping ones included, about
 //! three times faster than an Aho-Corasick DFA over the same set. This module
-//! is, with the SSE2 digit mask of `simd.rs`, the only `unsafe` code in
+//! is, with the SSE2 byte masks of `simd.rs`, the only `unsafe` code in
 //! `detect`: each block says why it holds.
 #![allow(unsafe_code)]
 

@@ -92,11 +92,7 @@ impl WordSet {
             while starts != 0 {
                 let i = at + starts.trailing_zeros() as usize;
                 starts &= starts - 1;
-                let second = buf.get(i + 1).map_or(0, u8::to_ascii_lowercase);
-                let pair = usize::from(buf[i].to_ascii_lowercase()) << 8 | usize::from(second);
-                if self.pairs[pair / 64] & (1 << (pair % 64)) != 0 {
-                    self.try_words(buf, i, out);
-                }
+                self.try_words(buf, i, out);
             }
             before = mask >> (n - 1) & 1;
             at += n;
@@ -114,27 +110,32 @@ impl WordSet {
     ) {
         let mut prev_alnum = from > 0 && buf[from - 1].is_ascii_alphanumeric();
         for i in from..to {
-            let b = buf[i];
             if !prev_alnum {
-                let second = buf.get(i + 1).map_or(0, u8::to_ascii_lowercase);
-                let pair = usize::from(b.to_ascii_lowercase()) << 8 | usize::from(second);
-                if self.pairs[pair / 64] & (1 << (pair % 64)) != 0 {
-                    self.try_words(buf, i, out);
-                }
+                self.try_words(buf, i, out);
             }
-            prev_alnum = b.is_ascii_alphanumeric();
+            prev_alnum = buf[i].is_ascii_alphanumeric();
         }
     }
 
-    /// The words that start at `buf[i]`, whole.
-    #[cold]
+    /// The words that start at `buf[i]` (a word start), whole; most starts
+    /// are ruled out by their first two bytes.
+    #[inline]
     fn try_words(&self, buf: &[u8], i: usize, out: &mut Vec<(usize, usize, u32)>) {
+        let second = buf.get(i + 1).map_or(0, u8::to_ascii_lowercase);
+        let pair = usize::from(buf[i].to_ascii_lowercase()) << 8 | usize::from(second);
+        if self.pairs[pair / 64] & (1 << (pair % 64)) != 0 {
+            self.compare_words(buf, i, out);
+        }
+    }
+
+    #[cold]
+    fn compare_words(&self, buf: &[u8], i: usize, out: &mut Vec<(usize, usize, u32)>) {
         for &id in &self.by_first[usize::from(buf[i].to_ascii_lowercase())] {
             let word = &self.words[id as usize];
             let end = i + word.len();
             if end <= buf.len()
                 && buf[i..end].eq_ignore_ascii_case(word)
-                && buf.get(end).is_none_or(|c| !c.is_ascii_alphanumeric())
+                && crate::score::is_whole_word(buf, i, end)
             {
                 out.push((i, end, id));
             }
@@ -164,8 +165,9 @@ impl Near {
     }
 
     /// Sets the bit of each word lying whole in `buf[from..to]`, as a whole
-    /// word of `buf` (see [`WordSet::scan`]); read them with [`any_found`].
-    pub(crate) fn look(&mut self, set: &WordSet, buf: &[u8], from: usize, to: usize) -> &[u64] {
+    /// word of `buf` (see [`WordSet::scan`]); read them with [`Near::bits`]
+    /// and [`any_found`].
+    pub(crate) fn look(&mut self, set: &WordSet, buf: &[u8], from: usize, to: usize) {
         if self.lo == self.hi || from > self.hi {
             // Nothing scanned that the span can use.
             self.found.clear();
@@ -190,11 +192,8 @@ impl Near {
                 self.bits[id as usize / 64] |= 1 << (id % 64);
             }
         }
-        &self.bits
     }
-}
 
-impl Near {
     /// The bits set by the last [`Near::look`].
     pub(crate) fn bits(&self) -> &[u64] {
         &self.bits
@@ -222,9 +221,10 @@ mod tests {
     }
 
     fn hits(set: &WordSet, near: &mut Near, text: &[u8], from: usize, to: usize) -> Vec<usize> {
-        let bits = near.look(set, text, from, to).to_vec();
+        near.look(set, text, from, to);
+        let bits = near.bits();
         (0..set.len())
-            .filter(|&id| any_found(&bits, &[id]))
+            .filter(|&id| any_found(bits, &[id]))
             .collect()
     }
 
