@@ -141,28 +141,21 @@ fn compare_with_reference(set: &RuleSet, engine: &Engine, docs: &[Vec<u8>]) {
     )
     .expect("engine");
     let (mut a, mut b) = (engine.scanner(), reference.scanner());
-    let (mut got, mut want) = (Vec::new(), Vec::new());
     let (mut total, mut missed, mut extra) = (0, 0, 0);
     for (i, doc) in docs.iter().enumerate() {
-        got.clear();
-        want.clear();
-        a.scan_slice(doc, None, &mut got);
-        b.scan_slice(doc, None, &mut want);
-        total += want.len();
-        let key = |d: &shoal_detect::Detection| (d.start, d.end, d.rule);
-        let got: Vec<_> = got.iter().map(key).collect();
-        let want: Vec<_> = want.iter().map(key).collect();
-        for (what, list, other, count) in [
-            ("missed", &want, &got, &mut missed),
-            ("extra", &got, &want, &mut extra),
+        let d = shoal_detect::check::differences(&mut a, &mut b, doc);
+        total += d.reference;
+        for (what, list, count) in [
+            ("missed", &d.missed, &mut missed),
+            ("extra", &d.extra, &mut extra),
         ] {
-            for d in list.iter().filter(|d| !other.contains(d)) {
+            for m in list {
                 *count += 1;
                 println!(
                     "    {what}: record {i} {}..{} {}",
-                    d.0,
-                    d.1,
-                    engine.rule(d.2).id
+                    m.0,
+                    m.1,
+                    engine.rule(m.2).id
                 );
             }
         }

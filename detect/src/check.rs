@@ -7,7 +7,7 @@
 //! by the test suite for the built-in rules and by `shoal rules check` for
 //! users'.
 
-use crate::engine::{Engine, EngineOptions};
+use crate::engine::{Engine, EngineOptions, Scanner};
 use crate::rules::{Rule, RuleSet};
 
 /// One failed expectation.
@@ -36,28 +36,21 @@ pub fn check_examples(set: &RuleSet) -> Result<Vec<Failure>, crate::Error> {
         let mut scanner = engine.scanner();
         let mut everywhere = reference.scanner();
         let mut out = Vec::new();
-        let mut expected = Vec::new();
         for example in rule.examples.iter().chain(&rule.negative_examples) {
             for text in edges(example) {
-                out.clear();
-                expected.clear();
-                scanner.scan_slice(text.as_bytes(), None, &mut out);
-                everywhere.scan_slice(text.as_bytes(), None, &mut expected);
-                let spans = |d: &[crate::Detection]| -> Vec<(u64, u64)> {
-                    d.iter().map(|d| (d.start, d.end)).collect()
+                let d = differences(&mut scanner, &mut everywhere, text.as_bytes());
+                let what = if !d.missed.is_empty() {
+                    "the prefilter misses a match that the pattern finds"
+                } else if !d.extra.is_empty() {
+                    "the prefilter finds a match that the pattern alone does not"
+                } else {
+                    continue;
                 };
-                let (got, want) = (spans(&out), spans(&expected));
-                if got != want {
-                    failures.push(Failure {
-                        rule: rule.id.clone(),
-                        what: if want.iter().any(|w| !got.contains(w)) {
-                            "the prefilter misses a match that the pattern finds"
-                        } else {
-                            "the prefilter finds a match that the pattern alone does not"
-                        },
-                        example: text,
-                    });
-                }
+                failures.push(Failure {
+                    rule: rule.id.clone(),
+                    what,
+                    example: text,
+                });
             }
         }
         for example in &rule.examples {
@@ -100,6 +93,45 @@ pub fn check_examples(set: &RuleSet) -> Result<Vec<Failure>, crate::Error> {
         }
     }
     Ok(failures)
+}
+
+/// Where a prefiltered scan and the reference (the same rules with
+/// `prefilter: false`) differ on one text: each match as `(start, end,
+/// rule index)`.
+#[derive(Debug, Default)]
+pub struct Differences {
+    /// Matches of the reference that the prefiltered scan lacks.
+    pub missed: Vec<(u64, u64, usize)>,
+    /// Matches of the prefiltered scan that the reference lacks.
+    pub extra: Vec<(u64, u64, usize)>,
+    /// Matches of the reference.
+    pub reference: usize,
+}
+
+/// Scans `text` with both scanners (engines built from the same rule set,
+/// the second without the prefilter) and returns where they differ.
+pub fn differences(
+    prefiltered: &mut Scanner<'_>,
+    reference: &mut Scanner<'_>,
+    text: &[u8],
+) -> Differences {
+    let (mut got, mut want) = (Vec::new(), Vec::new());
+    prefiltered.scan_slice(text, None, &mut got);
+    reference.scan_slice(text, None, &mut want);
+    let key = |d: &crate::Detection| (d.start, d.end, d.rule);
+    let got: Vec<_> = got.iter().map(key).collect();
+    let want: Vec<_> = want.iter().map(key).collect();
+    let absent = |list: &[(u64, u64, usize)], other: &[(u64, u64, usize)]| {
+        list.iter()
+            .filter(|d| !other.contains(d))
+            .copied()
+            .collect()
+    };
+    Differences {
+        missed: absent(&want, &got),
+        extra: absent(&got, &want),
+        reference: want.len(),
+    }
 }
 
 /// True when every match of the rule's pattern in `example` contains one of

@@ -594,29 +594,16 @@ fn the_prefilter_finds_what_every_pattern_finds_over_all_the_text() {
     )
     .unwrap();
     let (mut a, mut b) = (prefiltered.scanner(), everywhere.scanner());
-    let (mut got, mut want) = (Vec::new(), Vec::new());
     let mut findings = 0;
     let mut differences = Vec::new();
     for doc in corpus(200) {
-        got.clear();
-        want.clear();
-        a.scan_slice(doc.text.as_bytes(), None, &mut got);
-        b.scan_slice(doc.text.as_bytes(), None, &mut want);
-        findings += want.len();
-        let key =
-            |d: &shoal_detect::Detection| (d.start, d.end, prefiltered.rule(d.rule).id.clone());
-        let got: Vec<_> = got.iter().map(key).collect();
-        let want: Vec<_> = want.iter().map(key).collect();
-        differences.extend(
-            want.iter()
-                .filter(|w| !got.contains(w))
-                .map(|w| format!("missed {w:?}")),
-        );
-        differences.extend(
-            got.iter()
-                .filter(|g| !want.contains(g))
-                .map(|g| format!("extra {g:?}")),
-        );
+        let d = shoal_detect::check::differences(&mut a, &mut b, doc.text.as_bytes());
+        findings += d.reference;
+        for (what, list) in [("missed", &d.missed), ("extra", &d.extra)] {
+            differences.extend(list.iter().map(|&(start, end, rule)| {
+                format!("{what} {start}..{end} {}", prefiltered.rule(rule).id)
+            }));
+        }
     }
     println!("{findings} findings compared");
     assert!(
