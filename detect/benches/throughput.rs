@@ -13,6 +13,7 @@
 //! text (no prefilter; slow) and prints where the findings differ.
 //! `SHOAL_BENCH_FINDINGS=FILE` writes the findings of corpus (a) to FILE
 //! (record, span and rule of each, never the value) to compare two builds.
+//! `SHOAL_BENCH_TOP=N` lists the N rules with the most windows (default 8).
 #![allow(clippy::print_stdout)]
 
 use std::path::{Path, PathBuf};
@@ -99,7 +100,12 @@ fn stats(
         .map(|(i, &n)| (n, engine.rule(i).id.clone()))
         .collect();
     top.sort_unstable_by(|a, b| b.cmp(a));
-    top.truncate(8);
+    top.truncate(
+        std::env::var("SHOAL_BENCH_TOP")
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(8),
+    );
     (scanner.stats(), top)
 }
 

@@ -144,6 +144,9 @@ pub struct Engine {
     digit_rules: Vec<(DigitsTrigger, u32)>,
     /// The digit rules with `letter_inside`.
     letter_rules: Vec<(DigitsTrigger, u32)>,
+    /// The IPv6 digit rules, kept out of `digit_rules`: they take runs of
+    /// any length, so every run would walk the list's start for them.
+    ipv6_rules: Vec<(DigitsTrigger, u32)>,
     /// The context words of gated digit rules ([`Compiled::gate`]).
     gate_words: WordSet,
     options: EngineOptions,
@@ -257,6 +260,8 @@ impl Engine {
             });
         }
         digit_rules.sort_by_key(|(t, _)| t.min);
+        let (ipv6_rules, digit_rules): (Vec<_>, Vec<_>) =
+            digit_rules.into_iter().partition(|(t, _)| t.ipv6);
         let letter_rules = digit_rules
             .iter()
             .filter(|(t, _)| t.letter_inside)
@@ -278,6 +283,7 @@ impl Engine {
             anchor_rules,
             digit_rules,
             letter_rules,
+            ipv6_rules,
             gate_words,
             options,
             digest: set.digest().to_owned(),
@@ -653,7 +659,7 @@ impl<'e> Scanner<'e> {
         }
 
         // Digit-run triggers.
-        if !engine.digit_rules.is_empty() {
+        if !engine.digit_rules.is_empty() || !engine.ipv6_rules.is_empty() {
             let from = region.start.saturating_sub(DIGIT_WINDOW);
             let to = (region.end + DIGIT_WINDOW).min(len);
             let windows = &mut self.windows;
@@ -678,38 +684,41 @@ impl<'e> Scanner<'e> {
                         }
                     }
                 }
+                // Upper-case letters right before the run, counted once.
+                let mut letters: Option<usize> = None;
+                // The checks of the bytes around the run.
+                let mut around = |t: &DigitsTrigger| {
+                    t.dots.is_none_or(|d| dots >= d)
+                        && (t.letters_before == 0
+                            || *letters.get_or_insert_with(|| letters_before(buf, s))
+                                >= usize::from(t.letters_before))
+                        && (!t.letters_exact
+                            || letters_exact(buf, s, usize::from(t.letters_before)))
+                        && t.prefix
+                            .is_none_or(|p| s > 0 && char::from(buf[s - 1]) == p)
+                };
+                // An IPv6 address: most runs have no colon near them.
+                if !engine.ipv6_rules.is_empty() && colon_near(buf, s) {
+                    let mut address = None;
+                    for &(t, r) in &engine.ipv6_rules {
+                        if digits < t.min || !around(&t) {
+                            continue;
+                        }
+                        // The window is the address itself, with the byte
+                        // on each side that the pattern looks at.
+                        if let Some(run) = address.get_or_insert_with(|| ipv6_run(buf, s)) {
+                            windows.push((r, run.start.saturating_sub(1), (run.end + 1).min(len)));
+                        }
+                    }
+                }
                 // The span whose gate words are in `near`, looked up once for
                 // all the gated rules that get that far.
                 let mut looked: Option<(usize, usize)> = None;
-                // Upper-case letters right before the run, counted once.
-                let mut letters: Option<usize> = None;
                 for &(t, r) in &engine.digit_rules {
                     if digits < t.min {
                         break;
                     }
-                    if t.dots.is_some_and(|d| dots < d) {
-                        continue;
-                    }
-                    if t.letters_before > 0
-                        && *letters.get_or_insert_with(|| letters_before(buf, s))
-                            < usize::from(t.letters_before)
-                    {
-                        continue;
-                    }
-                    if t.letters_exact && !letters_exact(buf, s, usize::from(t.letters_before)) {
-                        continue;
-                    }
-                    if t.prefix
-                        .is_some_and(|p| s == 0 || char::from(buf[s - 1]) != p)
-                    {
-                        continue;
-                    }
-                    if t.ipv6 {
-                        // The window is the address itself, with the byte
-                        // on each side that the pattern looks at.
-                        if let Some(run) = ipv6_run(buf, s) {
-                            windows.push((r, run.start.saturating_sub(1), (run.end + 1).min(len)));
-                        }
+                    if !around(&t) {
                         continue;
                     }
                     let compiled = &engine.rules[r as usize];
@@ -900,16 +909,31 @@ fn letters_exact(buf: &[u8], at: usize, n: usize) -> bool {
         && (at == n || !is_word(buf[at - n - 1]))
 }
 
+/// True when a colon lies within four bytes of `at`. The group of an IPv6
+/// address holding a digit at `at` has at most four hex digits and touches
+/// a colon, so without one (most digit runs) there is no address there.
+#[inline]
+fn colon_near(buf: &[u8], at: usize) -> bool {
+    if at >= 4
+        && let Some(bytes) = buf.get(at - 4..at + 4)
+    {
+        // Eight bytes at once: a byte of `x` is zero where the text has a
+        // colon, and (x - 0x01..) & !x has its top bit set at the lowest
+        // such byte (borrows only spread upwards from a zero byte).
+        let x = u64::from_le_bytes(bytes.try_into().unwrap_or_default()) ^ 0x3a3a_3a3a_3a3a_3a3a;
+        let zero = x.wrapping_sub(0x0101_0101_0101_0101) & !x & 0x8080_8080_8080_8080;
+        return zero != 0 || buf.get(at + 4) == Some(&b':');
+    }
+    let near = &buf[at.saturating_sub(4)..(at + 5).min(buf.len())];
+    near.contains(&b':')
+}
+
 /// The run of hex digits and colons around the digit at `at`, when it can be
 /// an IPv6 address on its own: at most 45 bytes, holding `::` or seven
 /// colons, and neither glued to a word character (the pattern's bounds).
 fn ipv6_run(buf: &[u8], at: usize) -> Option<std::ops::Range<usize>> {
     const LONGEST: usize = 45;
-    // The group holding `at` has at most four hex digits and touches a
-    // colon, so a colon lies within four bytes of `at`: without one (most
-    // digit runs), nothing more is looked at.
-    let near = &buf[at.saturating_sub(4)..(at + 5).min(buf.len())];
-    if !near.iter().fold(false, |found, &b| found | (b == b':')) {
+    if !colon_near(buf, at) {
         return None;
     }
     // Then the group itself: at most four hex digits, next to a colon.
@@ -1342,6 +1366,15 @@ mod tests {
                 runs.push((s, e, d, dots, sp))
             });
             assert_eq!(runs, digit_runs_bytewise(buf), "from offset {skip}");
+        }
+    }
+
+    #[test]
+    fn a_colon_near_is_found_eight_bytes_at_a_time_as_one_at_a_time() {
+        let text = b"1:2 abcdefgh 3 ij:: kl 4  :mnopq5rstu:v6wxyz 7:";
+        for at in 0..text.len() {
+            let near = &text[at.saturating_sub(4)..(at + 5).min(text.len())];
+            assert_eq!(colon_near(text, at), near.contains(&b':'), "at {at}");
         }
     }
 
