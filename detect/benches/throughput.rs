@@ -14,6 +14,9 @@
 //! `SHOAL_BENCH_FINDINGS=FILE` writes the findings of corpus (a) to FILE
 //! (record, span and rule of each, never the value) to compare two builds.
 //! `SHOAL_BENCH_TOP=N` lists the N rules with the most windows (default 8).
+//! `SHOAL_BENCH_SPLIT=1` also times, on one thread over corpus (a), the
+//! anchor literal search alone and engines holding part of the rules, to
+//! show where the time goes.
 #![allow(clippy::print_stdout)]
 
 use std::path::{Path, PathBuf};
@@ -131,6 +134,51 @@ fn run(engine: &Engine, docs: &[Vec<u8>], threads: usize) -> (f64, usize) {
     });
     let secs = start.elapsed().as_secs_f64();
     (total as f64 / (1024.0 * 1024.0) / secs, found.into_inner())
+}
+
+/// Milliseconds per MiB of one thread over `docs`, best of `rounds`, for
+/// `pass` (which scans one record).
+fn per_mib(docs: &[Vec<u8>], rounds: usize, mut pass: impl FnMut(&[u8])) -> f64 {
+    let mib = docs.iter().map(Vec::len).sum::<usize>() as f64 / 1048576.0;
+    (0..rounds)
+        .map(|_| {
+            let t = Instant::now();
+            docs.iter().for_each(|d| pass(d));
+            t.elapsed().as_secs_f64() * 1e3 / mib
+        })
+        .fold(f64::MAX, f64::min)
+}
+
+/// Where one thread's time goes on `docs`: the literal search alone, then
+/// engines holding the anchor rules, the digit rules, and the digit rules
+/// without the IPv6 ones (an engine of part of the rules does part of the
+/// work; the differences say what each part costs).
+fn split(set: &RuleSet, docs: &[Vec<u8>], rounds: usize) {
+    let whole = Engine::new(set, EngineOptions::default()).expect("engine");
+    let mut scanner = whole.scanner();
+    let literals = per_mib(docs, rounds, |d| {
+        scanner.literal_pass(d);
+    });
+    println!("  split, one thread, ms per MiB: anchor literal search alone {literals:.3}");
+    type Keep = fn(&shoal_detect::Rule) -> bool;
+    let parts: [(&str, Keep); 4] = [
+        ("all rules", |_| true),
+        ("anchor rules", |r| r.digits.is_none()),
+        ("digit rules", |r| r.digits.is_some()),
+        ("digit rules but IPv6", |r| r.digits.is_some_and(|t| !t.ipv6)),
+    ];
+    for (name, keep) in parts {
+        let mut part = set.clone();
+        part.retain(keep);
+        let engine = Engine::new(&part, EngineOptions::default()).expect("engine");
+        let mut scanner = engine.scanner();
+        let mut out = Vec::new();
+        let ms = per_mib(docs, rounds, |d| {
+            out.clear();
+            scanner.scan_slice(d, None, &mut out);
+        });
+        println!("  {name} ({} rules): {ms:.3}", part.rules().len());
+    }
 }
 
 /// Compares the findings with those of every rule's pattern run over all
@@ -264,6 +312,9 @@ fn main() {
             .map(|(n, id)| format!("{id} {:.0}", per_mib(*n)))
             .collect();
         println!("  most windows per MiB: {}", top.join(", "));
+        if std::env::var_os("SHOAL_BENCH_SPLIT").is_some() && name == "real text" {
+            split(&set, docs, rounds);
+        }
         if std::env::var_os("SHOAL_BENCH_REFERENCE").is_some() {
             compare_with_reference(&set, &engine, docs);
         }
