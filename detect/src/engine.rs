@@ -903,10 +903,11 @@ fn glued(buf: &[u8], s: usize, e: usize, letter: bool) -> bool {
     (s > 0 && is_word(buf[s - 1])) || buf.get(end).is_some_and(|&b| is_word(b))
 }
 
-/// Upper-case ASCII letters right before `at`, one space between allowed.
+/// Upper-case ASCII letters right before `at`, one space or `-` between
+/// allowed (`GB 82`, `Z-7102062-N`).
 fn letters_before(buf: &[u8], at: usize) -> usize {
     let mut i = at;
-    if i > 0 && buf[i - 1] == b' ' {
+    if i > 0 && matches!(buf[i - 1], b' ' | b'-') {
         i -= 1;
     }
     let end = i;

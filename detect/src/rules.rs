@@ -26,7 +26,7 @@
 //! one of which occurs in, or within `max_len` of, every match), or `digits`
 //! (`{min, max, dots, letters_before, letters_exact, prefix, letter_after, ipv6, word, bare}`: the match contains a run of
 //! digits joined by single separators with that many digits, at least `dots`
-//! `.` separators, at least `letters_before` upper-case letters right before
+//! `.` separators, at least `letters_before` upper-case letters right before (one space or `-` between)
 //! it (exactly that many, touching it, when `letters_exact`), the `prefix` character right before it, an upper-case letter
 //! right after it when `letter_after`, when `ipv6` it lies in a run of
 //! hex digits and colons shaped like an IPv6 address, when `word` the
@@ -61,8 +61,9 @@ pub struct DigitsTrigger {
     /// digits (`192.0.2.0/255.255.255.0` holds two).
     #[serde(default)]
     pub dots: Option<u8>,
-    /// Fewest ASCII upper-case letters right before the run (one space
-    /// between them allowed), e.g. 2 for the country code of an IBAN.
+    /// Fewest ASCII upper-case letters right before the run (one space or
+    /// `-` between them allowed), e.g. 2 for the country code of an IBAN,
+    /// 1 for the `Z` of a Spanish NIE written `Z-7102062-N`.
     #[serde(default)]
     pub letters_before: u8,
     /// Exactly `letters_before` upper-case letters touch the run, with no

@@ -787,6 +787,41 @@ const HELD_OUT: &[(&str, &str, &str)] = &[
         "spring.datasource.password=X5wyiVhSECeG6nXsnl",
         "X5wyiVhSECeG6nXsnl",
     ),
+    (
+        "UK_NHS",
+        "patient,nhs_no\nAdeyemi,071-620-2182",
+        "071-620-2182",
+    ),
+    (
+        "IN_AADHAAR",
+        "Aadhaar No.: 5220-0238-7864",
+        "5220-0238-7864",
+    ),
+    ("NL_BSN", "BSN-nummer: 3911.06.533", "3911.06.533"),
+    ("BR_CPF", "cliente;cpf;35659333648", "35659333648"),
+    (
+        "BR_CNPJ",
+        "Fornecedor Ltda, CNPJ 98.002.523/0001-71",
+        "98.002.523/0001-71",
+    ),
+    ("SG_NRIC", "NRIC/FIN: S2601873J", "S2601873J"),
+    ("AU_TFN", "Tax File Number 426 017 247", "426 017 247"),
+    (
+        "CA_SIN",
+        "Social Insurance Number: 431-815-877",
+        "431-815-877",
+    ),
+    ("DE_TAX_ID", "Steuer-ID: 60517978242", "60517978242"),
+    (
+        "IT_FISCAL_CODE",
+        "cod. fiscale RNFRSZ11T07I105L",
+        "RNFRSZ11T07I105L",
+    ),
+    ("ES_NIF", "DNI/NIF: 77033706-J", "77033706-J"),
+    ("ES_NIE", "NIE Z-7102062-N", "Z-7102062-N"),
+    ("UK_NINO", "ni_number,AG252357C", "AG252357C"),
+    ("IN_PAN", "\"pan_no\": \"QWNPF6485C\"", "QWNPF6485C"),
+    ("US_ITIN", "ITIN 997-76-0035 issued", "997-76-0035"),
     ("PERSON", "Full name: Chidi Okafor", "Chidi Okafor"),
     (
         "ADDRESS",
@@ -796,9 +831,10 @@ const HELD_OUT: &[(&str, &str, &str)] = &[
 ];
 
 /// Recall on [`HELD_OUT`], per entity and overall, printed with each miss
-/// (entity and line). The floor, 0.95, is where the rules stand today (42 of
-/// 44, written before the two rule changes it prompted: unquoted passwords
-/// in configuration lines, `tél` as a French phone label): a guard against
+/// (entity and line). The floor, 0.95, is where the rules stand today (57 of
+/// 59; the lines were written before the rule changes they prompted:
+/// unquoted passwords in configuration lines, `tél` as a French phone label,
+/// a `-` between a Spanish NIE's letter and its digits): a guard against
 /// losing ground, since these are layouts the rules were not written for.
 /// The two misses are known: card groups joined by dots (a dot joins digits
 /// in every float and version, so card rules do not take it), and a street
