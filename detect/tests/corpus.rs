@@ -822,6 +822,118 @@ const HELD_OUT: &[(&str, &str, &str)] = &[
     ("UK_NINO", "ni_number,AG252357C", "AG252357C"),
     ("IN_PAN", "\"pan_no\": \"QWNPF6485C\"", "QWNPF6485C"),
     ("US_ITIN", "ITIN 997-76-0035 issued", "997-76-0035"),
+    (
+        "TWILIO_API_KEY",
+        "TWILIO_API_KEY_SID=SKcc6577428c2f6d6bc64e5a22fac180d6",
+        "SKcc6577428c2f6d6bc64e5a22fac180d6",
+    ),
+    (
+        "MAILGUN_KEY",
+        "mailgun: api_key: key-b2e6e1b465e551305fd2d2490ca4c616",
+        "key-b2e6e1b465e551305fd2d2490ca4c616",
+    ),
+    (
+        "DATADOG_API_KEY",
+        "DD_API_KEY=e8c4bf144d3334955d46af783b52901a",
+        "e8c4bf144d3334955d46af783b52901a",
+    ),
+    (
+        "HEROKU_API_KEY",
+        "heroku config: HEROKU_API_KEY=6ccaccdb-251b-4ce7-a979-3a67c9e2ed82",
+        "6ccaccdb-251b-4ce7-a979-3a67c9e2ed82",
+    ),
+    (
+        "SHOPIFY_TOKEN",
+        "X-Shopify-Access-Token: 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",
+        "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",
+    ),
+    (
+        "SQUARE_TOKEN",
+        "square.access_token = sq0atp-nV4ah17kZCNnJEH1mvlYMy",
+        "sq0atp-nV4ah17kZCNnJEH1mvlYMy",
+    ),
+    (
+        "DIGITALOCEAN_TOKEN",
+        "doctl auth init -t dop_v1_c58ea44ecd5b868ec5ff527e03af2a080ad8541c11a795e1d763f588b265b234",
+        "dop_v1_c58ea44ecd5b868ec5ff527e03af2a080ad8541c11a795e1d763f588b265b234",
+    ),
+    (
+        "HASHICORP_VAULT_TOKEN",
+        "VAULT_TOKEN=hvs.RTLEwVtdUrGr3YnWOS-BdwMe4KUV4vgoFyCmUQBkllP-2JFtUoqpEwidTCkz1dW0GbehUM3ADZQXmHgX3TAEy5JVdr",
+        "hvs.RTLEwVtdUrGr3YnWOS-BdwMe4KUV4vgoFyCmUQBkllP-2JFtUoqpEwidTCkz1dW0GbehUM3ADZQXmHgX3TAEy5JVdr",
+    ),
+    (
+        "AZURE_CONNECTION_STRING",
+        "\"StorageConnection\": \"DefaultEndpointsProtocol=https;AccountName=kestrelfiles;AccountKey=3kP0Lr1Rd/hqM99nWETzf1iDVSd4e3TXyiV7gKWr/WAxDxPfH6FhGZVeiYIFl2S6OlGwx0ichWXnHA21dkgowg==;EndpointSuffix=core.windows.net\"",
+        "AccountKey=3kP0Lr1Rd/hqM99nWETzf1iDVSd4e3TXyiV7gKWr/WAxDxPfH6FhGZVeiYIFl2S6OlGwx0ichWXnHA21dkgowg==",
+    ),
+    (
+        "AZURE_SAS_TOKEN",
+        "https://kestrelfiles.blob.core.windows.net/exports/q3.csv?sv=2022-11-02&ss=b&srt=o&sp=r&se=2026-12-31T23:59:59Z&spr=https&sig=CbeiwH1OJQsOWmxxr4MkAN463ym9%2FtjAhqewO4t8IBE%3D",
+        "sig=CbeiwH1OJQsOWmxxr4MkAN463ym9%2FtjAhqewO4t8IBE%3D",
+    ),
+    (
+        "DOCKER_HUB_TOKEN",
+        "echo dckr_pat_cipNinfb44ChJxPCk_42peNkyaI | docker login -u deploy --password-stdin",
+        "dckr_pat_cipNinfb44ChJxPCk_42peNkyaI",
+    ),
+    (
+        "OKTA_TOKEN",
+        "Authorization: SSWS 00j6-rKCGKQ0Y2CCPpbaNB3kXRkW1NnX1xMJimgUjP",
+        "00j6-rKCGKQ0Y2CCPpbaNB3kXRkW1NnX1xMJimgUjP",
+    ),
+    (
+        "PYPI_TOKEN",
+        "[pypi]\n  username = __token__\n  password = pypi-AgEIcHlwaS5vcmcEIg8yQl9bn5ggX6kTYqQdtJd3SArzKB2L26NKAYLemYOShnWYLOpDbmzqF4g9sbsQFpda2",
+        "pypi-AgEIcHlwaS5vcmcEIg8yQl9bn5ggX6kTYqQdtJd3SArzKB2L26NKAYLemYOShnWYLOpDbmzqF4g9sbsQFpda2",
+    ),
+    (
+        "GOOGLE_SERVICE_ACCOUNT_KEY",
+        "  \"private_key\": \"-----BEGIN PRIVATE KEY-----\\n81OxWp0KCLBOQd8XIqOVuVioM5cQr9hlUBRZL/PI28K+wYQ1aLREIIYyArzHoHk/lI3QQkVCkw2GSH7SQYeb3sQvsA/7dPQh/5p7E0DoI7VCtRQhB24H5mfq/gFuFnBP3F5A6pMKEJocEH/Jvv9FkbJMEKi+ZtSHWoL1KMfThZv1AFgPgHZYCVFxmYKkybfN\\n-----END PRIVATE KEY-----\\n\",",
+        "-----BEGIN PRIVATE KEY-----",
+    ),
+    (
+        "JWT",
+        "Cookie: theme=dark; session=eyJhbGciOiJFUzI1NiIsImtpZCI6ImsxIn0.eyJzdWIiOiI0MiIsInJvbGUiOiJhZG1pbiJ9.c2lnbmF0dXJlLWJ5dGVzLWhlcmUtNjQ",
+        "eyJhbGciOiJFUzI1NiIsImtpZCI6ImsxIn0.eyJzdWIiOiI0MiIsInJvbGUiOiJhZG1pbiJ9.c2lnbmF0dXJlLWJ5dGVzLWhlcmUtNjQ",
+    ),
+    ("DATE_OF_BIRTH", "Geburtsdatum: 04.03.1984", "04.03.1984"),
+    (
+        "DATE_OF_BIRTH",
+        "\"birthDate\": \"1991-07-23\"",
+        "1991-07-23",
+    ),
+    (
+        "PASSPORT_NUMBER",
+        "Passport No.: 533380006 (USA)",
+        "533380006",
+    ),
+    (
+        "DRIVERS_LICENSE",
+        "Driver's licence number: MORGA753116SM9IJ",
+        "MORGA753116SM9IJ",
+    ),
+    (
+        "PERSON",
+        "\"customer\": {\"first_name\": \"Oluwaseun\", \"last_name\": \"Adeyemi\"}",
+        "Oluwaseun",
+    ),
+    (
+        "ADDRESS",
+        "Address: 742 Evergreen Terrace, Springfield, OR 97475",
+        "742 Evergreen Terrace",
+    ),
+    (
+        "ADDRESS",
+        "Anschrift: Hauptstraße 12, 10115 Berlin",
+        "Hauptstraße 12",
+    ),
+    (
+        "BANK_ACCOUNT",
+        "Account No: 40817810099910004312",
+        "40817810099910004312",
+    ),
+    ("SWIFT_CODE", "BIC/SWIFT: KESTDEB1XXX", "KESTDEB1XXX"),
     ("PERSON", "Full name: Chidi Okafor", "Chidi Okafor"),
     (
         "ADDRESS",
@@ -831,16 +943,18 @@ const HELD_OUT: &[(&str, &str, &str)] = &[
 ];
 
 /// Recall on [`HELD_OUT`], per entity and overall, printed with each miss
-/// (entity and line). The floor, 0.95, is where the rules stand today (57 of
-/// 59; the lines were written before the rule changes they prompted:
-/// unquoted passwords in configuration lines, `tél` as a French phone label,
-/// a `-` between a Spanish NIE's letter and its digits): a guard against
-/// losing ground, since these are layouts the rules were not written for.
+/// (entity and line). The floor, 0.97, is where the rules stand today (81 of
+/// 83; the lines were written, in three batches, before the rule changes
+/// they prompted: unquoted passwords in configuration lines, `tél` as a
+/// French phone label, a `-` between a Spanish NIE's letter and its digits,
+/// Okta's `SSWS` header, `birthDate`-style labels, 20-digit account
+/// numbers): a guard against losing ground, since these are layouts the
+/// rules were not written for.
 /// The two misses are known: card groups joined by dots (a dot joins digits
 /// in every float and version, so card rules do not take it), and a street
 /// address whose suffix (`Road`) is not an anchor (short, frequent words
 /// cost the literal search; a labelled address is found). No line may give
-/// a finding of another entity.
+/// a finding of another entity away from its value.
 #[test]
 fn held_out_layouts_measure_how_the_rules_carry_over() {
     let engine = Engine::new(&RuleSet::builtin().unwrap(), EngineOptions::default()).unwrap();
@@ -859,17 +973,32 @@ fn held_out_layouts_measure_how_the_rules_carry_over() {
                 && (d.start as usize) < end
                 && (d.end as usize) > start
         });
-        extra += out
-            .iter()
-            .filter(|d| engine.rule(d.rule).entity != entity)
-            .count();
+        // A finding of another entity away from the value is a false
+        // positive; one on the value is another reading of it, and one of
+        // the same entity elsewhere on the line another instance (the
+        // second address of an `X-Forwarded-For`, a last name).
+        let elsewhere = |d: &&shoal_detect::Detection| {
+            engine.rule(d.rule).entity != entity
+                && ((d.start as usize) >= end || (d.end as usize) <= start)
+        };
+        extra += out.iter().filter(elsewhere).count();
         let e = per_entity.entry(entity).or_default();
         e.1 += 1;
+        for d in out.iter().filter(elsewhere) {
+            println!(
+                "finding of {} on a line of {entity}",
+                engine.rule(d.rule).id
+            );
+        }
         if hit {
             e.0 += 1;
             found += 1;
         } else {
-            println!("missed {entity}: {line}");
+            let seen: Vec<&str> = out
+                .iter()
+                .map(|d| engine.rule(d.rule).id.as_str())
+                .collect();
+            println!("missed {entity}: {line} (found: {seen:?})");
         }
     }
     for (entity, (hit, all)) in &per_entity {
@@ -880,6 +1009,6 @@ fn held_out_layouts_measure_how_the_rules_carry_over() {
         "held-out recall {found}/{} = {recall:.3}, {extra} findings of other entities",
         HELD_OUT.len()
     );
-    assert!(recall >= 0.95, "held-out recall {recall:.3} under 0.95");
+    assert!(recall >= 0.97, "held-out recall {recall:.3} under 0.97");
     assert_eq!(extra, 0, "findings of other entities on the held-out lines");
 }
