@@ -690,9 +690,18 @@ fn birth_date(text: &str) -> bool {
         .filter(|p| !p.is_empty())
         .filter_map(|p| p.parse().ok())
         .collect();
-    if parts.len() != 3 {
-        return false;
-    }
+    // A month by its English name (`12 March 1984`, `Mar 12th, 1984`): the
+    // first word of three letters or more whose start names one.
+    const MONTHS: [&str; 12] = [
+        "jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec",
+    ];
+    let named = text
+        .split(|c: char| !c.is_ascii_alphabetic())
+        .filter(|w| w.len() >= 3)
+        .find_map(|w| {
+            let start = w[..3].to_ascii_lowercase();
+            MONTHS.iter().position(|m| *m == start)
+        });
     let valid = |y: u32, m: u32, d: u32| {
         let days = match m {
             1 | 3 | 5 | 7 | 8 | 10 | 12 => 31,
@@ -703,6 +712,18 @@ fn birth_date(text: &str) -> bool {
         };
         (1900..=2030).contains(&y) && (1..=days).contains(&d)
     };
+    if let Some(m) = named {
+        // The day and the year, in either order.
+        let month = m as u32 + 1;
+        return match parts[..] {
+            [a, b] if a >= 1000 => valid(a, month, b),
+            [a, b] => valid(b, month, a),
+            _ => false,
+        };
+    }
+    if parts.len() != 3 {
+        return false;
+    }
     let (a, b, c) = (parts[0], parts[1], parts[2]);
     if a >= 1000 {
         valid(a, b, c)
@@ -912,6 +933,11 @@ mod tests {
         assert!(ok(Validator::BirthDate, "12/03/1984"));
         assert!(!ok(Validator::BirthDate, "1984-02-30"));
         assert!(!ok(Validator::BirthDate, "1784-02-10"));
+        assert!(ok(Validator::BirthDate, "12 March 1984"));
+        assert!(ok(Validator::BirthDate, "March 12th, 1984"));
+        assert!(ok(Validator::BirthDate, "04-Jul-1979"));
+        assert!(!ok(Validator::BirthDate, "30 February 1984"));
+        assert!(!ok(Validator::BirthDate, "12 Smarch 1984"));
         assert!(ok(
             Validator::UriPassword,
             "postgres://app:S3cr3t-Pw@db.internal:5432/app"

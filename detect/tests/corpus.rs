@@ -934,6 +934,76 @@ const HELD_OUT: &[(&str, &str, &str)] = &[
         "40817810099910004312",
     ),
     ("SWIFT_CODE", "BIC/SWIFT: KESTDEB1XXX", "KESTDEB1XXX"),
+    (
+        "EMAIL",
+        "GET /unsubscribe?email=maria.kovacs%40brightline.hu&list=7",
+        "maria.kovacs%40brightline.hu",
+    ),
+    ("PHONE", "Tel: +44 (0)20 7946 3312", "+44 (0)20 7946 3312"),
+    ("PHONE", "Mobil: 0171 4829035", "0171 4829035"),
+    ("PHONE", "call us at 415.867.2231", "415.867.2231"),
+    ("PHONE", "WhatsApp: (11) 91234-5678", "(11) 91234-5678"),
+    (
+        "CREDIT_CARD",
+        "amex_pan=3462-096654-28702",
+        "3462-096654-28702",
+    ),
+    (
+        "CREDIT_CARD",
+        "\"card\":\"4722 9710 2822 5127\"",
+        "4722 9710 2822 5127",
+    ),
+    (
+        "IBAN",
+        "iban: de65 3937 0450 5285 5966 54",
+        "de65 3937 0450 5285 5966 54",
+    ),
+    (
+        "IP_ADDRESS",
+        "client ::ffff:81.2.69.142 connected",
+        "81.2.69.142",
+    ),
+    (
+        "MAC_ADDRESS",
+        "\"mac_address\": \"00-1B-44-11-3A-B7\"",
+        "00-1B-44-11-3A-B7",
+    ),
+    (
+        "SLACK_TOKEN",
+        "slack_user_token: xoxp-259874717429-247411667737-3197686335386-29163d00d68df6db75d0c3f7eb934005",
+        "xoxp-259874717429-247411667737-3197686335386-29163d00d68df6db75d0c3f7eb934005",
+    ),
+    (
+        "AWS_ACCESS_KEY_ID",
+        "GET /q3.csv?X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Credential=AKIAD5INOUXJUGN55BSR%2F20261123%2Feu-west-1%2Fs3%2Faws4_request",
+        "AKIAD5INOUXJUGN55BSR",
+    ),
+    (
+        "TWILIO_AUTH_TOKEN",
+        "TWILIO_ACCOUNT_SID=AC242b30e58d656ec4f3378c19cd5840f1\nTWILIO_AUTH_TOKEN=aec544ad77bf39768915e2ed4a224377",
+        "aec544ad77bf39768915e2ed4a224377",
+    ),
+    (
+        "BASIC_AUTH",
+        "Authorization: Basic ZGVwbG95OkluNEFVOWt3bGZCYVpKcTA=",
+        "ZGVwbG95OkluNEFVOWt3bGZCYVpKcTA=",
+    ),
+    (
+        "CONNECTION_STRING_CREDENTIAL",
+        "spring.datasource.url=jdbc:postgresql://db.internal:5432/app?user=app&password=Ps9WG1qLrrlIIr",
+        "Ps9WG1qLrrlIIr",
+    ),
+    (
+        "CONNECTION_STRING_CREDENTIAL",
+        "\"Default\": \"Server=tcp:sql.kestrel.net,1433;Database=app;User ID=sa;Password=Ps9WG1qLrrlIIr;Encrypt=True\"",
+        "Ps9WG1qLrrlIIr",
+    ),
+    (
+        "CONNECTION_STRING_CREDENTIAL",
+        "amqp_url: amqps://orders:Ps9WG1qLrrlIIr@mq.internal:5671/prod",
+        "amqps://orders:Ps9WG1qLrrlIIr@mq.internal:5671/prod",
+    ),
+    ("DATE_OF_BIRTH", "DOB: 12 March 1984", "12 March 1984"),
     ("PERSON", "Full name: Chidi Okafor", "Chidi Okafor"),
     (
         "ADDRESS",
@@ -943,17 +1013,20 @@ const HELD_OUT: &[(&str, &str, &str)] = &[
 ];
 
 /// Recall on [`HELD_OUT`], per entity and overall, printed with each miss
-/// (entity and line). The floor, 0.97, is where the rules stand today (81 of
-/// 83; the lines were written, in three batches, before the rule changes
+/// (entity and line). The floor, 0.96, is where the rules stand today (97 of
+/// 101; the lines were written, in four batches, before the rule changes
 /// they prompted: unquoted passwords in configuration lines, `tél` as a
 /// French phone label, a `-` between a Spanish NIE's letter and its digits,
 /// Okta's `SSWS` header, `birthDate`-style labels, 20-digit account
-/// numbers): a guard against losing ground, since these are layouts the
-/// rules were not written for.
-/// The two misses are known: card groups joined by dots (a dot joins digits
-/// in every float and version, so card rules do not take it), and a street
-/// address whose suffix (`Road`) is not an anchor (short, frequent words
-/// cost the literal search; a labelled address is found). No line may give
+/// numbers, passwords as parameters of JDBC, ADO.NET and ODBC strings, and
+/// dates of birth with the month's name): a guard against losing ground,
+/// since these are layouts the rules were not written for.
+/// The four misses are known: card groups joined by dots (a dot joins digits
+/// in every float and version, so card rules do not take it), a street
+/// address whose suffix (`Road`) is not an anchor and an e-mail address
+/// URL-encoded (`%40`; short, frequent literals cost the literal search; a
+/// labelled address is found), and an IBAN in lower case (its digit trigger
+/// wants the capitals of a country code). No line may give
 /// a finding of another entity away from its value.
 #[test]
 fn held_out_layouts_measure_how_the_rules_carry_over() {
@@ -1009,6 +1082,6 @@ fn held_out_layouts_measure_how_the_rules_carry_over() {
         "held-out recall {found}/{} = {recall:.3}, {extra} findings of other entities",
         HELD_OUT.len()
     );
-    assert!(recall >= 0.97, "held-out recall {recall:.3} under 0.97");
+    assert!(recall >= 0.96, "held-out recall {recall:.3} under 0.96");
     assert_eq!(extra, 0, "findings of other entities on the held-out lines");
 }
