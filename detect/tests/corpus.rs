@@ -1004,6 +1004,76 @@ const HELD_OUT: &[(&str, &str, &str)] = &[
         "amqps://orders:Ps9WG1qLrrlIIr@mq.internal:5671/prod",
     ),
     ("DATE_OF_BIRTH", "DOB: 12 March 1984", "12 March 1984"),
+    ("PHONE", "Phone: +1 (646) 392-7781", "+1 (646) 392-7781"),
+    ("PHONE", "Tel. +49 (0)89 2180 3417", "+49 (0)89 2180 3417"),
+    ("PHONE", "mobile_no,+91-98765-43210", "+91-98765-43210"),
+    ("PHONE", "Mobile: 07911 123456", "07911 123456"),
+    (
+        "EMAIL",
+        "2026-11-23T04:11:09Z login ok user=<team@mail.kestrel-labs.engineering>",
+        "team@mail.kestrel-labs.engineering",
+    ),
+    (
+        "CREDIT_CARD",
+        "Diners Club 3634 228124 6383",
+        "3634 228124 6383",
+    ),
+    (
+        "CREDIT_CARD",
+        "unionpay=6249702907701115994",
+        "6249702907701115994",
+    ),
+    (
+        "CREDIT_CARD",
+        "Maestro: 6759 6945 2180 8345",
+        "6759 6945 2180 8345",
+    ),
+    (
+        "IP_ADDRESS",
+        "AAAA record: 2a02:26f0:fe:1a2::5c",
+        "2a02:26f0:fe:1a2::5c",
+    ),
+    (
+        "HUGGINGFACE_TOKEN",
+        "huggingface-cli login --token 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",
+        "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",
+    ),
+    (
+        "STRIPE_WEBHOOK_SECRET",
+        "STRIPE_WEBHOOK_SECRET=whsec_rmxhR8baAmufs5fDppi4lMRR4wsWrD6Y",
+        "whsec_rmxhR8baAmufs5fDppi4lMRR4wsWrD6Y",
+    ),
+    (
+        "GROQ_KEY",
+        "client = Groq(api_key=\"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\")",
+        "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",
+    ),
+    (
+        "LINEAR_KEY",
+        "Authorization: lin_api_JFqqQryLeIaIa26f0rvMt61EXEmhFFdqRm0o8JCb",
+        "lin_api_JFqqQryLeIaIa26f0rvMt61EXEmhFFdqRm0o8JCb",
+    ),
+    (
+        "TELEGRAM_BOT_TOKEN",
+        "bot = telebot.TeleBot(\"865896852:AAa8zG9Ki5zTjoD4L7l523aV0WwSgU0zCBt\")",
+        "865896852:AAa8zG9Ki5zTjoD4L7l523aV0WwSgU0zCBt",
+    ),
+    (
+        "DISCORD_WEBHOOK",
+        "webhook: https://discord.com/api/webhooks/915096616373230039/oC2kLcTS53mH8nMsxL0Z8t_CUcXKxmwmj0UucwkknWyZ3toT8yjoAr5gER8o-iBvqWmZ",
+        "https://discord.com/api/webhooks/915096616373230039/oC2kLcTS53mH8nMsxL0Z8t_CUcXKxmwmj0UucwkknWyZ3toT8yjoAr5gER8o-iBvqWmZ",
+    ),
+    (
+        "PRIVATE_KEY",
+        "-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjEAAAAABG5vbmUAAAAEbm9uZQAAAAAAAAABAAAAMwAAAAtzc2gtZWTTlp8jzA8H2c4HayKT6CUdLDDCHNrA/Zq5/r7D4/RkEra9KbzbFpKuaWfQZ9XoWMgLgOEI\n-----END OPENSSH PRIVATE KEY-----",
+        "-----BEGIN OPENSSH PRIVATE KEY-----",
+    ),
+    ("PERSON", "Patient: Jansen, Lars", "Jansen, Lars"),
+    (
+        "DATE_OF_BIRTH",
+        "fecha de nacimiento: 23/07/1991",
+        "23/07/1991",
+    ),
     ("PERSON", "Full name: Chidi Okafor", "Chidi Okafor"),
     (
         "ADDRESS",
@@ -1013,20 +1083,22 @@ const HELD_OUT: &[(&str, &str, &str)] = &[
 ];
 
 /// Recall on [`HELD_OUT`], per entity and overall, printed with each miss
-/// (entity and line). The floor, 0.96, is where the rules stand today (97 of
-/// 101; the lines were written, in four batches, before the rule changes
+/// (entity and line). The floor, 0.95, is where the rules stand today (114
+/// of 119; the lines were written, in five batches, before the rule changes
 /// they prompted: unquoted passwords in configuration lines, `tél` as a
 /// French phone label, a `-` between a Spanish NIE's letter and its digits,
 /// Okta's `SSWS` header, `birthDate`-style labels, 20-digit account
-/// numbers, passwords as parameters of JDBC, ADO.NET and ODBC strings, and
-/// dates of birth with the month's name): a guard against losing ground,
-/// since these are layouts the rules were not written for.
-/// The four misses are known: card groups joined by dots (a dot joins digits
+/// numbers, passwords as parameters of JDBC, ADO.NET and ODBC strings,
+/// dates of birth with the month's name, Maestro numbers in groups of four):
+/// a guard against losing ground, since these are layouts the rules were not
+/// written for.
+/// The five misses are known: card groups joined by dots (a dot joins digits
 /// in every float and version, so card rules do not take it), a street
 /// address whose suffix (`Road`) is not an anchor and an e-mail address
 /// URL-encoded (`%40`; short, frequent literals cost the literal search; a
-/// labelled address is found), and an IBAN in lower case (its digit trigger
-/// wants the capitals of a country code). No line may give
+/// labelled address is found), an IBAN in lower case (its digit trigger
+/// wants the capitals of a country code), and a name written `Last, First`
+/// after a label no rule knows (`Patient:`). No line may give
 /// a finding of another entity away from its value.
 #[test]
 fn held_out_layouts_measure_how_the_rules_carry_over() {
@@ -1082,6 +1154,6 @@ fn held_out_layouts_measure_how_the_rules_carry_over() {
         "held-out recall {found}/{} = {recall:.3}, {extra} findings of other entities",
         HELD_OUT.len()
     );
-    assert!(recall >= 0.96, "held-out recall {recall:.3} under 0.96");
+    assert!(recall >= 0.95, "held-out recall {recall:.3} under 0.95");
     assert_eq!(extra, 0, "findings of other entities on the held-out lines");
 }
