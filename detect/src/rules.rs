@@ -24,7 +24,7 @@
 //! The value is the capture group named `value`, else group 1, else the whole
 //! match. Every rule needs a prefilter trigger: `anchors` (literals, at least
 //! one of which occurs in, or within `max_len` of, every match), or `digits`
-//! (`{min, max, dots, letters_before, letters_exact, prefix, letter_after, ipv6, word, bare}`: the match contains a run of
+//! (`{min, max, dots, letters_before, letters_exact, prefix, letter_after, ipv6, word, bare, letter_inside}`: the match contains a run of
 //! digits joined by single separators with that many digits, at least `dots`
 //! `.` separators, at least `letters_before` upper-case letters right before (one space or `-` between)
 //! it (exactly that many, touching it, when `letters_exact`), the `prefix` character right before it, an upper-case letter
