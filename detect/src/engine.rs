@@ -719,10 +719,12 @@ impl<'e> Scanner<'e> {
                         if digits < t.min || !around(&t) {
                             continue;
                         }
-                        // The window is the address itself, with the byte
-                        // on each side that the pattern looks at.
+                        // The window is the address itself, with the bytes
+                        // around it that the pattern looks at: two before
+                        // (`x[1::2]` is a slice, `[::1]` an address), one
+                        // after.
                         if let Some(run) = address.get_or_insert_with(|| ipv6_run(buf, s)) {
-                            windows.push((r, run.start.saturating_sub(1), (run.end + 1).min(len)));
+                            windows.push((r, run.start.saturating_sub(2), (run.end + 1).min(len)));
                         }
                     }
                 }

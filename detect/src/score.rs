@@ -24,6 +24,15 @@ const PLACEHOLDER_IN_VALUE: &[&[u8]] = &[
     b"${",
     b"{{",
     b"****",
+    // Digits and letters taking turns, as people type a made-up key.
+    b"a1b2c3",
+    b"1a2b3c",
+    b"abcd1234",
+    b"123456789",
+    // The stock names of forms and documentation.
+    b"john doe",
+    b"jane doe",
+    b"jane roe",
 ];
 /// Weaker marker inside a value.
 const TEST_IN_VALUE: &[&[u8]] = &[b"test"];

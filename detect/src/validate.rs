@@ -16,7 +16,8 @@ pub enum Validator {
     Iban,
     /// US SSN: area not 000/666/9xx, group not 00, serial not 0000, not an advertised number.
     UsSsn,
-    /// US ITIN: 9xx with group 50–65, 70–88, 90–92 or 94–99.
+    /// US ITIN: 9xx with group 50–65, 70–88, 90–92 or 94–99, not one digit
+    /// repeated (`999999999`).
     UsItin,
     /// UK National Insurance number prefix rules.
     UkNino,
@@ -62,12 +63,26 @@ pub enum Validator {
     BirthDate,
     /// Connection URI: the password part is not a template or placeholder.
     UriPassword,
-    /// E.164 / national phone: 7–15 digits, not all the same digit.
+    /// E.164 / national phone: 7–15 digits, not all the same digit, not a
+    /// number set aside for fiction (NANP 555-01xx and 555-1212, Ofcom's
+    /// drama ranges).
     Phone,
-    /// E-mail address whose top-level domain is not a file extension (`logo@2x.png`).
+    /// E-mail address whose top-level domain is not a file extension
+    /// (`logo@2x.png`) and whose mailbox is not `git` (the SSH login of
+    /// `git@github.com:org/repo`).
     Email,
     /// US ABA routing number: weights 3, 7, 1 sum to a multiple of 10.
     AbaRouting,
+    /// Bank account number: 8–20 digits, not one digit repeated
+    /// (`444444444444`).
+    AccountNumber,
+    /// A person's name under a bare `name` label: its first word is a
+    /// common given name (`rules/given-names.txt`), which `"name": "Bash
+    /// Session"` is not.
+    GivenName,
+    /// A person's name in a labelled field: none of its words is a value or
+    /// word of code or forms (`None`, `True`, `Null`, `User`, `Search`).
+    PersonName,
 }
 
 impl Validator {
@@ -90,6 +105,7 @@ impl Validator {
                 | Validator::BrCpf
                 | Validator::BrCnpj
                 | Validator::AbaRouting
+                | Validator::AccountNumber
         )
     }
 
@@ -133,11 +149,72 @@ impl Validator {
             Validator::Jwt => jwt(text),
             Validator::BirthDate => birth_date(text),
             Validator::UriPassword => uri_password(text),
-            Validator::Phone => d.is_some_and(|d| (7..=15).contains(&d.len()) && !all_same(d)),
+            Validator::Phone => d.is_some_and(|d| {
+                (7..=15).contains(&d.len()) && !all_same(d) && !fictional_phone(d)
+            }),
             Validator::Email => email(text),
             Validator::AbaRouting => d.is_some_and(aba_routing),
+            Validator::AccountNumber => {
+                d.is_some_and(|d| (8..=20).contains(&d.len()) && !all_same(d))
+            }
+            Validator::GivenName => given_name(text),
+            Validator::PersonName => person_name(text),
         }
     }
+}
+
+/// The given names of `rules/given-names.txt`, sorted.
+static GIVEN_NAMES: std::sync::LazyLock<Vec<&'static str>> = std::sync::LazyLock::new(|| {
+    let mut names: Vec<&str> = include_str!("../rules/given-names.txt")
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && !l.starts_with('#'))
+        .collect();
+    names.sort_unstable();
+    names
+});
+
+/// True when the first word of `text` (up to a space, `-` or `'`) is a
+/// listed given name, in any case.
+fn given_name(text: &str) -> bool {
+    let first = text
+        .split([' ', '-', '\''])
+        .next()
+        .unwrap_or_default()
+        .to_lowercase();
+    GIVEN_NAMES.binary_search(&first.as_str()).is_ok()
+}
+
+/// True when no word of `text` is one that fills a name field in code or a
+/// form without being a name.
+fn person_name(text: &str) -> bool {
+    const NOT_NAMES: &[&str] = &[
+        "admin",
+        "customer",
+        "default",
+        "example",
+        "false",
+        "first",
+        "last",
+        "name",
+        "nil",
+        "none",
+        "null",
+        "optional",
+        "required",
+        "sample",
+        "search",
+        "string",
+        "test",
+        "true",
+        "undefined",
+        "unknown",
+        "user",
+        "value",
+    ];
+    !text
+        .split([' ', '-', '\''])
+        .any(|w| NOT_NAMES.iter().any(|n| n.eq_ignore_ascii_case(w)))
 }
 
 /// More digits than any number these validators accept has.
@@ -152,6 +229,32 @@ fn digits<'a>(text: &str, store: &'a mut [u8; MAX_DIGITS]) -> Option<&'a [u8]> {
         n += 1;
     }
     Some(&store[..n])
+}
+
+/// Numbers set aside for fiction and documentation: North American
+/// 555-0100 to 555-0199 and 555-1212 (directory assistance), and Ofcom's
+/// drama ranges for UK mobiles (07700 900000–900999) and London
+/// (020 7946 0000–0999). Digits as values 0–9, with or without the country
+/// code.
+fn fictional_phone(d: &[u8]) -> bool {
+    let nanp = match d {
+        [1, rest @ ..] if rest.len() == 10 => Some(rest),
+        _ if d.len() == 10 => Some(d),
+        _ => None,
+    };
+    if let Some(n) = nanp
+        && n[3..6] == [5, 5, 5]
+        && (n[6..8] == [0, 1] || n[6..] == [1, 2, 1, 2])
+    {
+        return true;
+    }
+    let uk = match d {
+        [4, 4, rest @ ..] => rest,
+        [0, rest @ ..] => rest,
+        _ => return false,
+    };
+    uk.len() == 10
+        && (uk.starts_with(&[7, 7, 0, 0, 9, 0, 0]) || uk.starts_with(&[2, 0, 7, 9, 4, 6, 0]))
 }
 
 fn all_same(d: &[u8]) -> bool {
@@ -322,7 +425,7 @@ fn us_ssn(d: &[u8]) -> bool {
 }
 
 fn us_itin(d: &[u8]) -> bool {
-    if d.len() != 9 || d[0] != 9 {
+    if d.len() != 9 || d[0] != 9 || all_same(d) {
         return false;
     }
     let group = num(&d[3..5]);
@@ -738,7 +841,11 @@ fn email(text: &str) -> bool {
         "gz",
     ];
     let tld = text.rsplit('.').next().unwrap_or("").to_ascii_lowercase();
-    !FILE_EXTENSIONS.contains(&tld.as_str())
+    // `git@github.com:org/repo`: the login of a Git host's SSH remote.
+    let git = text
+        .split_once('@')
+        .is_some_and(|(local, _)| local.eq_ignore_ascii_case("git"));
+    !FILE_EXTENSIONS.contains(&tld.as_str()) && !git
 }
 
 fn aba_routing(d: &[u8]) -> bool {
@@ -823,6 +930,41 @@ mod tests {
         }
         assert!(ok(Validator::UsItin, "912-70-1234"));
         assert!(!ok(Validator::UsItin, "912-40-1234"));
+        assert!(!ok(Validator::UsItin, "999999999"), "one digit repeated");
+        assert!(ok(Validator::AccountNumber, "40817810099910004312"));
+        assert!(!ok(Validator::AccountNumber, "444444444444"));
+        assert!(!ok(Validator::AccountNumber, "1234567"), "too short");
+        for name in [
+            "Maria Kovacs",
+            "Oluwaseun Adeyemi",
+            "José Núñez",
+            "JÜRGEN Weiß",
+        ] {
+            assert!(ok(Validator::GivenName, name), "{name}");
+        }
+        for not in [
+            "Bash Session",
+            "Amazon Simple Storage Service",
+            "Top Level Folder",
+        ] {
+            assert!(!ok(Validator::GivenName, not), "{not}");
+        }
+        assert!(ok(Validator::PersonName, "Anne-Marie O'Neill"));
+        for not in ["None", "Test User", "Search", "True"] {
+            assert!(!ok(Validator::PersonName, not), "{not}");
+        }
+        assert!(ok(Validator::Phone, "+1 206 555 0099"));
+        for fiction in [
+            "+12065550103",
+            "(206) 555-0100",
+            "1-800-555-1212",
+            "+44 7700 900123",
+            "07700 900999",
+            "020 7946 0018",
+        ] {
+            assert!(!ok(Validator::Phone, fiction), "{fiction}");
+        }
+        assert!(ok(Validator::Phone, "+44 7700 901123"));
     }
 
     #[test]

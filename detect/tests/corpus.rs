@@ -228,7 +228,9 @@ fn positive(rng: &mut Rng) -> (&'static str, String, String) {
         }
         5 => {
             let v = format!(
-                "({}{}) 555-{}",
+                "({}{}) {}{}-{}",
+                2 + rng.below(8),
+                rng.digits(2),
                 2 + rng.below(8),
                 rng.digits(2),
                 rng.digits(4)

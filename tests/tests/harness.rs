@@ -87,7 +87,7 @@ pub fn write_fixture(root: &Path, big_file_mib: usize) {
     let files: &[(&str, &str)] = &[
         (
             "exports/users.csv",
-            "id,name,email,card_number,phone\n1,Maria Lopez,maria.lopez@fastmail.com,4539 1488 0343 6467,+1 415 555 0132\n2,Tom Berg,tom.berg@proton.me,5425 2334 3010 9903,+44 20 7946 0958\n",
+            "id,name,email,card_number,phone\n1,Maria Lopez,maria.lopez@fastmail.com,4539 1488 0343 6467,+1 415 623 0132\n2,Tom Berg,tom.berg@proton.me,5425 2334 3010 9903,+44 20 7183 0958\n",
         ),
         (
             "exports/2026/hr.txt",
