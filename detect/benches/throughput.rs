@@ -53,7 +53,7 @@ fn synthetic(mib: usize) -> Vec<Vec<u8>> {
         "customer_name: Maria Kovacs, email maria.kovacs@brightline-logistics.hu, phone +447911123456\n",
         "card_number: 4539 1488 0343 6467 exp 09/27 SSN: 536-22-8790 IBAN GB82 WEST 1234 5698 7654 32\n",
         "export AWS_ACCESS_KEY_ID=AKIAZ3MHTJQ5F4GKRW7E\nDATABASE_URL=postgres://billing:Vq8r-Kp2mZ7x@db-prod.internal:5432/billing\n",
-        "Accepted password for root from 203.0.113.77 port 52144 ssh2; DOB: 1984-03-12; NHS number: 943 476 5919\n",
+        "Accepted password for root from 81.2.69.77 port 52144 ssh2; DOB: 1984-03-12; NHS number: 943 476 5919\n",
         "plain filler text about the quarterly report, nothing sensitive in this line at all, just words\n",
     ];
     let mut out = Vec::new();

@@ -10,7 +10,9 @@ use serde::Deserialize;
 pub enum Validator {
     /// Luhn mod 10 over the digits.
     Luhn,
-    /// Payment card: 12–19 digits and Luhn.
+    /// Payment card: 12–19 digits and Luhn, not a test number that card
+    /// networks and payment providers publish for their sandboxes
+    /// (`4111 1111 1111 1111`).
     CreditCard,
     /// IBAN: known country, its length, and ISO 7064 mod 97-10.
     Iban,
@@ -49,9 +51,13 @@ pub enum Validator {
     BrCnpj,
     /// Singapore NRIC/FIN: check letter.
     SgNric,
-    /// IPv4: four octets of at most 255, no leading zeros, not 0.0.0.0.
+    /// IPv4: four octets of at most 255, no leading zeros; not an address
+    /// of no one (`0.x`, loopback `127.x`, the documentation networks
+    /// 192.0.2.0/24, 198.51.100.0/24 and 203.0.113.0/24) or a mask (`255.x`).
     Ipv4,
-    /// IPv6: parses as an IPv6 address with at least 3 groups.
+    /// IPv6: parses as an IPv6 address with at least two groups and a
+    /// decimal digit; not unspecified, loopback or in the documentation
+    /// prefix 2001:db8::/32.
     Ipv6,
     /// GitHub token: CRC32 checksum in the last 6 base62 characters.
     GithubToken,
@@ -121,7 +127,9 @@ impl Validator {
         let d = digits(text, &mut store);
         match self {
             Validator::Luhn => d.is_some_and(luhn),
-            Validator::CreditCard => d.is_some_and(|d| (12..=19).contains(&d.len()) && luhn(d)),
+            Validator::CreditCard => {
+                d.is_some_and(|d| (12..=19).contains(&d.len()) && luhn(d) && !test_card(d))
+            }
             Validator::Iban => iban(text),
             Validator::UsSsn => d.is_some_and(us_ssn),
             Validator::UsItin => d.is_some_and(us_itin),
@@ -255,6 +263,48 @@ fn fictional_phone(d: &[u8]) -> bool {
     };
     uk.len() == 10
         && (uk.starts_with(&[7, 7, 0, 0, 9, 0, 0]) || uk.starts_with(&[2, 0, 7, 9, 4, 6, 0]))
+}
+
+/// The card numbers published for testing payment integrations: they charge
+/// no one, and code, fixtures and documentation are full of them.
+fn test_card(d: &[u8]) -> bool {
+    const TEST_CARDS: &[&str] = &[
+        "4111111111111111",
+        "4012888888881881",
+        "4222222222222",
+        "4242424242424242",
+        "4000056655665556",
+        "4005519200000004",
+        "4009348888881881",
+        "4012000033330026",
+        "4012000077777777",
+        "4217651111111119",
+        "4500600000000061",
+        "4000111111111115",
+        "5555555555554444",
+        "5105105105105100",
+        "5200828282828210",
+        "5431111111111111",
+        "2223003122003222",
+        "2221000000000009",
+        "378282246310005",
+        "371449635398431",
+        "378734493671000",
+        "340000000000009",
+        "6011111111111117",
+        "6011000990139424",
+        "6011000000000004",
+        "3530111333300000",
+        "3566002020360505",
+        "3566111111111113",
+        "30569309025904",
+        "38520000023237",
+        "36227206271667",
+        "6200000000000005",
+    ];
+    TEST_CARDS
+        .iter()
+        .any(|t| t.len() == d.len() && t.bytes().zip(d).all(|(a, &b)| a - b'0' == b))
 }
 
 fn all_same(d: &[u8]) -> bool {
@@ -697,16 +747,25 @@ fn sg_nric(text: &str) -> bool {
 }
 
 fn ipv4(text: &str) -> bool {
-    let parts: Vec<&str> = text.split('.').collect();
-    parts.len() == 4
-        && parts.iter().all(|p| {
-            !p.is_empty()
-                && p.len() <= 3
-                && p.bytes().all(|b| b.is_ascii_digit())
-                && (p.len() == 1 || !p.starts_with('0'))
-                && p.parse::<u16>().is_ok_and(|n| n <= 255)
-        })
-        && text != "0.0.0.0"
+    let mut octets = [0u8; 4];
+    let mut n = 0;
+    for p in text.split('.') {
+        let ok = n < 4
+            && !p.is_empty()
+            && p.len() <= 3
+            && p.bytes().all(|b| b.is_ascii_digit())
+            && (p.len() == 1 || !p.starts_with('0'));
+        match p.parse::<u8>() {
+            Ok(v) if ok => octets[n] = v,
+            _ => return false,
+        }
+        n += 1;
+    }
+    n == 4
+        && !matches!(
+            octets,
+            [0 | 127 | 255, ..] | [192, 0, 2, _] | [198, 51, 100, _] | [203, 0, 113, _]
+        )
 }
 
 fn ipv6(text: &str) -> bool {
@@ -714,9 +773,9 @@ fn ipv6(text: &str) -> bool {
     // Rust paths such as `dec::add` are not addresses.
     text.split(':').filter(|g| !g.is_empty()).count() >= 2
         && text.bytes().any(|b| b.is_ascii_digit())
-        && text
-            .parse::<std::net::Ipv6Addr>()
-            .is_ok_and(|a| !a.is_unspecified())
+        && text.parse::<std::net::Ipv6Addr>().is_ok_and(|a| {
+            !a.is_unspecified() && !a.is_loopback() && a.segments()[..2] != [0x2001, 0x0db8]
+        })
 }
 
 /// CRC32 (IEEE 802.3), bitwise: only checked on candidate tokens.
@@ -893,9 +952,16 @@ mod tests {
 
     #[test]
     fn luhn_and_cards() {
-        assert!(ok(Validator::CreditCard, "4111 1111 1111 1111"));
-        assert!(ok(Validator::CreditCard, "5555-5555-5555-4444"));
-        assert!(!ok(Validator::CreditCard, "4111 1111 1111 1112"));
+        assert!(ok(Validator::CreditCard, "4539 1488 0343 6467"));
+        assert!(ok(Validator::CreditCard, "5425-2334-3010-9903"));
+        assert!(!ok(Validator::CreditCard, "4539 1488 0343 6468"));
+        for test in [
+            "4111 1111 1111 1111",
+            "5555-5555-5555-4444",
+            "378282246310005",
+        ] {
+            assert!(!ok(Validator::CreditCard, test), "{test}");
+        }
         assert!(!ok(Validator::CreditCard, "4111"));
     }
 
@@ -1031,10 +1097,27 @@ mod tests {
     #[test]
     fn ip_addresses() {
         assert!(ok(Validator::Ipv4, "192.168.10.24"));
-        for bad in ["256.1.1.1", "01.2.3.4", "0.0.0.0", "1.2.3"] {
+        for bad in [
+            "256.1.1.1",
+            "01.2.3.4",
+            "0.0.0.0",
+            "1.2.3",
+            "1.2.3.4.5",
+            "127.0.0.1",
+            "255.255.255.0",
+            "192.0.2.17",
+            "198.51.100.23",
+            "203.0.113.77",
+        ] {
             assert!(!ok(Validator::Ipv4, bad), "{bad}");
         }
-        assert!(ok(Validator::Ipv6, "2001:db8::8a2e:370:7334"));
+        assert!(ok(Validator::Ipv4, "198.51.101.23"));
+        assert!(ok(Validator::Ipv6, "2a01:4f8::8a2e:370:7334"));
+        assert!(
+            !ok(Validator::Ipv6, "2001:db8::8a2e:370:7334"),
+            "documentation"
+        );
+        assert!(!ok(Validator::Ipv6, "::1"));
         assert!(!ok(Validator::Ipv6, "::"));
         assert!(!ok(Validator::Ipv6, "std::vec"));
         assert!(!ok(Validator::Ipv6, "dec::add"));

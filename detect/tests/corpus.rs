@@ -240,7 +240,11 @@ fn positive(rng: &mut Rng) -> (&'static str, String, String) {
         6 => {
             let v = format!(
                 "{}.{}.{}.{}",
-                11 + rng.below(180),
+                // 11 to 190 but not 127, loopback, which is no one's.
+                match 11 + rng.below(179) {
+                    o if o >= 127 => o + 1,
+                    o => o,
+                },
                 rng.below(256),
                 rng.below(256),
                 1 + rng.below(254)

@@ -112,7 +112,7 @@ pub fn write_fixture(root: &Path, big_file_mib: usize) {
         ("notes/empty.txt", ""),
         (
             "notes/ip.log",
-            "client 203.0.113.77 connected from 2001:db8::8a2e:370:7334\n",
+            "client 81.2.69.77 connected from 2a01:4f8::8a2e:370:7334\n",
         ),
     ];
     for (path, text) in files {

@@ -10,7 +10,7 @@ use shoal_worker::local::{LocalBus, LocalQueue};
 use shoal_worker::transport::Queue as _;
 use shoal_worker::{Ack, ChunkRunner, Fingerprints, Settings, Worker};
 
-const CARD: &str = "4111 1111 1111 1111";
+const CARD: &str = "4539 1488 0343 6467";
 
 fn signer(seed: u8) -> Signer {
     Signer::new(format!("k{seed}"), SigningKey::from_bytes(&[seed; 32]))
@@ -137,7 +137,7 @@ async fn a_valid_chunk_is_scanned_published_and_acked() {
         "the swarm's sink gets no value"
     );
     let json = serde_json::to_string(&findings[0].finding).unwrap();
-    assert!(!json.contains(CARD) && !json.contains("4111111111111111"));
+    assert!(!json.contains(CARD) && !json.contains("4539148803436467"));
     assert_eq!(f.bus.results().len(), 1);
 }
 
