@@ -12,7 +12,8 @@
 //! `SHOAL_BENCH_REFERENCE=1` also runs every rule's pattern over all the
 //! text (no prefilter; slow) and prints where the findings differ.
 //! `SHOAL_BENCH_FINDINGS=FILE` writes the findings of corpus (a) to FILE
-//! (record, span and rule of each, never the value) to compare two builds.
+//! (record, span and rule of each, never the value) to compare two builds,
+//! and the path of each record, in order, to FILE.records, to read them.
 //! `SHOAL_BENCH_TOP=N` lists the N rules with the most windows (default 8).
 //! `SHOAL_BENCH_SPLIT=1` also times, on one thread over corpus (a), the
 //! anchor literal search alone and engines holding part of the rules, to
@@ -25,7 +26,7 @@ use std::time::Instant;
 
 use shoal_detect::{Engine, EngineOptions, RuleSet};
 
-fn collect(dir: &Path, budget: &mut usize, out: &mut Vec<Vec<u8>>) {
+fn collect(dir: &Path, budget: &mut usize, out: &mut Vec<Vec<u8>>, paths: &mut Vec<PathBuf>) {
     let Ok(entries) = std::fs::read_dir(dir) else {
         return;
     };
@@ -36,7 +37,7 @@ fn collect(dir: &Path, budget: &mut usize, out: &mut Vec<Vec<u8>>) {
             return;
         }
         if path.is_dir() {
-            collect(&path, budget, out);
+            collect(&path, budget, out, paths);
         } else if let Ok(bytes) = std::fs::read(&path) {
             if bytes.is_empty() || bytes[..bytes.len().min(8192)].contains(&0) {
                 continue;
@@ -44,6 +45,7 @@ fn collect(dir: &Path, budget: &mut usize, out: &mut Vec<Vec<u8>>) {
             let take = bytes.len().min(*budget);
             *budget -= take;
             out.push(bytes[..take].to_vec());
+            paths.push(path);
         }
     }
 }
@@ -264,8 +266,9 @@ fn main() {
     };
     let mut budget = mib * 1024 * 1024;
     let mut real = Vec::new();
+    let mut paths = Vec::new();
     for d in &dirs {
-        collect(d, &mut budget, &mut real);
+        collect(d, &mut budget, &mut real, &mut paths);
     }
     let t = Instant::now();
     let set = RuleSet::builtin().expect("rules");
@@ -314,6 +317,12 @@ fn main() {
         // the output of two builds.
         let list_to = std::env::var_os("SHOAL_BENCH_FINDINGS").filter(|_| name == "real text");
         let (st, top) = stats(&engine, docs, list_to.as_deref());
+        if let Some(list) = &list_to {
+            let mut records = list.clone();
+            records.push(".records");
+            let names: Vec<String> = paths.iter().map(|p| p.display().to_string()).collect();
+            std::fs::write(records, names.join("\n") + "\n").expect("write the records list");
+        }
         let per_mib = |n: u64| n as f64 / (st.bytes as f64 / 1048576.0);
         println!(
             "  per MiB: {:.0} anchor hits, {:.0} digit triggers, {:.0} regex windows, {:.0} regex matches",

@@ -71,6 +71,12 @@ pub(crate) fn score(
         return None;
     }
     let mut confidence = r.confidence;
+    if let Some(v) = r.validate
+        && v.digits_only()
+        && in_table_of_numbers(buf, &span, v)
+    {
+        confidence -= 0.3;
+    }
 
     if let Some(ctx) = &r.context {
         let from = span.start.saturating_sub(ctx.window);
@@ -125,6 +131,48 @@ pub(crate) fn score(
         }
     }
     Some(confidence.clamp(0.0, 1.0))
+}
+
+/// Digits in a row that make a number long enough to be a table's entry.
+const TABLE_DIGITS: usize = 12;
+/// Bytes around a value looked at for other numbers (its line and the
+/// lines next to it, up to this far).
+const TABLE_REACH: usize = 160;
+
+/// True when the number at `span` sits among other long numbers (at least
+/// two runs of [`TABLE_DIGITS`] digits or more on its line and the lines next
+/// to it) most of which fail `validator`: a table of constants
+/// (`2331762317128172,` in a curve's precomputed limbs), where one number in
+/// ten passes a Luhn check by chance. A list of card numbers passes: its
+/// numbers all do.
+fn in_table_of_numbers(
+    buf: &[u8],
+    span: &Range<usize>,
+    validator: crate::validate::Validator,
+) -> bool {
+    let from = span.start.saturating_sub(TABLE_REACH);
+    let to = (span.end + TABLE_REACH).min(buf.len());
+    let (mut others, mut valid) = (0usize, 0usize);
+    let mut at = from;
+    while at < to {
+        if !buf[at].is_ascii_digit() {
+            at += 1;
+            continue;
+        }
+        let start = at;
+        while at < to && buf[at].is_ascii_digit() {
+            at += 1;
+        }
+        // Runs cut by the ends of the reach may be longer: count them only
+        // when whole.
+        let whole = (start > from || start == 0) && (at < to || at == buf.len());
+        let overlaps = start < span.end && at > span.start;
+        if at - start >= TABLE_DIGITS && whole && !overlaps {
+            others += 1;
+            valid += usize::from(validator.check(&buf[start..at]));
+        }
+    }
+    others >= 2 && valid * 2 < others
 }
 
 /// The part of `span`'s line within `reach` bytes of it.
@@ -202,6 +250,27 @@ pub fn shannon_entropy(bytes: &[u8]) -> f32 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_number_among_numbers_that_fail_its_check_is_a_table_entry() {
+        let card = crate::validate::Validator::CreditCard;
+        let table = b"    2331762317128173,\n    2489682092917849,\n    2552895497743395,\n";
+        // The middle one passes Luhn; its neighbours do not.
+        let span = 26..42;
+        assert_eq!(&table[span.clone()], b"2489682092917849");
+        assert!(card.check(&table[span.clone()]));
+        assert!(in_table_of_numbers(table, &span, card));
+        let list = b"4539148803436467\n5425233430109903\n4716273591846019\n";
+        assert!(
+            !in_table_of_numbers(list, &(17..33), card),
+            "a list of cards"
+        );
+        let row = b"4539148803436467,+447911123456,Maria\n";
+        assert!(
+            !in_table_of_numbers(row, &(0..16), card),
+            "one other number"
+        );
+    }
 
     #[test]
     fn entropy_of_known_strings() {
