@@ -82,9 +82,9 @@ pub enum Validator {
     /// Bank account number: 8–20 digits, not one digit repeated
     /// (`444444444444`).
     AccountNumber,
-    /// A person's name under a bare `name` label: its first word is a
-    /// common given name (`rules/given-names.txt`), which `"name": "Bash
-    /// Session"` is not.
+    /// A person's name under a bare `name` label: its first word (or the
+    /// first after a comma, `Okafor, Chidi`) is a common given name
+    /// (`rules/given-names.txt`), which `"name": "Bash Session"` is not.
     GivenName,
     /// A person's name in a labelled field: none of its words is a value or
     /// word of code or forms (`None`, `True`, `Null`, `User`, `Search`).
@@ -182,10 +182,12 @@ static GIVEN_NAMES: std::sync::LazyLock<Vec<&'static str>> = std::sync::LazyLock
     names
 });
 
-/// True when the first word of `text` (up to a space, `-` or `'`) is a
-/// listed given name, in any case.
+/// True when the first word of `text` (up to a space, `-` or `'`), or of
+/// what follows a comma (`Okafor, Chidi`), is a listed given name, in any
+/// case.
 fn given_name(text: &str) -> bool {
-    let first = text
+    let given = text.split_once(", ").map_or(text, |(_, given)| given);
+    let first = given
         .split([' ', '-', '\''])
         .next()
         .unwrap_or_default()

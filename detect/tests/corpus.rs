@@ -1096,23 +1096,22 @@ const HELD_OUT: &[(&str, &str, &str)] = &[
 ];
 
 /// Recall on [`HELD_OUT`], per entity and overall, printed with each miss
-/// (entity and line). The floor, 0.95, is where the rules stand today (114
+/// (entity and line). The floor, 0.97, is where the rules stand today (116
 /// of 119; the lines were written, in five batches, before the rule changes
 /// they prompted: unquoted passwords in configuration lines, `tél` as a
 /// French phone label, a `-` between a Spanish NIE's letter and its digits,
 /// Okta's `SSWS` header, `birthDate`-style labels, 20-digit account
 /// numbers, passwords as parameters of JDBC, ADO.NET and ODBC strings,
-/// dates of birth with the month's name, Maestro numbers in groups of four):
+/// dates of birth with the month's name, Maestro numbers in groups of four,
+/// an IBAN in lower case after its label, `Last, First` after `Patient:`):
 /// a guard against losing ground, since these are layouts the rules were not
 /// written for.
-/// The five misses are known: card groups joined by dots (a dot joins digits
-/// in every float and version, so card rules do not take it); a street
-/// address whose suffix (`Road`) is not an anchor (a labelled one is found)
-/// and an e-mail address URL-encoded (`%40`), both because short, frequent
-/// literals cost the literal search; an IBAN in lower case (its digit
-/// trigger wants the capitals of a country code); and a name written
-/// `Last, First` after a label no rule knows (`Patient:`). No line may give
-/// a finding of another entity away from its value.
+/// The three misses are known: card groups joined by dots (a dot joins
+/// digits in every float and version, so card rules do not take it); a
+/// street address whose suffix (`Road`) is not an anchor (a labelled one is
+/// found) and an e-mail address URL-encoded (`%40`), both because short,
+/// frequent literals cost the literal search. No line may give a finding of
+/// another entity away from its value.
 #[test]
 fn held_out_layouts_measure_how_the_rules_carry_over() {
     let engine = Engine::new(&RuleSet::builtin().unwrap(), EngineOptions::default()).unwrap();
@@ -1163,6 +1162,105 @@ fn held_out_layouts_measure_how_the_rules_carry_over() {
         "held-out recall {found}/{} = {recall:.3}, {extra} findings of other entities",
         HELD_OUT.len()
     );
-    assert!(recall >= 0.95, "held-out recall {recall:.3} under 0.95");
+    assert!(recall >= 0.97, "held-out recall {recall:.3} under 0.97");
     assert_eq!(extra, 0, "findings of other entities on the held-out lines");
+}
+
+/// Lines of code, configuration, logs and prose that hold numbers, hashes,
+/// identifiers and labels shaped like PII or secrets but none of them,
+/// written (all 64, before running them) in layouts the rules were not
+/// tuned on: versions, timestamps, commit and image digests, UUIDs, cloud
+/// resource ids, coordinates, prices, ISBN, EAN and parcel numbers, stack
+/// traces, CSS, SQL, type hints, setting names, CI job names, a user agent,
+/// durations, epochs, ports, slices, constants, Rust paths, RFC citations.
+/// The first run gave one finding (`Chrome/120.0.0.0` as an IPv4 address;
+/// a product's version after `word/` is now no address).
+const HELD_OUT_NEGATIVES: &[&str] = &[
+    r#"version = "2.14.3""#,
+    r#"__version__ = '1.26.18'"#,
+    r#"requires-python = ">=3.8, <4""#,
+    r#"2024-03-12T08:15:42.123456Z INFO request completed in 1532 ms"#,
+    r#"[2024-03-12 08:15:42,123] WARNING worker-7 retrying after 30s"#,
+    r#"commit 9f2c4e1b7a3d5f60e8c9b2a1d4f7e3c6b5a49081"#,
+    r#"sha256:3b4f8c2a91d7e6f05c3a8b9d2e1f4a7c6b5d8e9f0a1b2c3d4e5f60718293a4b5"#,
+    r#"integrity="sha512-Qm9vYmFyYmF6cXV4Y29ycmVjdGhvcnNlYmF0dGVyeXN0YXBsZQ==""#,
+    r#"image: registry.internal/team/api@sha256:9a8b7c6d5e4f30211a2b3c4d5e6f708192a3b4c5d6e7f8091a2b3c4d5e6f7089"#,
+    r#"request_id = "4f8a2c1e-9b3d-4e7f-a6c5-1d2e3f4a5b6c""#,
+    r#""RequestId": "c4a1e7f2-5b8d-4c3a-9e6f-2b1d8a7c4e5f""#,
+    r#"ami_id = "ami-0a1b2c3d4e5f67890""#,
+    r#"subnet-0f3e2d1c4b5a69788 vpc-07a6b5c4d3e2f1098"#,
+    r#"location = (52.520008, 13.404954)"#,
+    r#""lat": 48.858844, "lng": 2.294351"#,
+    r#"price_cents = 129999"#,
+    r#"total: 1,234,567.89 EUR"#,
+    r#"ISBN 978-0-306-40615-7"#,
+    r#"order #100234567 shipped via UPS 1Z999AA10123456784"#,
+    r#"tracking_number: 9400111899223197428490"#,
+    r#"  File "/usr/lib/python3.11/site-packages/app/views.py", line 1843, in handler"#,
+    r#"    at com.example.billing.InvoiceService.render(InvoiceService.java:1207)"#,
+    r#"color: #3a7bd5; background: #f0f4f8;"#,
+    r#"margin: 0 auto; padding: 12px 24px 12px 24px;"#,
+    r#"SELECT id, first_name, last_name FROM customers WHERE created_at > '2024-01-01';"#,
+    r#"def greet(first_name: str, last_name: str) -> str:"#,
+    r#"password_min_length = 12"#,
+    r#"TOKEN_TTL_SECONDS = 86400"#,
+    r#"secret_name = "prod/billing/db-password""#,
+    r#"api_key_header = "X-Api-Key""#,
+    r#"AUTH_TOKEN_ENV = "GITHUB_TOKEN""#,
+    r#"name: Build and test"#,
+    r#"- name: Upload coverage report"#,
+    r#"      name: nginx-ingress-controller"#,
+    r#"display_name = "Weekly Report""#,
+    r#""userAgent": "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0.0.0 Safari/537.36""#,
+    r#"timeout = 1_000_000"#,
+    r#"epoch = 1700000000"#,
+    r#"created: 1699999999123"#,
+    r#"port: 8443"#,
+    r#"listen_addr = "0.0.0.0:9090""#,
+    r#"bind [::]:443 ssl http2;"#,
+    r#"matrix = [[1, 0, 0], [0, 1, 0], [0, 0, 1]]"#,
+    r#"data[1:10:2] = values[::3]"#,
+    r#"return a[i:j], b[::-1]"#,
+    r#"assert round(3.14159265358979, 4) == 3.1416"#,
+    r#"PI = 3.141592653589793238462643383279"#,
+    r#"E = 2.718281828459045235360287471352"#,
+    r#"0x7fffffffffffffff 0xdeadbeefcafebabe"#,
+    r#"MAX_U64 = 18446744073709551615"#,
+    r#"fn checked_mul(self, rhs: u64) -> Option<u64>"#,
+    r#"std::collections::HashMap<String, Vec<u8>>"#,
+    r#"crate::engine::Scanner::scan_slice"#,
+    r#"https://docs.example.org/api/v2/users/{user_id}/tokens"#,
+    r#"see RFC 7519 section 4.1.4 and RFC 6749 section 10.3"#,
+    r#"phone_number_format = "+{country}{national}""#,
+    r#"email_regex = r"^[\w.+-]+@[\w-]+\.[\w.]+$""#,
+    r#"user@localhost"#,
+    r#"To unsubscribe, reply with STOP."#,
+    r#"The meeting moved to 14:30 in room 4.012."#,
+    r#"Invoice INV-2024-000183 due 2024-04-30, amount 4,500.00"#,
+    r#"build 20240312.4 (rev 18273)"#,
+    r#"Serial No. SN-4K7-22019-XB"#,
+    r#"product code 4006381333931"#,
+];
+
+/// No finding on [`HELD_OUT_NEGATIVES`]: each finding is printed with its
+/// line, and any fails the test.
+#[test]
+fn held_out_negatives_give_no_finding() {
+    let engine = Engine::new(&RuleSet::builtin().unwrap(), EngineOptions::default()).unwrap();
+    let mut scanner = engine.scanner();
+    let mut out = Vec::new();
+    let mut found = 0usize;
+    for line in HELD_OUT_NEGATIVES {
+        out.clear();
+        scanner.scan_slice(line.as_bytes(), None, &mut out);
+        for d in &out {
+            found += 1;
+            println!("finding of {} on: {line}", engine.rule(d.rule).id);
+        }
+    }
+    println!(
+        "held-out negatives: {found} findings on {} lines",
+        HELD_OUT_NEGATIVES.len()
+    );
+    assert_eq!(found, 0, "findings on the held-out negative lines");
 }
