@@ -29,6 +29,13 @@ const PLACEHOLDER_IN_VALUE: &[&[u8]] = &[
     b"1a2b3c",
     b"abcd1234",
     b"123456789",
+    // Broadcast and empty MAC addresses.
+    b"ff:ff:ff:ff:ff:ff",
+    b"00:00:00:00:00:00",
+    // The Free Software Foundation's addresses, in every GPL notice.
+    b"51 franklin st",
+    b"59 temple place",
+    b"675 mass ave",
     // The stock names of forms and documentation.
     b"john doe",
     b"jane doe",

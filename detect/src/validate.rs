@@ -52,12 +52,19 @@ pub enum Validator {
     /// Singapore NRIC/FIN: check letter.
     SgNric,
     /// IPv4: four octets of at most 255, no leading zeros; not an address
-    /// of no one (`0.x`, loopback `127.x`, the documentation networks
-    /// 192.0.2.0/24, 198.51.100.0/24 and 203.0.113.0/24) or a mask (`255.x`).
+    /// of no one (`0.x`, loopback `127.x`, multicast `224.x`–`239.x`, the
+    /// documentation networks 192.0.2.0/24, 198.51.100.0/24 and
+    /// 203.0.113.0/24, the placeholder `1.2.3.4`) or a mask (`255.x`); and
+    /// not shaped like a section or version number: every octet under 32,
+    /// outside 10.0.0.0/8 (`27.4.2.6`, `1.8.1.2`), which
+    /// [`Validator::Ipv4Small`] takes.
     Ipv4,
+    /// IPv4 as [`Validator::Ipv4`], but only the addresses whose octets are
+    /// all under 32 (`8.8.8.8`, `1.1.1.1`): a rule that needs a context word.
+    Ipv4Small,
     /// IPv6: parses as an IPv6 address with at least two groups and a
-    /// decimal digit; not unspecified, loopback or in the documentation
-    /// prefix 2001:db8::/32.
+    /// decimal digit; not unspecified, loopback, multicast or in the
+    /// documentation prefix 2001:db8::/32.
     Ipv6,
     /// GitHub token: CRC32 checksum in the last 6 base62 characters.
     GithubToken,
@@ -71,7 +78,8 @@ pub enum Validator {
     UriPassword,
     /// E.164 / national phone: 7–15 digits, not all the same digit, not a
     /// number set aside for fiction (NANP 555-01xx and 555-1212, Ofcom's
-    /// drama ranges).
+    /// drama ranges), not ending in five zeros (a round quantity:
+    /// `+3600000` milliseconds).
     Phone,
     /// E-mail address whose top-level domain is not a file extension
     /// (`logo@2x.png`) and whose mailbox is not `git` (the SSH login of
@@ -150,7 +158,8 @@ impl Validator {
             Validator::BrCpf => d.is_some_and(br_cpf),
             Validator::BrCnpj => d.is_some_and(br_cnpj),
             Validator::SgNric => sg_nric(text),
-            Validator::Ipv4 => ipv4(text),
+            Validator::Ipv4 => ipv4(text).is_some_and(|small| !small),
+            Validator::Ipv4Small => ipv4(text).is_some_and(|small| small),
             Validator::Ipv6 => ipv6(text),
             Validator::GithubToken => crc32_base62_token(text, 6),
             Validator::NpmToken => crc32_base62_token(text, 6),
@@ -158,7 +167,10 @@ impl Validator {
             Validator::BirthDate => birth_date(text),
             Validator::UriPassword => uri_password(text),
             Validator::Phone => d.is_some_and(|d| {
-                (7..=15).contains(&d.len()) && !all_same(d) && !fictional_phone(d)
+                (7..=15).contains(&d.len())
+                    && !all_same(d)
+                    && !fictional_phone(d)
+                    && !d.ends_with(&[0; 5])
             }),
             Validator::Email => email(text),
             Validator::AbaRouting => d.is_some_and(aba_routing),
@@ -748,7 +760,10 @@ fn sg_nric(text: &str) -> bool {
     table[(sum % 11) as usize] == s[8]
 }
 
-fn ipv4(text: &str) -> bool {
+/// Whether `text` is an IPv4 address of someone, and if so whether it is
+/// shaped like a section or version number (every octet under 32, outside
+/// 10.0.0.0/8); `None` when it is no such address.
+fn ipv4(text: &str) -> Option<bool> {
     let mut octets = [0u8; 4];
     let mut n = 0;
     for p in text.split('.') {
@@ -759,15 +774,19 @@ fn ipv4(text: &str) -> bool {
             && (p.len() == 1 || !p.starts_with('0'));
         match p.parse::<u8>() {
             Ok(v) if ok => octets[n] = v,
-            _ => return false,
+            _ => return None,
         }
         n += 1;
     }
-    n == 4
-        && !matches!(
-            octets,
-            [0 | 127 | 255, ..] | [192, 0, 2, _] | [198, 51, 100, _] | [203, 0, 113, _]
-        )
+    let no_one = matches!(
+        octets,
+        [0 | 127 | 224..=239 | 255, ..]
+            | [192, 0, 2, _]
+            | [198, 51, 100, _]
+            | [203, 0, 113, _]
+            | [1, 2, 3, 4]
+    );
+    (n == 4 && !no_one).then(|| octets[0] != 10 && octets.iter().all(|&o| o < 32))
 }
 
 fn ipv6(text: &str) -> bool {
@@ -776,7 +795,10 @@ fn ipv6(text: &str) -> bool {
     text.split(':').filter(|g| !g.is_empty()).count() >= 2
         && text.bytes().any(|b| b.is_ascii_digit())
         && text.parse::<std::net::Ipv6Addr>().is_ok_and(|a| {
-            !a.is_unspecified() && !a.is_loopback() && a.segments()[..2] != [0x2001, 0x0db8]
+            !a.is_unspecified()
+                && !a.is_loopback()
+                && !a.is_multicast()
+                && a.segments()[..2] != [0x2001, 0x0db8]
         })
 }
 
@@ -999,6 +1021,10 @@ mod tests {
         assert!(ok(Validator::UsItin, "912-70-1234"));
         assert!(!ok(Validator::UsItin, "912-40-1234"));
         assert!(!ok(Validator::UsItin, "999999999"), "one digit repeated");
+    }
+
+    #[test]
+    fn accounts_names_and_phones_of_no_one() {
         assert!(ok(Validator::AccountNumber, "40817810099910004312"));
         assert!(!ok(Validator::AccountNumber, "444444444444"));
         assert!(!ok(Validator::AccountNumber, "1234567"), "too short");
@@ -1007,6 +1033,7 @@ mod tests {
             "Oluwaseun Adeyemi",
             "José Núñez",
             "JÜRGEN Weiß",
+            "Okafor, Chidi",
         ] {
             assert!(ok(Validator::GivenName, name), "{name}");
         }
@@ -1014,6 +1041,7 @@ mod tests {
             "Bash Session",
             "Amazon Simple Storage Service",
             "Top Level Folder",
+            "Acme, Inc",
         ] {
             assert!(!ok(Validator::GivenName, not), "{not}");
         }
@@ -1033,6 +1061,7 @@ mod tests {
             assert!(!ok(Validator::Phone, fiction), "{fiction}");
         }
         assert!(ok(Validator::Phone, "+44 7700 901123"));
+        assert!(!ok(Validator::Phone, "+3600000"), "a round number");
     }
 
     #[test]
@@ -1114,6 +1143,14 @@ mod tests {
             assert!(!ok(Validator::Ipv4, bad), "{bad}");
         }
         assert!(ok(Validator::Ipv4, "198.51.101.23"));
+        assert!(ok(Validator::Ipv4, "10.0.0.1"));
+        for small in ["8.8.8.8", "1.1.1.1", "27.4.2.6"] {
+            assert!(!ok(Validator::Ipv4, small), "{small}");
+            assert!(ok(Validator::Ipv4Small, small), "{small}");
+        }
+        assert!(!ok(Validator::Ipv4Small, "81.2.69.160"));
+        assert!(!ok(Validator::Ipv4, "224.0.0.255"), "multicast");
+        assert!(!ok(Validator::Ipv6, "ff02::1"), "multicast");
         assert!(ok(Validator::Ipv6, "2a01:4f8::8a2e:370:7334"));
         assert!(
             !ok(Validator::Ipv6, "2001:db8::8a2e:370:7334"),
