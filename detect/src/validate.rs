@@ -94,6 +94,10 @@ pub enum Validator {
     /// first after a comma, `Okafor, Chidi`) is a common given name
     /// (`rules/given-names.txt`), which `"name": "Bash Session"` is not.
     GivenName,
+    /// A password's value that is no password: not a constant's name in
+    /// capitals (`FORCE_CHANGE_PASSWORD`), an ARN or a timestamp
+    /// (`"PasswordLastUsed": "2016-09-24T16:18:07Z"`).
+    PasswordValue,
     /// A person's name in a labelled field: none of its words is a value or
     /// word of code or forms (`None`, `True`, `Null`, `User`, `Search`).
     PersonName,
@@ -179,6 +183,7 @@ impl Validator {
             }
             Validator::GivenName => given_name(text),
             Validator::PersonName => person_name(text),
+            Validator::PasswordValue => password_value(text),
         }
     }
 }
@@ -205,6 +210,20 @@ fn given_name(text: &str) -> bool {
         .unwrap_or_default()
         .to_lowercase();
     GIVEN_NAMES.binary_search(&first.as_str()).is_ok()
+}
+
+/// True unless `text` is a constant's name in capitals, an ARN or a
+/// timestamp.
+fn password_value(text: &str) -> bool {
+    let b = text.as_bytes();
+    let constant = b.iter().all(|&c| c.is_ascii_uppercase() || c == b'_');
+    let timestamp = b.len() >= 13
+        && b[..4].iter().all(u8::is_ascii_digit)
+        && b[4] == b'-'
+        && b[7] == b'-'
+        && matches!(b[10], b'T' | b' ')
+        && b[11..13].iter().all(u8::is_ascii_digit);
+    !constant && !timestamp && !text.starts_with("arn:")
 }
 
 /// True when no word of `text` is one that fills a name field in code or a
@@ -1046,6 +1065,15 @@ mod tests {
             assert!(!ok(Validator::GivenName, not), "{not}");
         }
         assert!(ok(Validator::PersonName, "Anne-Marie O'Neill"));
+        assert!(ok(Validator::PasswordValue, "Qz8-vLp2!rKx"));
+        assert!(ok(Validator::PasswordValue, "CorrectHorse"));
+        for not in [
+            "FORCE_CHANGE_PASSWORD",
+            "2016-09-24T16:18:07Z",
+            "arn:aws:iam::aws:policy/IAMUserChangePassword",
+        ] {
+            assert!(!ok(Validator::PasswordValue, not), "{not}");
+        }
         for not in ["None", "Test User", "Search", "True"] {
             assert!(!ok(Validator::PersonName, not), "{not}");
         }
