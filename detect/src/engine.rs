@@ -1054,8 +1054,9 @@ impl Shape {
     /// True when the anchor hit at `buf[start..end]` stands between the
     /// bytes the rule asks for.
     fn fits(&self, buf: &[u8], start: usize, end: usize) -> bool {
+        // The start of the text reads as the end of a line before it.
         if let Some(before) = &self.before
-            && (start == 0 || !before.has(buf[start - 1]))
+            && !before.has(start.checked_sub(1).map_or(b'\n', |p| buf[p]))
         {
             return false;
         }
@@ -1287,6 +1288,9 @@ mod tests {
         let email = around(Some("[a-z0-9]"), None, Some("[a-z]"));
         let text = b"@x a@b a@ a@1";
         assert!(!email.fits(text, 0, 1), "nothing before");
+        let word_start = around(Some("[^A-Za-z_]"), None, None);
+        assert!(word_start.fits(b"name: Ann", 0, 5), "the start of the text");
+        assert!(!word_start.fits(b"x_name: Ann", 2, 7));
         assert!(email.fits(text, 4, 5));
         assert!(!email.fits(text, 8, 9), "a space after");
         assert!(!email.fits(text, 11, 12), "a digit after");

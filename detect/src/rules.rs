@@ -107,8 +107,9 @@ pub struct DigitsTrigger {
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Around {
-    /// The byte right before the anchor is in this class (a hit at the
-    /// start of the text fails).
+    /// The byte right before the anchor is in this class; at the start of
+    /// the text, a line break stands for it (`[^A-Za-z]` passes there,
+    /// `[a-z0-9]` fails).
     #[serde(default)]
     pub before: Option<String>,
     /// Bytes of this class after the anchor are skipped, at most `within`.
