@@ -56,6 +56,29 @@ const PLACEHOLDER_NEARBY: &[&[u8]] = &[
 /// Bytes around the value searched for nearby placeholders (same line only).
 const NEARBY: usize = 48;
 
+/// The placeholder lists as automata that ignore ASCII case: one pass over
+/// a value or a line finds any of their words.
+struct Placeholders {
+    in_value: aho_corasick::AhoCorasick,
+    test_in_value: aho_corasick::AhoCorasick,
+    nearby: aho_corasick::AhoCorasick,
+}
+
+static PLACEHOLDERS: std::sync::LazyLock<Placeholders> = std::sync::LazyLock::new(|| {
+    let build = |words: &[&[u8]]| {
+        aho_corasick::AhoCorasick::builder()
+            .ascii_case_insensitive(true)
+            .build(words)
+            // A few short literals: building cannot fail.
+            .unwrap_or_else(|e| panic!("placeholder words: {e}"))
+    };
+    Placeholders {
+        in_value: build(PLACEHOLDER_IN_VALUE),
+        test_in_value: build(TEST_IN_VALUE),
+        nearby: build(PLACEHOLDER_NEARBY),
+    }
+});
+
 /// Scores the value at `span` of `buf` for `rule`; `None` when the rule's
 /// validator, entropy floor or required context rejects it.
 pub(crate) fn score(
@@ -80,6 +103,7 @@ pub(crate) fn score(
     let mut confidence = r.confidence;
     if let Some(v) = r.validate
         && v.digits_only()
+        && value.iter().filter(|b| b.is_ascii_digit()).count() >= TABLE_DIGITS
         && in_table_of_numbers(buf, &span, v)
     {
         confidence -= 0.3;
@@ -117,25 +141,15 @@ pub(crate) fn score(
         }
     }
 
-    lower_into(value, scratch);
-    if PLACEHOLDER_IN_VALUE
-        .iter()
-        .any(|w| find_short(scratch, w).is_some())
-    {
+    if PLACEHOLDERS.in_value.is_match(value) {
         confidence -= 0.5;
-    } else if TEST_IN_VALUE
-        .iter()
-        .any(|w| find_short(scratch, w).is_some())
-    {
+    } else if PLACEHOLDERS.test_in_value.is_match(value) {
         confidence -= 0.2;
-    } else {
-        lower_into(&buf[same_line(buf, &span, NEARBY)], scratch);
-        if PLACEHOLDER_NEARBY
-            .iter()
-            .any(|w| find_short(scratch, w).is_some())
-        {
-            confidence -= 0.15;
-        }
+    } else if PLACEHOLDERS
+        .nearby
+        .is_match(&buf[same_line(buf, &span, NEARBY)])
+    {
+        confidence -= 0.15;
     }
     Some(confidence.clamp(0.0, 1.0))
 }
@@ -146,7 +160,8 @@ const TABLE_DIGITS: usize = 12;
 /// lines next to it, up to this far).
 const TABLE_REACH: usize = 160;
 
-/// True when the number at `span` sits among other long numbers (at least
+/// True when the number at `span` (itself long: the caller checks) sits
+/// among other long numbers (at least
 /// two runs of [`TABLE_DIGITS`] digits or more on its line and the lines next
 /// to it) most of which fail `validator`: a table of constants
 /// (`2331762317128172,` in a curve's precomputed limbs), where one number in
