@@ -29,9 +29,10 @@ const PLACEHOLDER_IN_VALUE: &[&[u8]] = &[
     b"1a2b3c",
     b"abcd1234",
     b"123456789",
-    // Broadcast and empty MAC addresses.
+    // Broadcast, empty and counting MAC addresses.
     b"ff:ff:ff:ff:ff:ff",
     b"00:00:00:00:00:00",
+    b"00:11:22:33:44:55",
     // The Free Software Foundation's addresses, in every GPL notice.
     b"51 franklin st",
     b"59 temple place",

@@ -82,8 +82,9 @@ pub enum Validator {
     /// `+3600000` milliseconds).
     Phone,
     /// E-mail address whose top-level domain is not a file extension
-    /// (`logo@2x.png`) and whose mailbox is not `git` (the SSH login of
-    /// `git@github.com:org/repo`).
+    /// (`logo@2x.png`), whose mailbox is not `git` (the SSH login of
+    /// `git@github.com:org/repo`), and which is not the name of an SSH key
+    /// type or cipher (`chacha20-poly1305@openssh.com`).
     Email,
     /// US ABA routing number: weights 3, 7, 1 sum to a multiple of 10.
     AbaRouting,
@@ -943,11 +944,13 @@ fn email(text: &str) -> bool {
         "gz",
     ];
     let tld = text.rsplit('.').next().unwrap_or("").to_ascii_lowercase();
+    let (local, domain) = text.split_once('@').unwrap_or_default();
     // `git@github.com:org/repo`: the login of a Git host's SSH remote.
-    let git = text
-        .split_once('@')
-        .is_some_and(|(local, _)| local.eq_ignore_ascii_case("git"));
-    !FILE_EXTENSIONS.contains(&tld.as_str()) && !git
+    let git = local.eq_ignore_ascii_case("git");
+    // `sk-ssh-ed25519@openssh.com`, `chacha20-poly1305@openssh.com`: names
+    // of SSH key types and ciphers.
+    let ssh_name = domain.eq_ignore_ascii_case("openssh.com") && local.contains('-');
+    !FILE_EXTENSIONS.contains(&tld.as_str()) && !git && !ssh_name
 }
 
 fn aba_routing(d: &[u8]) -> bool {
