@@ -200,13 +200,17 @@ static GIVEN_NAMES: std::sync::LazyLock<Vec<&'static str>> = std::sync::LazyLock
     names
 });
 
+/// What separates the words of a name (`Anne-Marie O'Neill`), as in the
+/// name rules' patterns.
+const NAME_SEPARATORS: [char; 3] = [' ', '-', '\''];
+
 /// True when the first word of `text` (up to a space, `-` or `'`), or of
 /// what follows a comma (`Okafor, Chidi`), is a listed given name, in any
 /// case.
 fn given_name(text: &str) -> bool {
     let given = text.split_once(", ").map_or(text, |(_, given)| given);
     let first = given
-        .split([' ', '-', '\''])
+        .split(NAME_SEPARATORS)
         .next()
         .unwrap_or_default()
         .to_lowercase();
@@ -255,7 +259,7 @@ fn person_name(text: &str) -> bool {
         "value",
     ];
     !text
-        .split([' ', '-', '\''])
+        .split(NAME_SEPARATORS)
         .any(|w| NOT_NAMES.iter().any(|n| n.eq_ignore_ascii_case(w)))
 }
 
