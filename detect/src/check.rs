@@ -53,6 +53,22 @@ pub fn check_examples(set: &RuleSet) -> Result<Vec<Failure>, crate::Error> {
                 });
             }
         }
+        if rule.exact_case {
+            for example in rule.examples.iter().chain(&rule.negative_examples) {
+                for text in other_cases(rule, example) {
+                    if !differences(&mut scanner, &mut everywhere, text.as_bytes())
+                        .missed
+                        .is_empty()
+                    {
+                        failures.push(Failure {
+                            rule: rule.id.clone(),
+                            what: "exact_case, but the pattern matches an anchor written in another case",
+                            example: text,
+                        });
+                    }
+                }
+            }
+        }
         for example in &rule.examples {
             out.clear();
             scanner.scan_slice(example.as_bytes(), None, &mut out);
@@ -154,13 +170,54 @@ fn matches_lead_to_an_anchor(engine: &Engine, rule: &Rule, lead: usize, example:
         .all(|m| (m.start()..=(m.start() + lead).min(text.len())).any(|p| anchor_at(rule, text, p)))
 }
 
-/// True when one of the rule's anchors (case-insensitively) lies whole in
-/// `text` from `p`.
+/// True when one of the rule's anchors (in any case, or as written for an
+/// `exact_case` rule) lies whole in `text` from `p`.
 fn anchor_at(rule: &Rule, text: &[u8], p: usize) -> bool {
     rule.anchors.iter().any(|a| {
-        text.get(p..p + a.len())
-            .is_some_and(|w| w.eq_ignore_ascii_case(a.as_bytes()))
+        text.get(p..p + a.len()).is_some_and(|w| {
+            if rule.exact_case {
+                w == a.as_bytes()
+            } else {
+                w.eq_ignore_ascii_case(a.as_bytes())
+            }
+        })
     })
+}
+
+/// `example` written in other cases: all upper, all lower, and with each
+/// occurrence of an anchor (found in any case) in upper, lower and swapped
+/// case. The rule's matches in them must hold an anchor as written, or the
+/// search for anchors in their written case would miss them.
+fn other_cases(rule: &Rule, example: &str) -> Vec<String> {
+    let mut out = vec![example.to_ascii_uppercase(), example.to_ascii_lowercase()];
+    let swap = |s: &str| -> String {
+        s.chars()
+            .map(|c| {
+                if c.is_ascii_uppercase() {
+                    c.to_ascii_lowercase()
+                } else {
+                    c.to_ascii_uppercase()
+                }
+            })
+            .collect()
+    };
+    let lower = example.to_ascii_lowercase();
+    for anchor in &rule.anchors {
+        let a = anchor.to_ascii_lowercase();
+        for (at, _) in lower.match_indices(&a) {
+            let found = &example[at..at + a.len()];
+            for other in [found.to_ascii_uppercase(), a.clone(), swap(found)] {
+                if other != found {
+                    out.push(format!(
+                        "{}{other}{}",
+                        &example[..at],
+                        &example[at + a.len()..]
+                    ));
+                }
+            }
+        }
+    }
+    out
 }
 
 /// `example` alone and set between bytes that test a trigger's edges: word

@@ -159,7 +159,9 @@ impl Engine {
         let mut options = options;
         options.block_size = options.block_size.max(MAX_MATCH_LEN);
         let mut rules = Vec::with_capacity(set.rules().len());
-        let mut literals: Vec<Vec<u8>> = Vec::new();
+        // Each anchor as searched: its bytes (lower-cased unless the rule
+        // asks for its case) and whether in any case.
+        let mut literals: Vec<(Vec<u8>, bool)> = Vec::new();
         let mut anchor_rules: Vec<Vec<u32>> = Vec::new();
         let mut digit_rules = Vec::new();
         let mut gate_words = WordSet::new();
@@ -222,11 +224,17 @@ impl Engine {
             } else {
                 Vec::new()
             };
-            for lower in lowered(&rule.anchors) {
-                let slot = match literals.iter().position(|l| *l == lower) {
+            let searched = if rule.exact_case {
+                rule.anchors.iter().map(|a| a.as_bytes().to_vec()).collect()
+            } else {
+                lowered(&rule.anchors)
+            };
+            for bytes in searched {
+                let literal = (bytes, !rule.exact_case);
+                let slot = match literals.iter().position(|l| *l == literal) {
                     Some(p) => p,
                     None => {
-                        literals.push(lower);
+                        literals.push(literal);
                         anchor_rules.push(Vec::new());
                         literals.len() - 1
                     }

@@ -63,7 +63,8 @@ unsafe extern "C" {
     ) -> c_int;
 }
 
-/// A compiled set of literals, searched case-insensitively.
+/// A compiled set of literals, each searched in any case or in the case
+/// written.
 ///
 /// Literals of one or two bytes (`@`, `Q~`) are kept out of the Vectorscan
 /// database: a literal matcher slows down markedly when it must also report
@@ -102,6 +103,8 @@ impl Drop for Literals {
 struct Short {
     id: usize,
     lit: Vec<u8>,
+    /// Matched in any case.
+    caseless: bool,
     /// Index in `lit` of the byte searched for (in both cases): a byte
     /// that is not a letter when there is one, so that a hit needs no
     /// second look at case.
@@ -131,10 +134,25 @@ impl Drop for Scratch {
 
 /// Compiles the literals named by `ids` into a block-mode database whose
 /// pattern ids are positions in `ids`.
-fn compile(literals: &[Vec<u8>], ids: &[usize]) -> Result<Option<NonNull<HsDatabase>>, String> {
-    let ptrs: Vec<*const c_char> = ids.iter().map(|&i| literals[i].as_ptr().cast()).collect();
-    let lens: Vec<usize> = ids.iter().map(|&i| literals[i].len()).collect();
-    let flags = vec![HS_FLAG_CASELESS; ids.len()];
+fn compile(
+    literals: &[(Vec<u8>, bool)],
+    ids: &[usize],
+) -> Result<Option<NonNull<HsDatabase>>, String> {
+    let ptrs: Vec<*const c_char> = ids.iter().map(|&i| literals[i].0.as_ptr().cast()).collect();
+    let lens: Vec<usize> = ids.iter().map(|&i| literals[i].0.len()).collect();
+    let flags: Vec<c_uint> = ids
+        .iter()
+        .map(|&i| {
+            let (lit, caseless) = &literals[i];
+            // A literal without letters has no other case; flagging it
+            // caseless slows the search down.
+            if *caseless && lit.iter().any(u8::is_ascii_alphabetic) {
+                HS_FLAG_CASELESS
+            } else {
+                0
+            }
+        })
+        .collect();
     let pattern_ids: Vec<c_uint> = (0..ids.len()).map(|i| i as c_uint).collect();
     let count = c_uint::try_from(ids.len()).map_err(|_| "too many literals".to_owned())?;
     let mut db: *mut HsDatabase = std::ptr::null_mut();
@@ -176,16 +194,16 @@ fn compile(literals: &[Vec<u8>], ids: &[usize]) -> Result<Option<NonNull<HsDatab
 }
 
 impl Literals {
-    /// Compiles `literals` (matched case-insensitively); the pattern id of a
-    /// literal is its index.
-    pub(crate) fn new(literals: &[Vec<u8>]) -> Result<Literals, String> {
-        let lens: Vec<usize> = literals.iter().map(Vec::len).collect();
-        if literals.iter().any(Vec::is_empty) {
+    /// Compiles `literals`, each with whether it is matched in any case
+    /// (else in the case written); the pattern id of a literal is its index.
+    pub(crate) fn new(literals: &[(Vec<u8>, bool)]) -> Result<Literals, String> {
+        let lens: Vec<usize> = literals.iter().map(|(l, _)| l.len()).collect();
+        if literals.iter().any(|(l, _)| l.is_empty()) {
             return Err("empty literal".into());
         }
         let mut short = Vec::new();
         let mut long_ids = Vec::new();
-        for (id, lit) in literals.iter().enumerate() {
+        for (id, (lit, caseless)) in literals.iter().enumerate() {
             if lit.len() <= 2 {
                 let key = lit
                     .iter()
@@ -194,6 +212,7 @@ impl Literals {
                 short.push(Short {
                     id,
                     lit: lit.clone(),
+                    caseless: *caseless,
                     key,
                 });
             } else {
@@ -280,18 +299,31 @@ impl Literals {
 
     /// Finds the one- and two-byte literals, one SIMD pass each.
     fn scan_short(&self, data: &[u8], on_match: &mut dyn FnMut(usize, usize)) {
-        for Short { id, lit, key } in &self.short {
+        for Short {
+            id,
+            lit,
+            caseless,
+            key,
+        } in &self.short
+        {
             let b = lit[*key];
-            let (lo, up) = (b.to_ascii_lowercase(), b.to_ascii_uppercase());
+            let (lo, up) = if *caseless {
+                (b.to_ascii_lowercase(), b.to_ascii_uppercase())
+            } else {
+                (b, b)
+            };
             // Overlapping occurrences too (`:::` holds `::` twice).
             let mut hit = |at: usize| {
                 let Some(start) = at.checked_sub(*key) else {
                     return;
                 };
-                if data
-                    .get(start..start + lit.len())
-                    .is_some_and(|w| w.eq_ignore_ascii_case(lit))
-                {
+                if data.get(start..start + lit.len()).is_some_and(|w| {
+                    if *caseless {
+                        w.eq_ignore_ascii_case(lit)
+                    } else {
+                        w == lit.as_slice()
+                    }
+                }) {
                     on_match(*id, start + lit.len());
                 }
             };
@@ -334,16 +366,40 @@ unsafe extern "C" fn trampoline(
 mod tests {
     use super::*;
 
+    fn any_case(literals: &[&[u8]]) -> Vec<(Vec<u8>, bool)> {
+        literals.iter().map(|l| (l.to_vec(), true)).collect()
+    }
+
+    #[test]
+    fn exact_case_literals_match_only_as_written() {
+        let lits = Literals::new(&[
+            (b"ghp_".to_vec(), false),
+            (b"Q~".to_vec(), false),
+            (b"token".to_vec(), true),
+        ])
+        .unwrap();
+        let mut scratch = lits.scratch().unwrap();
+        let mut found = Vec::new();
+        lits.scan(
+            &mut scratch,
+            b"GHP_ ghp_ Ghp_ q~ Q~ TOKEN Token",
+            &mut |id, end| found.push((id, end)),
+        )
+        .unwrap();
+        found.sort_by_key(|&(id, end)| (end, id));
+        assert_eq!(found, [(0, 9), (1, 20), (2, 26), (2, 32)]);
+    }
+
     #[test]
     fn finds_overlapping_caseless_occurrences() {
-        let lits = Literals::new(&[
-            b"abc".to_vec(),
-            b"bcd".to_vec(),
-            b"@".to_vec(),
-            b"q~".to_vec(),
-            b"::".to_vec(),
-            b"zz".to_vec(),
-        ])
+        let lits = Literals::new(&any_case(&[
+            b"abc".as_slice(),
+            b"bcd",
+            b"@",
+            b"q~",
+            b"::",
+            b"zz",
+        ]))
         .unwrap();
         let mut scratch = lits.scratch().unwrap();
         let mut found = Vec::new();
@@ -374,7 +430,7 @@ mod tests {
 
     #[test]
     fn only_short_literals_need_no_database() {
-        let lits = Literals::new(&[b"@".to_vec()]).unwrap();
+        let lits = Literals::new(&any_case(&[b"@"])).unwrap();
         let mut scratch = lits.scratch().unwrap();
         let mut found = Vec::new();
         lits.scan(&mut scratch, b"a@b@", &mut |id, end| found.push((id, end)))
@@ -394,7 +450,7 @@ mod tests {
 
     #[test]
     fn a_panicking_callback_is_an_error_not_an_unwind_through_c() {
-        let lits = Literals::new(&[b"aaa".to_vec()]).unwrap();
+        let lits = Literals::new(&any_case(&[b"aaa"])).unwrap();
         let mut scratch = lits.scratch().unwrap();
         let r = lits.scan(&mut scratch, b"aaaa", &mut |_, _| panic!("boom"));
         assert!(r.is_err());

@@ -9,6 +9,7 @@
 //!     category: secret                    # pii | secret
 //!     pattern: '\b((?:AKIA|ASIA)[A-Z2-7]{16})\b'
 //!     anchors: [AKIA, ASIA]               # literals in or near every match (searched case-insensitively)
+//!     exact_case: true                    # optional: the anchors are searched in the case written
 //!     anchored: true                      # every match contains an anchor (tighter windows)
 //!     lead: 0                             # optional: matches start at most this far before an anchor
 //!     around: {after: '[A-Z2-7]'}         # optional: bytes an anchor hit must stand between (before, skip, after, within, then_skip, then)
@@ -188,6 +189,13 @@ pub struct Rule {
     /// Literals of which at least one occurs in every match.
     #[serde(default)]
     pub anchors: Vec<String>,
+    /// The anchors are searched in the case written rather than in any
+    /// case: every match of the pattern holds one of them exactly as
+    /// written (a vendor prefix such as `ghp_` or `AKIA`). The literal search
+    /// runs markedly faster on such literals. Checked against the examples
+    /// written in other cases.
+    #[serde(default)]
+    pub exact_case: bool,
     /// True when every match contains one of the anchors (not merely lies
     /// near one): windows then need reach only as far as the pattern's own
     /// longest match. Checked against the examples.
@@ -362,6 +370,9 @@ impl RuleSet {
             }
             if r.anchors.iter().any(String::is_empty) {
                 return Err(bad("empty anchor".into()));
+            }
+            if r.exact_case && r.anchors.is_empty() {
+                return Err(bad("`exact_case` needs `anchors`".into()));
             }
             if r.max_len == 0 || r.max_len > crate::engine::MAX_MATCH_LEN {
                 return Err(bad(format!(
