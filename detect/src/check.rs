@@ -222,7 +222,7 @@ fn other_cases(rule: &Rule, example: &str) -> Vec<String> {
 
 /// `example` alone and set between bytes that test a trigger's edges: word
 /// and digit characters glued on, separators, quotes, a line break, a
-/// repeat.
+/// repeat; and with tabs, then line breaks, in place of its spaces.
 fn edges(example: &str) -> Vec<String> {
     const EDGES: [&str; 9] = ["", " ", "x", "Q", "1", "_", ".", "-", "\""];
     let mut out = Vec::with_capacity(EDGES.len() * EDGES.len() + 2);
@@ -233,6 +233,10 @@ fn edges(example: &str) -> Vec<String> {
     }
     out.push(format!("{example}\n{example}"));
     out.push(format!("id {example}, {example}"));
+    // Other white space where the example has spaces: a pattern's `\s`
+    // takes them, so must the anchors.
+    out.push(example.replace(' ', "\t"));
+    out.push(example.replace(' ', "\n"));
     out
 }
 
