@@ -849,9 +849,6 @@ impl<'e> Scanner<'e> {
             } else {
                 m.end() + 1
             };
-            if !region.contains(&m.start()) {
-                continue;
-            }
             let span = if rule.group == 0 {
                 m.range()
             } else {
@@ -862,10 +859,20 @@ impl<'e> Scanner<'e> {
                 rule.re
                     .search_captures_with(&mut self.caches[r], &input, caps);
                 match group_span(caps, rule.group) {
-                    Some(span) => span,
+                    Some(span) => {
+                        // The bytes the pattern reads after the value (the
+                        // comma ending an address) may begin the next match
+                        // (the next address of a list): search on from the
+                        // value's end.
+                        at = span.end.max(m.start() + 1);
+                        span
+                    }
                     None => continue,
                 }
             };
+            if !region.contains(&m.start()) {
+                continue;
+            }
             let threshold = self.engine.options.threshold;
             if let Some(confidence) = score::score(rule, buf, span.clone(), field, &mut self.lower)
                 && confidence >= threshold

@@ -171,3 +171,31 @@ fn regression_replaced_secret_before_earlier_pii_does_not_panic() {
         "detections in start order"
     );
 }
+
+/// Values one byte apart: the byte that ends one match's pattern (a comma
+/// after an address) also begins the next one's, so each value is found.
+#[test]
+fn values_one_separator_apart_are_each_found() {
+    let e = engine(1 << 20);
+    for (text, entity, want) in [
+        (
+            &b"hosts = 81.2.69.77,81.2.69.78,81.2.69.79"[..],
+            "IP_ADDRESS",
+            3,
+        ),
+        (b"phones: +4930901820,+4930901821", "PHONE", 2),
+        (
+            b"cards 4539 1488 0343 6467;4539148803436467",
+            "CREDIT_CARD",
+            2,
+        ),
+    ] {
+        let mut out = Vec::new();
+        e.scanner().scan_slice(text, None, &mut out);
+        let found = out
+            .iter()
+            .filter(|d| e.rule(d.rule).entity == entity)
+            .count();
+        assert_eq!(found, want, "{}: {out:?}", String::from_utf8_lossy(text));
+    }
+}
