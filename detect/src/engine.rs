@@ -144,6 +144,11 @@ pub struct Engine {
     digit_rules: Vec<(DigitsTrigger, u32)>,
     /// The digit rules with `letter_inside`.
     letter_rules: Vec<(DigitsTrigger, u32)>,
+    /// The digit rules that can take a run, by what is cheap to tell of
+    /// it ([`digit_table_index`]): most runs are too short or too long for
+    /// most rules, and walking past those cost more than the rest of the
+    /// per-run work.
+    digit_table: Vec<Vec<(DigitsTrigger, u32)>>,
     /// The IPv6 digit rules, kept out of `digit_rules`: they take runs of
     /// any length, so every run would walk the list's start for them.
     ipv6_rules: Vec<(DigitsTrigger, u32)>,
@@ -275,6 +280,20 @@ impl Engine {
             .filter(|(t, _)| t.letter_inside)
             .copied()
             .collect();
+        let digit_table = (0..4 * 256)
+            .map(|i| {
+                let (upper, spaced, digits) = (i / 512 == 1, i / 256 % 2 == 1, (i % 256) as u8);
+                digit_rules
+                    .iter()
+                    .filter(|(t, _)| {
+                        t.min <= digits
+                            && (t.letters_before == 0 || upper)
+                            && (digits <= t.max || t.bare || t.dots.is_some() || spaced)
+                    })
+                    .copied()
+                    .collect()
+            })
+            .collect();
         let anchors = Literals::new(&literals).map_err(|reason| Error::Rule {
             id: "(anchors)".into(),
             reason,
@@ -291,6 +310,7 @@ impl Engine {
             anchor_rules,
             digit_rules,
             letter_rules,
+            digit_table,
             ipv6_rules,
             gate_words,
             options,
@@ -739,10 +759,8 @@ impl<'e> Scanner<'e> {
                 // The span whose gate words are in `near`, looked up once for
                 // all the gated rules that get that far.
                 let mut looked: Option<(usize, usize)> = None;
-                for &(t, r) in &engine.digit_rules {
-                    if digits < t.min {
-                        break;
-                    }
+                let list = &engine.digit_table[digit_table_index(buf, s, digits, spaced)];
+                for &(t, r) in list {
                     if !around(&t) {
                         continue;
                     }
@@ -896,6 +914,18 @@ fn group_span(caps: &Captures, group: usize) -> Option<std::ops::Range<usize>> {
         .or_else(|| caps.get_group(0))
         .map(|s| s.range())
         .filter(|r| !r.is_empty())
+}
+
+/// Where in [`Engine::digit_table`] the rules for the run starting at `s`
+/// are: by whether an upper-case letter stands right before it (one space
+/// or `-` between allowed, as [`letters_before`] counts), whether a space
+/// joins it, and its digits.
+#[inline]
+fn digit_table_index(buf: &[u8], s: usize, digits: u8, spaced: bool) -> usize {
+    let upper = s > 0
+        && (buf[s - 1].is_ascii_uppercase()
+            || matches!(buf[s - 1], b' ' | b'-') && s > 1 && buf[s - 2].is_ascii_uppercase());
+    (usize::from(upper) * 2 + usize::from(spaced)) * 256 + usize::from(digits)
 }
 
 /// True when an upper-case ASCII letter follows `at`, after an optional `-`.
