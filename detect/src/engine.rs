@@ -1051,6 +1051,7 @@ struct Shape {
     within: usize,
     then_skip: Option<ByteSet>,
     then: Option<ByteSet>,
+    then_line: Option<ByteSet>,
 }
 
 /// A set of bytes.
@@ -1093,6 +1094,7 @@ impl Shape {
             within: a.within,
             then_skip: parse(&a.then_skip)?,
             then: parse(&a.then)?,
+            then_line: parse(&a.then_line)?,
         })
     }
 
@@ -1124,6 +1126,18 @@ impl Shape {
             Some(then) => {
                 let at = skip(&self.then_skip, at + usize::from(self.after.is_some()));
                 buf.get(at).is_some_and(|&b| then.has(b))
+                    && self.then_line.as_ref().is_none_or(|line| {
+                        let rest = &buf[at..];
+                        let value = rest.iter().take_while(|&&b| line.has(b)).count();
+                        let blank = rest[value..]
+                            .iter()
+                            .take_while(|&&b| b == b' ' || b == b'\t')
+                            .count();
+                        match &rest[value + blank..] {
+                            [] | [b'\n', ..] | [b'\r'] | [b'\r', b'\n', ..] => true,
+                            _ => false,
+                        }
+                    })
             }
             None => true,
         }
@@ -1327,6 +1341,7 @@ mod tests {
                 within: 4,
                 then_skip: None,
                 then: None,
+                then_line: None,
             })
             .unwrap()
         };
@@ -1354,6 +1369,7 @@ mod tests {
             within: 4,
             then_skip: Some(r"[=>\s]".into()),
             then: Some("[\"']".into()),
+            then_line: None,
         })
         .unwrap();
         let text = br#"key = "v" key_id => 'w' key = v key:     "x" key="#;
@@ -1362,6 +1378,25 @@ mod tests {
         assert!(!quoted.fits(text, 24, 27), "no quote");
         assert!(!quoted.fits(text, 32, 35), "more than `within` spaces");
         assert!(!quoted.fits(text, 45, 48), "the end of the text");
+        let line = Shape::new(&crate::rules::Around {
+            before: None,
+            skip: Some(r"[a-z_ ]".into()),
+            after: Some("[:=]".into()),
+            within: 8,
+            then_skip: Some(r"[ ]".into()),
+            then: Some("[a-z0-9]".into()),
+            then_line: Some("[a-z0-9]".into()),
+        })
+        .unwrap();
+        let text = b"key = v1\nkey = v2 \r\nkey = v.3\nkey = v4 x\nkey = v5";
+        assert!(line.fits(text, 0, 3), "the value ends its line");
+        assert!(
+            line.fits(text, 9, 12),
+            "blanks and a carriage return after it"
+        );
+        assert!(!line.fits(text, 20, 23), "a byte of another class");
+        assert!(!line.fits(text, 30, 33), "more after a blank");
+        assert!(line.fits(text, 41, 44), "the end of the text");
         assert!(ByteSet::parse("ab").is_err());
         assert!(ByteSet::parse("[").is_err());
         assert!(ByteSet::parse("@").unwrap().has(b'@'));

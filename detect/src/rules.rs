@@ -12,7 +12,7 @@
 //!     exact_case: true                    # optional: the anchors are searched in the case written
 //!     anchored: true                      # every match contains an anchor (tighter windows)
 //!     lead: 0                             # optional: matches start at most this far before an anchor
-//!     around: {after: '[A-Z2-7]'}         # optional: bytes an anchor hit must stand between (before, skip, after, within, then_skip, then)
+//!     around: {after: '[A-Z2-7]'}         # optional: bytes an anchor hit must stand between (before, skip, after, within, then_skip, then, then_line)
 //!     confidence: 0.9                     # base score when everything checks out
 //!     validate: luhn                      # optional, a closed set (see Validator)
 //!     entropy: 3.0                        # optional minimum Shannon entropy (bits/char) of the value
@@ -131,6 +131,12 @@ pub struct Around {
     /// quoted value.
     #[serde(default)]
     pub then: Option<String>,
+    /// From the `then` byte on, the line holds only bytes of this class,
+    /// then at most spaces, tabs and a carriage return before its end (or
+    /// the end of the text): the value of a `key = value` line, which a
+    /// line of code (`tokens = tokenize.generate_tokens(...)`) is not.
+    #[serde(default)]
+    pub then_line: Option<String>,
 }
 
 impl Around {
