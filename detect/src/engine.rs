@@ -1133,10 +1133,10 @@ impl Shape {
                             .iter()
                             .take_while(|&&b| b == b' ' || b == b'\t')
                             .count();
-                        match &rest[value + blank..] {
-                            [] | [b'\n', ..] | [b'\r'] | [b'\r', b'\n', ..] => true,
-                            _ => false,
-                        }
+                        matches!(
+                            &rest[value + blank..],
+                            [] | [b'\n', ..] | [b'\r'] | [b'\r', b'\n', ..]
+                        )
                     })
             }
             None => true,
