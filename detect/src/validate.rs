@@ -948,7 +948,11 @@ fn email(text: &str) -> bool {
         "gz",
     ];
     let tld = text.rsplit('.').next().unwrap_or("").to_ascii_lowercase();
-    let (local, domain) = text.split_once('@').unwrap_or_default();
+    // `%40` is `@` URL-encoded (`pii.email.url_encoded`).
+    let (local, domain) = text
+        .split_once('@')
+        .or_else(|| text.split_once("%40"))
+        .unwrap_or_default();
     // `git@github.com:org/repo`: the login of a Git host's SSH remote.
     let git = local.eq_ignore_ascii_case("git");
     // `sk-ssh-ed25519@openssh.com`, `chacha20-poly1305@openssh.com`: names
@@ -1219,6 +1223,8 @@ mod tests {
         assert!(!ok(Validator::AbaRouting, "021000022"));
         assert!(ok(Validator::Email, "jane@corp.io"));
         assert!(!ok(Validator::Email, "logo@2x.png"));
+        assert!(ok(Validator::Email, "jane%40corp.io"));
+        assert!(!ok(Validator::Email, "git%40github.com"));
     }
 
     #[test]
