@@ -85,6 +85,7 @@ pub enum Validator {
     /// (`logo@2x.png`), whose mailbox is not `git` (the SSH login of
     /// `git@github.com:org/repo`), and which is not the name of an SSH key
     /// type or cipher (`chacha20-poly1305@openssh.com`).
+    /// `%40` stands for the `@` of a URL-encoded address.
     Email,
     /// US ABA routing number: weights 3, 7, 1 sum to a multiple of 10.
     AbaRouting,
