@@ -139,8 +139,8 @@ pub struct Engine {
     anchors: Literals,
     /// For each anchor pattern, the rules it triggers.
     anchor_rules: Vec<Vec<u32>>,
-    /// The digits triggers and their rules, sorted by `min`: side by side,
-    /// since every digit run of a record walks the start of this list.
+    /// The digits triggers and their rules but IPv6's, sorted by `min`: the
+    /// source of `digit_table`, through which each run reaches them.
     digit_rules: Vec<(DigitsTrigger, u32)>,
     /// The digit rules with `letter_inside`.
     letter_rules: Vec<(DigitsTrigger, u32)>,

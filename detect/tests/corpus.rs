@@ -1109,8 +1109,8 @@ const HELD_OUT: &[(&str, &str, &str)] = &[
 /// a guard against losing ground, since these are layouts the rules were not
 /// written for.
 /// The miss is known: card groups joined by dots (a dot joins digits in
-/// every float and version, so card rules do not take it). No line may give a finding of
-/// another entity away from its value.
+/// every float and version, so card rules do not take it). No line may give
+/// a finding of another entity away from its value.
 #[test]
 fn held_out_layouts_measure_how_the_rules_carry_over() {
     let engine = Engine::new(&RuleSet::builtin().unwrap(), EngineOptions::default()).unwrap();
