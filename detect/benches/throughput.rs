@@ -163,6 +163,7 @@ fn split(set: &RuleSet, whole: &Engine, docs: &[Vec<u8>], rounds: usize) {
         scanner.literal_pass(d);
     });
     println!("  split, one thread, ms per MiB: anchor literal search alone {literals:.3}");
+    literal_parts(whole, docs, rounds);
     let scan = |engine: &Engine| {
         let mut scanner = engine.scanner();
         let mut out = Vec::new();
@@ -192,6 +193,41 @@ fn split(set: &RuleSet, whole: &Engine, docs: &[Vec<u8>], rounds: usize) {
             scan(&engine)
         );
     }
+}
+
+/// The literal search over parts of the anchors, by length: its floor is
+/// set by the short ones (see the README's "What bounds it").
+fn literal_parts(whole: &Engine, docs: &[Vec<u8>], rounds: usize) {
+    let all = whole.anchor_literals();
+    // Never in text: its bytes are control characters.
+    let never = (vec![1u8, 2, 3], false);
+    let long: Vec<_> = all.iter().filter(|(l, _)| l.len() >= 5).cloned().collect();
+    let long_and_never: Vec<_> = long.iter().cloned().chain([never]).collect();
+    let short: Vec<_> = all
+        .iter()
+        .filter(|(l, _)| (3..5).contains(&l.len()))
+        .cloned()
+        .collect();
+    let parts = [
+        (format!("all {}", all.len()), all.to_vec()),
+        (format!("the {} of five bytes or more", long.len()), long),
+        (
+            "those and one three-byte literal never found".to_owned(),
+            long_and_never,
+        ),
+        (format!("the {} of three or four bytes", short.len()), short),
+    ];
+    let timed: Vec<String> = parts
+        .into_iter()
+        .map(|(name, set)| {
+            let mut search = shoal_detect::LiteralSearch::new(&set).expect("literals");
+            let ms = ms_per_mib(docs, rounds, |d| {
+                search.count(d).expect("literal search");
+            });
+            format!("{name} {ms:.3}")
+        })
+        .collect();
+    println!("  literal search by anchor length: {}", timed.join(", "));
 }
 
 /// Compares the findings with those of every rule's pattern run over all

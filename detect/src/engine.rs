@@ -137,6 +137,8 @@ impl std::fmt::Debug for Detection {
 pub struct Engine {
     rules: Vec<Compiled>,
     anchors: Literals,
+    /// The anchors as searched: bytes, and whether in any case.
+    literals: Vec<(Vec<u8>, bool)>,
     /// For each anchor pattern, the rules it triggers.
     anchor_rules: Vec<Vec<u32>>,
     /// The digits triggers and their rules but IPv6's, sorted by `min`: the
@@ -307,6 +309,7 @@ impl Engine {
         Ok(Engine {
             rules,
             anchors,
+            literals,
             anchor_rules,
             digit_rules,
             letter_rules,
@@ -316,6 +319,13 @@ impl Engine {
             options,
             digest: set.digest().to_owned(),
         })
+    }
+
+    /// The anchor literals as the search takes them: each with whether it
+    /// is matched in any case. For benchmarks of the search's parts.
+    #[doc(hidden)]
+    pub fn anchor_literals(&self) -> &[(Vec<u8>, bool)] {
+        &self.literals
     }
 
     /// The compiled pattern of rule `index`.

@@ -22,6 +22,8 @@ pub mod validate;
 mod words;
 
 pub use engine::{Detection, Engine, EngineOptions, ScanStats, Scanner};
+#[doc(hidden)]
+pub use literals::LiteralSearch;
 pub use rules::{Rule, RuleSet};
 
 /// Errors of rule loading and engine set-up.

@@ -336,6 +336,33 @@ impl Literals {
     }
 }
 
+/// A literal search of its own over any set of literals, with its scratch
+/// space: for benchmarks that time the search over parts of the engine's
+/// anchors ([`crate::Engine::anchor_literals`]).
+#[doc(hidden)]
+#[derive(Debug)]
+pub struct LiteralSearch {
+    literals: Literals,
+    scratch: Scratch,
+}
+
+impl LiteralSearch {
+    /// Compiles `literals`, each with whether it is matched in any case.
+    pub fn new(literals: &[(Vec<u8>, bool)]) -> Result<LiteralSearch, String> {
+        let literals = Literals::new(literals)?;
+        let scratch = literals.scratch()?;
+        Ok(LiteralSearch { literals, scratch })
+    }
+
+    /// The number of occurrences of the literals in `data`.
+    pub fn count(&mut self, data: &[u8]) -> Result<u64, String> {
+        let mut hits = 0u64;
+        self.literals
+            .scan(&mut self.scratch, data, &mut |_, _| hits += 1)?;
+        Ok(hits)
+    }
+}
+
 struct Context<'a> {
     on_match: &'a mut dyn FnMut(usize, usize),
     panicked: bool,

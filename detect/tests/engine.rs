@@ -199,3 +199,17 @@ fn values_one_separator_apart_are_each_found() {
         assert_eq!(found, want, "{}: {out:?}", String::from_utf8_lossy(text));
     }
 }
+
+#[test]
+fn the_anchor_literals_time_alone_as_the_engine_searches_them() {
+    let e = engine(1 << 20);
+    let anchors = e.anchor_literals();
+    assert!(anchors.contains(&(b"ghp_".to_vec(), false)), "exact case");
+    assert!(anchors.contains(&(b"password".to_vec(), true)), "any case");
+    // Part of the anchors, searched on their own as the benchmark does.
+    let labels: Vec<_> = anchors.iter().filter(|(_, any)| *any).cloned().collect();
+    let mut search = shoal_detect::LiteralSearch::new(&labels).unwrap();
+    assert_eq!(search.count(b"PASSWORD=x ghp_x Password").unwrap(), 2);
+    let mut prefixes = shoal_detect::LiteralSearch::new(&[(b"ghp_".to_vec(), false)]).unwrap();
+    assert_eq!(prefixes.count(b"GHP_ ghp_ Ghp_").unwrap(), 1);
+}
