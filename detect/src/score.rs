@@ -155,6 +155,14 @@ pub(crate) fn score(
     Some(confidence.clamp(0.0, 1.0))
 }
 
+/// True for the digits of an epoch time in milliseconds from 2011 to 2033
+/// (`1700000000123`, as JavaScript and Java write them in logs). Longer
+/// stamps (microseconds, nanoseconds) are left counted: their lengths are
+/// those of a table's 51- and 64-bit constants.
+fn epoch_time(digits: &[u8]) -> bool {
+    digits.len() == 13 && digits[0] == b'1' && (b'3'..=b'9').contains(&digits[1])
+}
+
 /// Digits in a row that make a number long enough to be a table's entry.
 const TABLE_DIGITS: usize = 12;
 /// Bytes around a value looked at for other numbers (its line and the
@@ -162,12 +170,14 @@ const TABLE_DIGITS: usize = 12;
 const TABLE_REACH: usize = 160;
 
 /// True when the number at `span` (itself long: the caller checks) sits
-/// among other long numbers (at least
-/// two runs of [`TABLE_DIGITS`] digits or more on its line and the lines next
-/// to it) most of which fail `validator`: a table of constants
-/// (`2331762317128172,` in a curve's precomputed limbs), where one number in
-/// ten passes a Luhn check by chance. A list of card numbers passes: its
-/// numbers all do.
+/// among other long numbers (at least two runs of [`TABLE_DIGITS`] digits or
+/// more on its line and the lines next to it) most of which fail
+/// `validator`: a table of constants (`2331762317128172,` in a curve's
+/// precomputed limbs), where one number in ten passes a Luhn check by
+/// chance. A list of card numbers passes: its numbers all do. Runs that are
+/// part of a token (`xoxb-397353947631-…`) and epoch times in milliseconds
+/// (`1700000000123`) are not counted: a card among log stamps or next to a
+/// token is no table entry.
 fn in_table_of_numbers(
     buf: &[u8],
     span: &Range<usize>,
@@ -175,6 +185,14 @@ fn in_table_of_numbers(
 ) -> bool {
     let from = span.start.saturating_sub(TABLE_REACH);
     let to = (span.end + TABLE_REACH).min(buf.len());
+    // A letter, digit or `_` right before a run, or a `-` between it and
+    // one, makes the run part of a token.
+    let word = |b: &u8| b.is_ascii_alphanumeric() || *b == b'_';
+    let joined = |near: Option<&u8>, beyond: Option<&u8>| match near {
+        Some(b'-') => beyond.is_some_and(word),
+        Some(b) => word(b),
+        None => false,
+    };
     let (mut others, mut valid) = (0usize, 0usize);
     let mut at = from;
     while at < to {
@@ -190,7 +208,9 @@ fn in_table_of_numbers(
         // when whole.
         let whole = (start > from || start == 0) && (at < to || at == buf.len());
         let overlaps = start < span.end && at > span.start;
-        if at - start >= TABLE_DIGITS && whole && !overlaps {
+        let before = |k: usize| start.checked_sub(k).map(|i| &buf[i]);
+        let counted = !joined(before(1), before(2)) && !epoch_time(&buf[start..at]);
+        if at - start >= TABLE_DIGITS && whole && !overlaps && counted {
             others += 1;
             valid += usize::from(validator.check(&buf[start..at]));
         }
@@ -287,6 +307,26 @@ mod tests {
         assert!(
             !in_table_of_numbers(list, &(17..33), card),
             "a list of cards"
+        );
+        let logs = b"1700000000123 card 4539148803436467\n1700000000456 done\n";
+        assert!(
+            !in_table_of_numbers(logs, &(19..35), card),
+            "millisecond timestamps"
+        );
+        let tokens = b"xoxb-397353947631-0531579126890-S3Y6\npaid 4539148803436467\nxoxb-781420469053-9874952386511-yjL6\n";
+        assert!(
+            !in_table_of_numbers(tokens, &(42..58), card),
+            "the digits of tokens"
+        );
+        let negative = b"-2331762317128173,\n-2489682092917849,\n-2552895497743395,\n";
+        assert!(
+            in_table_of_numbers(negative, &(20..36), card),
+            "negative limbs"
+        );
+        let floats = b"x = 2.7351942166483105\ny = 4916291417776317.0\nz = 9.06313875124918e+21\n";
+        assert!(
+            in_table_of_numbers(floats, &(27..43), card),
+            "floats of other lengths, one with an exponent"
         );
         let row = b"4539148803436467,+447911123456,Maria\n";
         assert!(
