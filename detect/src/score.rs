@@ -169,20 +169,44 @@ const TABLE_DIGITS: usize = 12;
 /// lines next to it, up to this far).
 const TABLE_REACH: usize = 160;
 
-/// True when the number at `span` (itself long: the caller checks) sits
-/// among other long numbers (at least two runs of [`TABLE_DIGITS`] digits or
-/// more on its line and the lines next to it) most of which fail
-/// `validator`: a table of constants (`2331762317128172,` in a curve's
+/// True when the number at `span` (itself long: the caller checks) is an
+/// entry of a table of constants (`2331762317128172,` in a curve's
 /// precomputed limbs), where one number in ten passes a Luhn check by
-/// chance. A list of card numbers passes: its numbers all do. Runs that are
-/// part of a token (`xoxb-397353947631-…`) and epoch times in milliseconds
-/// (`1700000000123`) are not counted: a card among log stamps or next to a
-/// token is no table entry.
+/// chance: it stands as an element of a list (nothing but list punctuation
+/// or a line's end on either side, not `cc=` or `paid with`), and at least
+/// two other numbers within two digits of its length on its line and the
+/// lines next to it stand apart (not a token's digits, as in
+/// `xoxb-397353947631-…`; not millisecond epoch times, `1700000000123`),
+/// most of them failing `validator`. A list of card numbers passes: its
+/// numbers all do; so does a labelled card, or one in a record beside phone
+/// numbers, stamps or ids of other lengths.
 fn in_table_of_numbers(
     buf: &[u8],
     span: &Range<usize>,
     validator: crate::validate::Validator,
 ) -> bool {
+    // An element of a list: after `,`, `[`, `(`, `{` or a line's start,
+    // before `,`, `]`, `)`, `}`, `;` or a line's end (blanks and a sign
+    // aside).
+    let blank = |b: &&u8| matches!(**b, b' ' | b'\t');
+    let mut left = buf[..span.start].iter().rev().filter(|b| !blank(b));
+    // A sign belongs to the number.
+    let opens = match left.next() {
+        Some(b'-' | b'+') => left.next(),
+        other => other,
+    }
+    .is_none_or(|b| matches!(b, b',' | b'[' | b'(' | b'{' | b'\n' | b'\r'));
+    let closes = buf[span.end..]
+        .iter()
+        .find(|b| !blank(b))
+        .is_none_or(|b| matches!(b, b',' | b']' | b')' | b'}' | b';' | b'\n' | b'\r'));
+    if !(opens && closes) {
+        return false;
+    }
+    let own = buf[span.clone()]
+        .iter()
+        .filter(|b| b.is_ascii_digit())
+        .count();
     let from = span.start.saturating_sub(TABLE_REACH);
     let to = (span.end + TABLE_REACH).min(buf.len());
     // A letter, digit or `_` right before a run, or a `-` between it and
@@ -209,7 +233,9 @@ fn in_table_of_numbers(
         let whole = (start > from || start == 0) && (at < to || at == buf.len());
         let overlaps = start < span.end && at > span.start;
         let before = |k: usize| start.checked_sub(k).map(|i| &buf[i]);
-        let counted = !joined(before(1), before(2)) && !epoch_time(&buf[start..at]);
+        let counted = (at - start).abs_diff(own) <= 2
+            && !joined(before(1), before(2))
+            && !epoch_time(&buf[start..at]);
         if at - start >= TABLE_DIGITS && whole && !overlaps && counted {
             others += 1;
             valid += usize::from(validator.check(&buf[start..at]));
@@ -323,10 +349,20 @@ mod tests {
             in_table_of_numbers(negative, &(20..36), card),
             "negative limbs"
         );
-        let floats = b"x = 2.7351942166483105\ny = 4916291417776317.0\nz = 9.06313875124918e+21\n";
+        let floats = b"[0.7351942166483105,\n 4916291417776317,\n 0.9063138751249183]\n";
         assert!(
-            in_table_of_numbers(floats, &(27..43), card),
-            "floats of other lengths, one with an exponent"
+            in_table_of_numbers(floats, &(22..38), card),
+            "a list of floats' digits"
+        );
+        let labelled = b"    2331762317128173,\ncc=2489682092917849\n    2552895497743395,\n";
+        assert!(
+            !in_table_of_numbers(labelled, &(25..41), card),
+            "a labelled number is no list element"
+        );
+        let record = b"1148230183750426624,+447913174271,4539148803436467\n1157480124567213056,+447911123456,4716273591846019\n";
+        assert!(
+            !in_table_of_numbers(record, &(34..50), card),
+            "ids and phone numbers of other lengths"
         );
         let row = b"4539148803436467,+447911123456,Maria\n";
         assert!(

@@ -141,9 +141,9 @@ impl Validator {
         let d = digits(text, &mut store);
         match self {
             Validator::Luhn => d.is_some_and(luhn),
-            Validator::CreditCard => {
-                d.is_some_and(|d| (12..=19).contains(&d.len()) && luhn(d) && !test_card(d))
-            }
+            Validator::CreditCard => d.is_some_and(|d| {
+                (12..=19).contains(&d.len()) && luhn(d) && !test_card(d) && !round(d)
+            }),
             Validator::Iban => iban(text),
             Validator::UsSsn => d.is_some_and(us_ssn),
             Validator::UsItin => d.is_some_and(us_itin),
@@ -302,6 +302,13 @@ fn fictional_phone(d: &[u8]) -> bool {
     };
     uk.len() == 10
         && (uk.starts_with(&[7, 7, 0, 0, 9, 0, 0]) || uk.starts_with(&[2, 0, 7, 9, 4, 6, 0]))
+}
+
+/// True when the number ends in five zeros: a round number (a product,
+/// `4031078400000`, a count of units), which one account number in a
+/// hundred thousand is.
+fn round(d: &[u8]) -> bool {
+    d.len() >= 5 && d[d.len() - 5..].iter().all(|&x| x == 0)
 }
 
 /// The card numbers published for testing payment integrations: they charge
