@@ -611,7 +611,7 @@ fn the_prefilter_finds_what_every_pattern_finds_over_all_the_text() {
     let (mut a, mut b) = (prefiltered.scanner(), everywhere.scanner());
     let mut findings = 0;
     let mut differences = Vec::new();
-    for doc in corpus(200) {
+    for doc in corpus(1000) {
         let d = shoal_detect::check::differences(&mut a, &mut b, doc.text.as_bytes());
         findings += d.reference;
         for (what, list) in [("missed", &d.missed), ("extra", &d.extra)] {
