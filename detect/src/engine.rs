@@ -439,21 +439,6 @@ impl<'e> Scanner<'e> {
         self.stats
     }
 
-    /// Runs only the anchor literal search over `data` and returns the number
-    /// of anchor occurrences: the cost of that pass alone, for benchmarks.
-    #[doc(hidden)]
-    pub fn literal_pass(&mut self, data: &[u8]) -> u64 {
-        let mut hits = 0u64;
-        if let Err(e) = self
-            .engine
-            .anchors
-            .scan(&mut self.scratch, data, &mut |_, _| hits += 1)
-        {
-            panic!("anchor search: {e}");
-        }
-        hits
-    }
-
     /// Regex windows confirmed per rule (index as in [`Engine::rule`]): which
     /// rules' triggers cost the most on a corpus.
     pub fn rule_windows(&self) -> &[u64] {
