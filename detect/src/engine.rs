@@ -549,7 +549,6 @@ impl<'e> Scanner<'e> {
         // Field triggers: a rule whose context words name the field (a CSV
         // header, a column) runs over the whole region.
         if let Some(field) = field {
-            let field = field.to_ascii_lowercase();
             for (r, rule) in engine.rules.iter().enumerate() {
                 if rule
                     .context_words

@@ -150,9 +150,15 @@ impl Around {
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ContextSpec {
-    /// Words looked for, case-insensitively, near the match or in its field name.
+    /// Words looked for, case-insensitively, near the match or in its field
+    /// name, as whole words: bounded by bytes that are neither letters nor
+    /// digits or by a camel-case hump (`phone` in `phone_number`,
+    /// `phoneNumber` and `homePhone`, not in `telephone`).
     pub words: Vec<String>,
-    /// Bytes before and after the match to look in.
+    /// Bytes before and after the match to look in: on the match's own
+    /// line, and on the lines above it when it leads its line (nothing but
+    /// punctuation or markup before it, or a generic key such as `value`) or is a
+    /// cell of delimited text; never on the lines below it.
     #[serde(default = "ContextSpec::default_window")]
     pub window: usize,
     /// Added to the confidence when a word is found.
@@ -162,7 +168,8 @@ pub struct ContextSpec {
     #[serde(default)]
     pub required: bool,
     /// Words that make a match less likely (e.g. `version` near an IPv4
-    /// address); each found lowers the confidence by 0.3.
+    /// address), looked for on the match's own line within the window;
+    /// each found lowers the confidence by 0.3.
     #[serde(default)]
     pub penalty_words: Vec<String>,
 }

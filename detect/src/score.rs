@@ -111,20 +111,16 @@ pub(crate) fn score(
     }
 
     if let Some(ctx) = &r.context {
-        let from = span.start.saturating_sub(ctx.window);
-        let to = (span.end + ctx.window).min(buf.len());
-        // A word counts when it lies whole in the window and stands as a
-        // word of the text: a byte more on each side shows its neighbours
-        // (`xtel` cut at the `t` is no `tel`), as the digit-run gate sees them.
-        let (outer_from, outer_to) = (from.saturating_sub(1), (to + 1).min(buf.len()));
-        lower_into(&buf[outer_from..outer_to], scratch);
-        let inner = from - outer_from..to - outer_from;
-        let field_lower = field.map(str::to_ascii_lowercase);
+        let Range {
+            start: from,
+            end: to,
+        } = context_region(buf, &span, ctx.window);
+        // A word counts when it lies whole in the region and stands as a
+        // word of the text, as the digit-run gate sees it (`xtel` cut at
+        // the `t` is no `tel`).
         let found = rule.context_words.iter().any(|w| {
-            contains_word_within(scratch, inner.clone(), w)
-                || field_lower
-                    .as_deref()
-                    .is_some_and(|f| contains_word(f.as_bytes(), w))
+            contains_word_within(buf, from..to, w)
+                || field.is_some_and(|f| contains_word(f.as_bytes(), w))
         });
         if found {
             confidence += ctx.boost;
@@ -253,27 +249,117 @@ fn same_line(buf: &[u8], span: &Range<usize>, reach: usize) -> Range<usize> {
     start..end
 }
 
-/// True when `word` occurs in `haystack` as a whole word: neither preceded
-/// nor followed by an ASCII letter or digit (`tel` in `Tel:` and `mobile_tel`,
-/// not in `hotel` or `telnet`).
-pub(crate) fn contains_word(haystack: &[u8], word: &[u8]) -> bool {
-    find_all_short(haystack, word).any(|i| is_whole_word(haystack, i, i + word.len()))
+/// The bytes within `window` of `span` whose context words count: the
+/// value's own line and, when the value leads its line (nothing before it
+/// on the line but blanks, punctuation or markup), the lines before it too,
+/// as a label written above its value (`Phone:` then the number, a column
+/// heading above a column). A word on a line before a value that does not
+/// lead its line, or on any line after it, belongs to other text: in
+/// `tel (389) 311-0094` followed by the line `build 227 555 9533` the build
+/// number is no telephone number. A cell of delimited text counts as
+/// leading its line: its heading is above it.
+fn context_region(buf: &[u8], span: &Range<usize>, window: usize) -> Range<usize> {
+    let line = same_line(buf, span, window);
+    let before = &buf[line.start..span.start];
+    let start = if leads_line(before) || is_cell(before) {
+        span.start.saturating_sub(window)
+    } else {
+        line.start
+    };
+    start..line.end
 }
 
-/// True when `word` occurs as a whole word of `haystack` (as in
+/// True when `before` (a line's start, up to a value) ends in a field
+/// separator of delimited text (`,`, `;`, a tab or `|`; a quote and blanks
+/// aside): the value is a cell, whose column heading is on a line above.
+fn is_cell(before: &[u8]) -> bool {
+    let mut rest = before
+        .iter()
+        .rev()
+        .skip_while(|b| matches!(b, b' ' | b'"' | b'\''));
+    matches!(rest.next(), Some(b',' | b';' | b'\t' | b'|'))
+}
+
+/// True when `before` (a line's start, up to a value) holds no word
+/// outside markup tags (`<td>`, `- "`, `| `) but the generic key of a
+/// name-and-value pair, whose name is on the line above (`"value": ` under
+/// `{"name": "macAddress",`, as AWS tags and Kubernetes variables write
+/// them).
+fn leads_line(before: &[u8]) -> bool {
+    const GENERIC_KEYS: &[&[u8]] = &[b"value", b"val", b"data", b"text"];
+    let mut in_tag = false;
+    let mut words = 0;
+    let mut at = 0;
+    while at < before.len() {
+        let b = before[at];
+        if b.is_ascii_alphanumeric() && !in_tag {
+            let end = before[at..]
+                .iter()
+                .position(|c| !c.is_ascii_alphanumeric())
+                .map_or(before.len(), |p| at + p);
+            let word = &before[at..end];
+            words += 1;
+            if words > 1 || !GENERIC_KEYS.iter().any(|k| word.eq_ignore_ascii_case(k)) {
+                return false;
+            }
+            at = end;
+            continue;
+        }
+        match b {
+            b'<' => in_tag = true,
+            b'>' => in_tag = false,
+            _ => {}
+        }
+        at += 1;
+    }
+    true
+}
+
+/// True when `word` (lower case) occurs in `text`, in any case, as a whole
+/// word (see [`is_whole_word`]): `tel` in `Tel:`, `mobile_tel` and
+/// `homeTel`, `phone` in `phoneNumber`, not `tel` in `hotel` or `telnet`.
+pub(crate) fn contains_word(text: &[u8], word: &[u8]) -> bool {
+    contains_word_within(text, 0..text.len(), word)
+}
+
+/// True when `word` occurs as a whole word of `text` (as in
 /// [`contains_word`]) lying within `within`.
-fn contains_word_within(haystack: &[u8], within: Range<usize>, word: &[u8]) -> bool {
-    find_all_short(&haystack[..within.end], word).any(|i| {
-        i >= within.start
-            && i + word.len() <= within.end
-            && is_whole_word(haystack, i, i + word.len())
+fn contains_word_within(text: &[u8], within: Range<usize>, word: &[u8]) -> bool {
+    let Some(&first) = word.first() else {
+        return false;
+    };
+    let zone = &text[within.start..within.end];
+    memchr::memchr2_iter(first, first.to_ascii_uppercase(), zone).any(|i| {
+        let (start, end) = (within.start + i, within.start + i + word.len());
+        end <= within.end
+            && text[start..end].eq_ignore_ascii_case(word)
+            && is_whole_word(text, start, end)
     })
 }
 
-/// True when `haystack[start..end]` is not glued to a letter or digit.
-pub(crate) fn is_whole_word(haystack: &[u8], start: usize, end: usize) -> bool {
-    (start == 0 || !haystack[start - 1].is_ascii_alphanumeric())
-        && (end >= haystack.len() || !haystack[end].is_ascii_alphanumeric())
+/// True when `text[start..end]` stands as a word: each end at a word
+/// boundary ([`boundary`]).
+pub(crate) fn is_whole_word(text: &[u8], start: usize, end: usize) -> bool {
+    boundary(text, start) && boundary(text, end)
+}
+
+/// True when a word of `text` may begin or end before `text[at]`: at either
+/// end of `text`, next to a byte that is neither a letter nor a digit, or at
+/// a camel-case hump, a capital after a small letter or digit (`user|Phone`,
+/// `ipv4|Address`) or the last capital of an acronym before a capitalised
+/// word (`IP|Address`). Capitals in a row (`TELEMETRY`) and a small letter
+/// after a capital (`Te|l`) are no boundary.
+pub(crate) fn boundary(text: &[u8], at: usize) -> bool {
+    let (Some(&a), Some(&b)) = (at.checked_sub(1).and_then(|i| text.get(i)), text.get(at)) else {
+        return true;
+    };
+    if !a.is_ascii_alphanumeric() || !b.is_ascii_alphanumeric() {
+        return true;
+    }
+    b.is_ascii_uppercase()
+        && (a.is_ascii_lowercase()
+            || a.is_ascii_digit()
+            || (a.is_ascii_uppercase() && text.get(at + 1).is_some_and(u8::is_ascii_lowercase)))
 }
 
 /// Positions of `word` in `haystack`. Haystacks and words here are short
@@ -391,5 +477,34 @@ mod tests {
             "cut by the window's end"
         );
         assert!(contains_word_within(b"tel 1", 0..5, b"tel"));
+        assert!(contains_word(b"phoneNumber", b"phone"));
+        assert!(contains_word(b"mobilePhone", b"phone"));
+        assert!(contains_word(b"ipv4Address", b"address"));
+        assert!(contains_word(b"IPAddress", b"ip"));
+        assert!(contains_word(b"IPAddress", b"address"));
+        assert!(!contains_word(b"PHONEBOOK", b"phone"));
+        assert!(!contains_word(b"Telnet", b"tel"));
+        assert!(!contains_word(b"sinh2", b"sin"));
+    }
+
+    #[test]
+    fn context_words_count_on_the_line_and_above_a_value_that_leads_its_line() {
+        fn region<'a>(text: &'a str, value: &str) -> &'a str {
+            let start = text.find(value).unwrap();
+            &text[context_region(text.as_bytes(), &(start..start + value.len()), 64)]
+        }
+        let other = "tel (389) 311-0094\nbuild 227 555 9533\nmobile: +447911123456";
+        assert_eq!(region(other, "227 555 9533"), "build 227 555 9533");
+        let below = "Phone:\n  227 555 9533 (home)\nmobile: +447911123456";
+        assert_eq!(
+            region(below, "227 555 9533"),
+            "Phone:\n  227 555 9533 (home)"
+        );
+        let cell = "patient,nhs_no\nAdeyemi,071-620-2182";
+        assert_eq!(region(cell, "071-620-2182"), cell);
+        let pair = "{\"name\": \"macAddress\",\n \"value\": \"0e:3d:5a:71:c8:94\"}";
+        assert_eq!(region(pair, "0e:3d"), pair);
+        let key = "{\"name\": \"macAddress\",\n \"mtu\": \"9001\", \"id\": 17}";
+        assert_eq!(region(key, "9001"), " \"mtu\": \"9001\", \"id\": 17}");
     }
 }

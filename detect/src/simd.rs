@@ -1,4 +1,5 @@
-//! Classifying bytes 64 at a time: ASCII digits, and letters or digits.
+//! Classifying bytes 64 at a time: ASCII digits, letters or digits, and
+//! capitals.
 //!
 //! Number rules start from runs of digits, and real text is full of them
 //! (about 18,000 runs per MiB of source code), so the search for the next
@@ -36,11 +37,27 @@ pub(crate) fn alnum_mask(bytes: &[u8; 64]) -> u64 {
     }
 }
 
+/// Bit `k` of the result is set when `bytes[k]` is an ASCII capital: the
+/// humps of camel-case words (`userPhone`), where a context word may start
+/// inside a run of letters.
+#[inline]
+pub(crate) fn upper_mask(bytes: &[u8; 64]) -> u64 {
+    #[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
+    {
+        // SAFETY: as in `digit_mask`.
+        unsafe { sse2::upper(bytes) }
+    }
+    #[cfg(not(all(target_arch = "x86_64", target_feature = "sse2")))]
+    {
+        upper_mask_portable(bytes)
+    }
+}
+
 #[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
 mod sse2 {
     use std::arch::x86_64::{
-        __m128i, _mm_cmplt_epi8, _mm_movemask_epi8, _mm_or_si128, _mm_set_epi64x, _mm_set1_epi8,
-        _mm_sub_epi8,
+        __m128i, _mm_cmplt_epi8, _mm_loadu_si128, _mm_movemask_epi8, _mm_or_si128, _mm_set_epi64x,
+        _mm_set1_epi8, _mm_sub_epi8,
     };
 
     /// Bit `k` is set when byte `k` is a digit, or with `LETTERS` also when
@@ -69,6 +86,19 @@ mod sse2 {
         mask
     }
 
+    /// Bit `k` is set when byte `k` is an ASCII capital.
+    #[inline]
+    #[target_feature(enable = "sse2")]
+    pub(super) fn upper(bytes: &[u8; 64]) -> u64 {
+        let mut mask = 0u64;
+        for (q, lane) in bytes.chunks_exact(16).enumerate() {
+            // SAFETY: `lane` holds 16 bytes; the load need not be aligned.
+            let v = unsafe { _mm_loadu_si128(lane.as_ptr().cast::<__m128i>()) };
+            mask |= u64::from(_mm_movemask_epi8(within(v, b'A', 26)) as u16) << (q * 16);
+        }
+        mask
+    }
+
     /// Marks the bytes of `v` in `first..first + n`: shifted down to the `n`
     /// smallest signed bytes, one signed comparison tells them apart.
     #[inline]
@@ -89,6 +119,12 @@ pub(crate) fn digit_mask_portable(bytes: &[u8]) -> u64 {
 /// are clear.
 pub(crate) fn alnum_mask_portable(bytes: &[u8]) -> u64 {
     portable(bytes, u8::is_ascii_alphanumeric)
+}
+
+/// As [`upper_mask`], in plain Rust, for up to 64 bytes; bits past the end
+/// are clear.
+pub(crate) fn upper_mask_portable(bytes: &[u8]) -> u64 {
+    portable(bytes, u8::is_ascii_uppercase)
 }
 
 fn portable(bytes: &[u8], class: fn(&u8) -> bool) -> u64 {
@@ -123,6 +159,14 @@ mod tests {
                 assert_eq!(alnum_mask(&spaces), want, "byte {b:#x} at {pos}");
                 assert_eq!(alnum_mask_portable(&spaces), want);
                 assert_eq!(alnum_mask_portable(&spaces[..pos + 1]), want);
+                let want = if b.is_ascii_uppercase() {
+                    1u64 << pos
+                } else {
+                    0
+                };
+                assert_eq!(upper_mask(&spaces), want, "byte {b:#x} at {pos}");
+                assert_eq!(upper_mask_portable(&spaces), want);
+                assert_eq!(upper_mask_portable(&spaces[..pos + 1]), want);
             }
         }
         let mixed: [u8; 64] = std::array::from_fn(|k| {
@@ -134,5 +178,7 @@ mod tests {
         });
         assert_eq!(digit_mask(&mixed), digit_mask_portable(&mixed));
         assert_eq!(alnum_mask(&mixed), alnum_mask_portable(&mixed));
+        let camel = *b"userPhone ipv4Address IPAddress Z@[`AZaz09 macAddress ABCDEFGHIJ";
+        assert_eq!(upper_mask(&camel), upper_mask_portable(&camel));
     }
 }

@@ -68,27 +68,32 @@ impl WordSet {
     }
 
     /// Appends `(start, end, id)` for each word starting in `buf[from..to]`
-    /// as a whole word of `buf`: not glued to an ASCII letter or digit on
-    /// either side (the ends of `buf` count as boundaries). A word may end
-    /// past `to`.
+    /// as a whole word of `buf`: each end at a word boundary, next to a byte
+    /// that is neither a letter nor a digit, at an end of `buf`, or at a
+    /// camel-case hump (see [`crate::score::boundary`]). A word may end past
+    /// `to`.
     fn scan(&self, buf: &[u8], from: usize, to: usize, out: &mut Vec<(usize, usize, u32)>) {
         if self.odd_start {
             return self.scan_bytewise(buf, from, to, out);
         }
         // Every word starts with a letter or digit: only the starts of
-        // alphanumeric runs are candidates, found 64 bytes at a time.
+        // alphanumeric runs and the capitals inside them (camel-case humps)
+        // are candidates, found 64 bytes at a time.
         let mut at = from;
         let mut before = u64::from(from > 0 && buf[from - 1].is_ascii_alphanumeric());
         while at < to {
             let n = (to - at).min(64);
-            let mask = match buf
+            let (mask, upper) = match buf
                 .get(at..at + 64)
                 .and_then(|b| <&[u8; 64]>::try_from(b).ok())
             {
-                Some(block) if n == 64 => simd::alnum_mask(block),
-                _ => simd::alnum_mask_portable(&buf[at..at + n]),
+                Some(block) if n == 64 => (simd::alnum_mask(block), simd::upper_mask(block)),
+                _ => (
+                    simd::alnum_mask_portable(&buf[at..at + n]),
+                    simd::upper_mask_portable(&buf[at..at + n]),
+                ),
             };
-            let mut starts = mask & !(mask << 1 | before);
+            let mut starts = mask & !(mask << 1 | before) | upper & (mask << 1 | before);
             while starts != 0 {
                 let i = at + starts.trailing_zeros() as usize;
                 starts &= starts - 1;
@@ -110,7 +115,7 @@ impl WordSet {
     ) {
         let mut prev_alnum = from > 0 && buf[from - 1].is_ascii_alphanumeric();
         for i in from..to {
-            if !prev_alnum {
+            if !prev_alnum || buf[i].is_ascii_uppercase() {
                 self.try_words(buf, i, out);
             }
             prev_alnum = buf[i].is_ascii_alphanumeric();
@@ -242,6 +247,12 @@ mod tests {
         assert_eq!(all(b"SOCIAL SECURITY no; Ph. 12"), [social, ph]);
         assert_eq!(all(b"phone"), [phone]);
         assert!(all(b"").is_empty());
+        // Camel case: a capital after a small letter or digit, or the last
+        // capital of an acronym, starts a word.
+        assert_eq!(all(b"\"homeTel\": 1"), [tel]);
+        assert_eq!(all(b"userPhone=1 phoneNumber=2 PhoneNo"), [phone]);
+        assert_eq!(all(b"SSNTel"), [tel]);
+        assert!(all(b"TELEMETRY HOTEL Telnet hoTelnet phonebook2").is_empty());
     }
 
     #[test]
@@ -266,10 +277,11 @@ mod tests {
         let mut text = Vec::new();
         for k in 0..70 {
             text.extend(std::iter::repeat_n(b'a' + (k % 26) as u8, k % 7));
-            text.extend_from_slice(if k % 3 == 0 {
-                b" Tel "
-            } else {
-                b"-phone;xtel "
+            text.extend_from_slice(match k % 4 {
+                0 => b" Tel ",
+                1 => b"-phone;xtel ",
+                2 => b"userPhone;XTEL",
+                _ => b"SSNTel;phoneNo",
             });
         }
         for from in (0..text.len()).step_by(5) {
