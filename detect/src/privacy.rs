@@ -70,10 +70,12 @@ impl FingerprintKey {
 
 /// The form of a value that fingerprints compare: PII numbers without their
 /// separators and upper-cased (so `4111 1111 1111 1111` and `4111111111111111`
-/// are one value), e-mail addresses lower-cased, everything else as is.
+/// are one value), e-mail addresses lower-cased with a URL-encoded `%40`
+/// read as its `@` (so `Ana%40example.org` in a query string and
+/// `ana@example.org` in a form are one address), everything else as is.
 pub fn normalize(entity: &str, category: Category, value: &[u8]) -> Vec<u8> {
     match (category, entity) {
-        (_, "EMAIL") => value.to_ascii_lowercase(),
+        (_, "EMAIL") => with_at_sign(value).to_ascii_lowercase(),
         (Category::Pii, "PERSON" | "ADDRESS") => value.to_vec(),
         (Category::Pii, _) => value
             .iter()
@@ -84,9 +86,30 @@ pub fn normalize(entity: &str, category: Category, value: &[u8]) -> Vec<u8> {
     }
 }
 
+/// `value` with each URL-encoded `%40` written as the `@` it stands for.
+fn with_at_sign(value: &[u8]) -> std::borrow::Cow<'_, [u8]> {
+    if memchr::memmem::find(value, b"%40").is_none() {
+        return value.into();
+    }
+    let mut out = Vec::with_capacity(value.len());
+    let mut rest = value;
+    while let Some(i) = memchr::memmem::find(rest, b"%40") {
+        out.extend_from_slice(&rest[..i]);
+        out.push(b'@');
+        rest = &rest[i + 3..];
+    }
+    out.extend_from_slice(rest);
+    out.into()
+}
+
 /// A masked preview that never contains the value.
 pub fn mask(entity: &str, category: Category, value: &[u8]) -> String {
-    let text = String::from_utf8_lossy(value);
+    let value = if entity == "EMAIL" {
+        with_at_sign(value)
+    } else {
+        value.into()
+    };
+    let text = String::from_utf8_lossy(&value);
     let chars: Vec<char> = text.chars().collect();
     let alnum = chars.iter().filter(|c| c.is_ascii_alphanumeric()).count();
     let preview: String = match (category, entity) {
@@ -248,6 +271,10 @@ mod tests {
             mask("EMAIL", Category::Pii, b"jane.doe@example.org"),
             "j***@example.org"
         );
+        assert_eq!(
+            mask("EMAIL", Category::Pii, b"jane.doe%40example.org"),
+            "j***@example.org"
+        );
     }
 
     #[test]
@@ -264,6 +291,15 @@ mod tests {
             k2.fingerprint("CREDIT_CARD", Category::Pii, b"4111 1111 1111 1111")
         );
         assert!(a.starts_with("hmac-sha256:") && a.len() == 12 + 64);
+        let email = k1.fingerprint("EMAIL", Category::Pii, b"ana.lima@northwind.io");
+        assert_eq!(
+            email,
+            k1.fingerprint("EMAIL", Category::Pii, b"Ana.Lima%40Northwind.io")
+        );
+        assert_ne!(
+            email,
+            k1.fingerprint("EMAIL", Category::Pii, b"ana.lima@northwind.com")
+        );
         assert!(FingerprintKey::from_hex("abc").is_err());
         assert_eq!(format!("{k1:?}"), "FingerprintKey(<redacted>)");
     }

@@ -101,6 +101,16 @@ pub(crate) fn score(
     {
         return None;
     }
+    use crate::validate::Validator;
+    match r.validate {
+        Some(Validator::Email) if is_message_id(buf, &span) => return None,
+        Some(Validator::Ipv4 | Validator::Ipv4Small | Validator::Ipv6)
+            if is_network(value, &buf[span.end..]) =>
+        {
+            return None;
+        }
+        _ => {}
+    }
     let mut confidence = r.confidence;
     if let Some(v) = r.validate
         && v.digits_only()
@@ -238,6 +248,92 @@ fn in_table_of_numbers(
         }
     }
     others >= 2 && valid * 2 < others
+}
+
+/// True when the IP address `value`, followed by `after`, is a network
+/// written with its prefix length (`10.0.0.0/8`, `2001:db8::/32`): no bit
+/// of the address past the prefix is set. A network is a range of
+/// addresses, no one's; `10.0.1.55/24` (an interface's address and its
+/// network) and `10.0.0.0/32` (one host) are addresses.
+fn is_network(value: &[u8], after: &[u8]) -> bool {
+    let Some(rest) = after.strip_prefix(b"/") else {
+        return false;
+    };
+    let digits = rest.iter().take_while(|b| b.is_ascii_digit()).count();
+    if !(1..=3).contains(&digits) || rest.get(digits).is_some_and(u8::is_ascii_alphanumeric) {
+        return false;
+    }
+    let Ok(prefix) = std::str::from_utf8(&rest[..digits])
+        .unwrap_or("")
+        .parse::<u32>()
+    else {
+        return false;
+    };
+    let Ok(text) = std::str::from_utf8(value) else {
+        return false;
+    };
+    let host_bits_clear = |bits: u128, width: u32| {
+        let host = width.saturating_sub(prefix);
+        let mask = 1u128.checked_shl(host).map_or(u128::MAX, |b| b - 1);
+        prefix < width && bits & mask == 0
+    };
+    if let Ok(v4) = text.parse::<std::net::Ipv4Addr>() {
+        host_bits_clear(u128::from(v4.to_bits()), 32)
+    } else if let Ok(v6) = text.parse::<std::net::Ipv6Addr>() {
+        host_bits_clear(v6.to_bits(), 128)
+    } else {
+        false
+    }
+}
+
+/// Mail header fields whose values are message identifiers
+/// (`<id-left@id-right>`, RFC 5322 section 3.6.4), lower case with their
+/// colon.
+const MESSAGE_ID_FIELDS: &[&[u8]] = &[
+    b"message-id:",
+    b"in-reply-to:",
+    b"references:",
+    b"content-id:",
+    b"resent-message-id:",
+    b"original-message-id:",
+    b"x-original-message-id:",
+    b"x-message-id:",
+    b"supersedes:",
+];
+
+/// Bytes looked back over for the start of a folded header field.
+const HEADER_REACH: usize = 4096;
+
+/// True when the address-shaped value at `span` is a message identifier:
+/// in angle brackets in a `Message-ID`, `In-Reply-To`, `References` or
+/// `Content-ID` field of a mail header, on the field's first line or on a
+/// folded line after it (one starting with a blank). Its local part is a
+/// stamp or a random string that the sending host made up, not a mailbox.
+fn is_message_id(buf: &[u8], span: &Range<usize>) -> bool {
+    // The id may hold bytes an address cannot (`<CAHk7z=Qx3@mail…>`): its
+    // `<` is the first byte before the value that no id holds.
+    let opens = buf[span.start.saturating_sub(256)..span.start]
+        .iter()
+        .rev()
+        .find(|b| matches!(b, b'<' | b'>' | b'"' | b',' | b' ' | b'\t' | b'\r' | b'\n'));
+    if opens != Some(&b'<') || buf.get(span.end) != Some(&b'>') {
+        return false;
+    }
+    let floor = span.start.saturating_sub(HEADER_REACH);
+    let mut line_start = span.start;
+    loop {
+        line_start =
+            memchr::memrchr(b'\n', &buf[floor..line_start]).map_or(floor, |p| floor + p + 1);
+        match buf.get(line_start) {
+            // A folded line: the field began on a line above.
+            Some(b' ' | b'\t') if line_start > floor => line_start -= 1,
+            _ => break,
+        }
+    }
+    let line = &buf[line_start..span.start];
+    MESSAGE_ID_FIELDS
+        .iter()
+        .any(|f| line.len() >= f.len() && line[..f.len()].eq_ignore_ascii_case(f))
 }
 
 /// The part of `span`'s line within `reach` bytes of it.
@@ -455,6 +551,51 @@ mod tests {
             !in_table_of_numbers(row, &(0..16), card),
             "one other number"
         );
+    }
+
+    #[test]
+    fn message_ids_are_found_in_their_fields_and_folded_lines_only() {
+        let header = b"Message-ID: <CAHk7z=Qx3@mail.example.net>\r\nReferences: <1.2@a.example.org>\r\n <20261120.4411@mx1.example.org>\r\nFrom: Ana <ana@example.org>\r\nTo: <chen@example.org>\r\n\r\n <bob@example.org>\n";
+        let at = |value: &[u8]| {
+            let start = header
+                .windows(value.len())
+                .position(|w| w == value)
+                .unwrap();
+            start..start + value.len()
+        };
+        assert!(is_message_id(header, &at(b"Qx3@mail.example.net")));
+        assert!(is_message_id(header, &at(b"1.2@a.example.org")));
+        assert!(
+            is_message_id(header, &at(b"20261120.4411@mx1.example.org")),
+            "folded"
+        );
+        assert!(!is_message_id(header, &at(b"ana@example.org")), "From");
+        assert!(!is_message_id(header, &at(b"chen@example.org")), "To");
+        assert!(!is_message_id(header, &at(b"bob@example.org")), "the body");
+        assert!(
+            !is_message_id(b"Message-ID: x@example.org", &(12..25)),
+            "no brackets"
+        );
+    }
+
+    #[test]
+    fn a_network_has_no_host_bits_past_its_prefix() {
+        assert!(is_network(b"10.0.0.0", b"/8,"));
+        assert!(is_network(b"52.94.0.0", b"/22\""));
+        assert!(is_network(b"192.168.4.0", b"/24"));
+        assert!(is_network(b"2001:db8::", b"/32"));
+        assert!(is_network(b"fd00::", b"/8 "));
+        assert!(!is_network(b"10.0.1.55", b"/24"), "an interface address");
+        assert!(is_network(b"192.168.4.0", b"/23"));
+        assert!(!is_network(b"192.168.5.0", b"/23"), "a host bit past a /23");
+        assert!(!is_network(b"10.0.0.0", b"/32"), "one host");
+        assert!(!is_network(b"10.0.0.0", b""), "no prefix");
+        assert!(!is_network(b"10.0.0.0", b"/8a"));
+        assert!(!is_network(b"10.0.0.0", b"/1234"));
+        assert!(!is_network(b"2001:db8::1", b"/64"));
+        assert!(is_network(b"0.0.0.0", b"/0"));
+        assert!(is_network(b"::", b"/0"));
+        assert!(!is_network(b"8000::", b"/0"));
     }
 
     #[test]

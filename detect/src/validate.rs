@@ -52,7 +52,8 @@ pub enum Validator {
     /// Singapore NRIC/FIN: check letter.
     SgNric,
     /// IPv4: four octets of at most 255, no leading zeros; not an address
-    /// of no one (`0.x`, loopback `127.x`, multicast `224.x`–`239.x`, the
+    /// of no one (`0.x`, loopback `127.x`, link-local `169.254.x` (the
+    /// cloud metadata service, BGP peering), multicast `224.x`–`239.x`, the
     /// documentation networks 192.0.2.0/24, 198.51.100.0/24 and
     /// 203.0.113.0/24, the placeholder `1.2.3.4`) or a mask (`255.x`); and
     /// not shaped like a section or version number: every octet under 32,
@@ -64,7 +65,8 @@ pub enum Validator {
     Ipv4Small,
     /// IPv6: parses as an IPv6 address with at least two groups and a
     /// decimal digit; not unspecified, loopback, multicast or in the
-    /// documentation prefix 2001:db8::/32.
+    /// documentation prefix 2001:db8::/32. Link-local addresses are kept:
+    /// their interface id is often the device's MAC address (`…ff:fe…`).
     Ipv6,
     /// GitHub token: CRC32 checksum in the last 6 base62 characters.
     GithubToken,
@@ -810,6 +812,7 @@ fn ipv4(text: &str) -> Option<bool> {
     let no_one = matches!(
         octets,
         [0 | 127 | 224..=239 | 255, ..]
+            | [169, 254, _, _]
             | [192, 0, 2, _]
             | [198, 51, 100, _]
             | [203, 0, 113, _]
@@ -1204,9 +1207,12 @@ mod tests {
                 "192.0.2.17",
                 "198.51.100.23",
                 "203.0.113.77",
+                "169.254.169.254",
             ],
         );
         assert!(ok(Validator::Ipv4, "198.51.101.23"));
+        assert!(ok(Validator::Ipv4, "169.253.169.254"));
+
         assert!(ok(Validator::Ipv4, "10.0.0.1"));
         for small in ["8.8.8.8", "1.1.1.1", "27.4.2.6"] {
             assert!(!ok(Validator::Ipv4, small), "{small}");
