@@ -83,6 +83,10 @@ pub enum Validator {
     /// drama ranges), not ending in five zeros (a round quantity:
     /// `+3600000` milliseconds).
     Phone,
+    /// A phone number in international form, in groups (`+44 7911 123456`):
+    /// as [`Validator::Phone`] with 8–15 digits, and not a signed quantity
+    /// written in thousands (`+12 345 678`, `+1.234.567`, `+12 345.67`).
+    PhoneInternational,
     /// E-mail address whose top-level domain is not a file extension
     /// (`logo@2x.png`), whose mailbox is not `git` (the SSH login of
     /// `git@github.com:org/repo`), and which is not the name of an SSH key
@@ -177,6 +181,11 @@ impl Validator {
             Validator::Phone => d.is_some_and(|d| {
                 (7..=15).contains(&d.len()) && !all_same(d) && !fictional_phone(d) && !round(d)
             }),
+            Validator::PhoneInternational => {
+                d.is_some_and(|d| {
+                    (8..=15).contains(&d.len()) && !all_same(d) && !fictional_phone(d) && !round(d)
+                }) && !thousands(value)
+            }
             Validator::Email => email(text),
             Validator::AbaRouting => d.is_some_and(aba_routing),
             Validator::AccountNumber => {
@@ -301,6 +310,31 @@ fn fictional_phone(d: &[u8]) -> bool {
     };
     uk.len() == 10
         && (uk.starts_with(&[7, 7, 0, 0, 9, 0, 0]) || uk.starts_with(&[2, 0, 7, 9, 4, 6, 0]))
+}
+
+/// True when `text` (a sign aside) is a quantity written in thousands: a
+/// first group of one to three digits, then groups of three, the last
+/// perhaps a decimal part after a `.` (`+12 345 678`, `+1.234.567`,
+/// `+12 345.67`).
+fn thousands(text: &[u8]) -> bool {
+    let body = text.strip_prefix(b"+").unwrap_or(text);
+    let groups: Vec<&[u8]> = body.split(|b| matches!(b, b' ' | b'.' | b'-')).collect();
+    let Some((first, rest)) = groups.split_first() else {
+        return false;
+    };
+    let Some((last, middle)) = rest.split_last() else {
+        return false;
+    };
+    let digits = |g: &[u8]| !g.is_empty() && g.iter().all(u8::is_ascii_digit);
+    let decimal = body
+        .iter()
+        .rposition(|b| matches!(b, b' ' | b'.' | b'-'))
+        .is_some_and(|i| body[i] == b'.');
+    (1..=3).contains(&first.len())
+        && digits(first)
+        && middle.iter().all(|g| g.len() == 3 && digits(g))
+        && digits(last)
+        && (last.len() == 3 || decimal)
 }
 
 /// True when the number ends in five zeros: a round number (a product,
@@ -1189,6 +1223,32 @@ mod tests {
             Validator::FrInsee,
             &format!("{n}{:02}", (key % 97) + 1)
         ));
+    }
+
+    #[test]
+    fn international_phones_are_no_quantities_in_thousands() {
+        for phone in [
+            "+44 7911 123456",
+            "+33 6 12 34 56 78",
+            "+1 (415) 872-0143",
+            "+49 (0)30 901820",
+            "+81 90-1234-5678",
+            "+1 415 872 0143",
+        ] {
+            assert!(ok(Validator::PhoneInternational, phone), "{phone}");
+        }
+        rejects(
+            Validator::PhoneInternational,
+            &[
+                "+12 345 678",
+                "+1.234.567.890",
+                "+12 345 678.25",
+                "+1 234",
+                "+44 7700 900123",
+                "+1 415 555 0123",
+                "+1 212 500 000 00",
+            ],
+        );
     }
 
     #[test]
