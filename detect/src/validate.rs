@@ -85,7 +85,10 @@ pub enum Validator {
     Phone,
     /// A phone number in international form, in groups (`+44 7911 123456`):
     /// as [`Validator::Phone`] with 8–15 digits, and not a signed quantity
-    /// written in thousands (`+12 345 678`, `+1.234.567`, `+12 345.67`).
+    /// of ten digits or fewer written in thousands (`+12 345 678`,
+    /// `+1.234.567`, `+12 345.67`). With more digits the shape is a
+    /// country code and a number in groups of three (`+351 912 345 678`,
+    /// `+34 612 345 678`).
     PhoneInternational,
     /// E-mail address whose top-level domain is not a file extension
     /// (`logo@2x.png`), whose mailbox is not `git` (the SSH login of
@@ -184,7 +187,7 @@ impl Validator {
             Validator::PhoneInternational => {
                 d.is_some_and(|d| {
                     (8..=15).contains(&d.len()) && !all_same(d) && !fictional_phone(d) && !round(d)
-                }) && !thousands(value)
+                }) && !(d.is_some_and(|d| d.len() <= 10) && thousands(value))
             }
             Validator::Email => email(text),
             Validator::AbaRouting => d.is_some_and(aba_routing),
@@ -1234,6 +1237,8 @@ mod tests {
             "+49 (0)30 901820",
             "+81 90-1234-5678",
             "+1 415 872 0143",
+            "+351 912 345 678",
+            "+34 612 345 678",
         ] {
             assert!(ok(Validator::PhoneInternational, phone), "{phone}");
         }
@@ -1242,6 +1247,7 @@ mod tests {
             &[
                 "+12 345 678",
                 "+1.234.567.890",
+                "+1 234 567 890",
                 "+12 345 678.25",
                 "+1 234",
                 "+44 7700 900123",

@@ -1095,6 +1095,116 @@ const HELD_OUT: &[(&str, &str, &str)] = &[
         "Ship to: 221 Harbour Road, Gqeberha 6001",
         "221 Harbour Road",
     ),
+    // Batch 6 (fifth session of 2026-11-23): chat and mail, camel-case
+    // keys, query strings, SQL, access logs, compose files.
+    (
+        "EMAIL",
+        "<@U024BE7LH> can you cc marta.kowalczyk@fjordline.no on the thread?",
+        "marta.kowalczyk@fjordline.no",
+    ),
+    (
+        "EMAIL",
+        "  contactEmail: \"li.wei@shenzhen-parts.cn\"",
+        "li.wei@shenzhen-parts.cn",
+    ),
+    (
+        "EMAIL",
+        "[write to us](mailto:hello@brightpath.studio)",
+        "hello@brightpath.studio",
+    ),
+    (
+        "PHONE",
+        "ring me on 07911 123456 tomorrow, Dave",
+        "07911 123456",
+    ),
+    (
+        "PHONE",
+        "{\"mobileNumber\": \"+91 98765 43210\", \"verified\": true}",
+        "+91 98765 43210",
+    ),
+    ("PHONE", "Tel.: +49 89 12345678", "+49 89 12345678"),
+    (
+        "PHONE",
+        "Standard : +33 (0)1 42 68 53 07",
+        "+33 (0)1 42 68 53 07",
+    ),
+    (
+        "CREDIT_CARD",
+        "POST /checkout card_number=2221972281866201&exp=0927&cvc=",
+        "2221972281866201",
+    ),
+    (
+        "CREDIT_CARD",
+        "INSERT INTO payments VALUES (17, 'Maria Silva', '4116 4104 5750 0407', '09/27');",
+        "4116 4104 5750 0407",
+    ),
+    (
+        "IBAN",
+        "Bitte überweisen Sie den Betrag auf DE29 3704 0044 0532 0130 13.",
+        "DE29 3704 0044 0532 0130 13",
+    ),
+    (
+        "IBAN",
+        "{\"beneficiary\":\"Rossi SRL\",\"iban\":\"IT60X0542811101000000123456\"}",
+        "IT60X0542811101000000123456",
+    ),
+    (
+        "US_SSN",
+        "{\"socialSecurityNumber\": \"536-22-8791\"}",
+        "536-22-8791",
+    ),
+    (
+        "IP_ADDRESS",
+        "sshd[2211]: Failed password for invalid user admin from 185.220.101.47 port 40122 ssh2",
+        "185.220.101.47",
+    ),
+    (
+        "IP_ADDRESS",
+        "185.220.101.48 - - [23/Nov/2026:10:15:02 +0000] \"GET / HTTP/1.1\" 200 612",
+        "185.220.101.48",
+    ),
+    ("BR_CPF", "CPF do titular: 608.884.442-65", "608.884.442-65"),
+    (
+        "DATE_OF_BIRTH",
+        "{\"userId\":88,\"dateOfBirth\":\"1984-03-12\"}",
+        "1984-03-12",
+    ),
+    (
+        "AWS_ACCESS_KEY_ID",
+        "export AWS_ACCESS_KEY_ID=AKIA4ZQ7X2MRT5LBW3PH",
+        "AKIA4ZQ7X2MRT5LBW3PH",
+    ),
+    (
+        "SLACK_WEBHOOK",
+        "curl -X POST -d @msg.json https://hooks.slack.com/services/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",
+        "https://hooks.slack.com/services/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",
+    ),
+    (
+        "PASSWORD",
+        "      POSTGRES_PASSWORD: \"tq8#Lm2vZr!w\"",
+        "tq8#Lm2vZr!w",
+    ),
+    (
+        "PERSON",
+        "{\"id\": 88, \"fullName\": \"Ingrid Haugen\", \"role\": \"admin\"}",
+        "Ingrid Haugen",
+    ),
+    (
+        "ADDRESS",
+        "Ship to: 221 Harbour Road, Cork",
+        "221 Harbour Road",
+    ),
+    ("UK_NINO", "NI number: JG 10 37 42 A", "JG 10 37 42 A"),
+    (
+        "MAC_ADDRESS",
+        "{\"macAddress\": \"3c:22:fb:91:0e:7a\", \"vendor\": \"Apple\"}",
+        "3c:22:fb:91:0e:7a",
+    ),
+    (
+        "PHONE",
+        "name,phone,city\nAna,+351 912 345 678,Porto",
+        "+351 912 345 678",
+    ),
 ];
 
 /// Recall on [`HELD_OUT`], per entity and overall, printed with each miss
@@ -1109,7 +1219,10 @@ const HELD_OUT: &[(&str, &str, &str)] = &[
 /// dates of birth with the month's name, Maestro numbers in groups of four,
 /// an IBAN in lower case after its label, `Last, First` after `Patient:`):
 /// a guard against losing ground, since these are layouts the rules were not
-/// written for.
+/// written for. A sixth batch of 24 lines (chat and mail, camel-case keys,
+/// query strings, SQL, access logs) found 20 with the rules as they stood,
+/// and 24 after the changes it prompted: `ring` as a UK phone word, phone
+/// numbers in international groups, camel-case context words.
 /// The miss is known: card groups joined by dots (a dot joins digits in
 /// every float and version, so card rules do not take it). No line may give
 /// a finding of another entity away from its value.
@@ -1241,6 +1354,12 @@ const HELD_OUT_NEGATIVES: &[&str] = &[
     r#"build 20240312.4 (rev 18273)"#,
     r#"Serial No. SN-4K7-22019-XB"#,
     r#"product code 4006381333931"#,
+    // Fifth session of 2026-11-23.
+    r#"Q3 revenue change: +12 345 678 EUR (+4.1 %)"#,
+    r#"Message-ID: <CAHk7z=Qx3mP9vR2wT@mail.gmail.com>"#,
+    "In-Reply-To: <20261120.183455.4411@mx1.fjordline.no>\n <1732131295.44019.1@smtp.fjordline.no>",
+    r#"  - cidr: 172.31.0.0/16"#,
+    "Call the front desk for keys.\nbuild 227 873 9533 passed",
 ];
 
 /// No finding on [`HELD_OUT_NEGATIVES`]: each finding is printed with its
