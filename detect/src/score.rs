@@ -1,10 +1,13 @@
 //! Confidence: the rule's base score, its validator and minimum entropy,
 //! context words near the match (or in the field name passed in from
-//! outside), and penalties for placeholders.
+//! outside), and penalties for placeholders; and the values that are no
+//! one's whatever their shape, read from the bytes around them (an IP
+//! network with its prefix length, a message id in a mail header).
 
 use std::ops::Range;
 
 use crate::engine::Compiled;
+use crate::validate::Validator;
 
 /// Words that mark a value as a placeholder when they occur inside it.
 const PLACEHOLDER_IN_VALUE: &[&[u8]] = &[
@@ -81,7 +84,8 @@ static PLACEHOLDERS: std::sync::LazyLock<Placeholders> = std::sync::LazyLock::ne
 });
 
 /// Scores the value at `span` of `buf` for `rule`; `None` when the rule's
-/// validator, entropy floor or required context rejects it.
+/// validator, entropy floor or required context rejects it, or the bytes
+/// around it show it is no one's ([`is_network`], [`is_message_id`]).
 pub(crate) fn score(
     rule: &Compiled,
     buf: &[u8],
@@ -101,7 +105,6 @@ pub(crate) fn score(
     {
         return None;
     }
-    use crate::validate::Validator;
     match r.validate {
         Some(Validator::Email) if is_message_id(buf, &span) => return None,
         Some(Validator::Ipv4 | Validator::Ipv4Small | Validator::Ipv6)
@@ -186,11 +189,7 @@ const TABLE_REACH: usize = 160;
 /// most of them failing `validator`. A list of card numbers passes: its
 /// numbers all do; so does a labelled card, or one in a record beside phone
 /// numbers, stamps or ids of other lengths.
-fn in_table_of_numbers(
-    buf: &[u8],
-    span: &Range<usize>,
-    validator: crate::validate::Validator,
-) -> bool {
+fn in_table_of_numbers(buf: &[u8], span: &Range<usize>, validator: Validator) -> bool {
     // An element of a list: after `,`, `[`, `(`, `{` or a line's start,
     // before `,`, `]`, `)`, `}`, `;` or a line's end (blanks and a sign
     // aside).
@@ -504,7 +503,7 @@ mod tests {
 
     #[test]
     fn a_number_among_numbers_that_fail_its_check_is_a_table_entry() {
-        let card = crate::validate::Validator::CreditCard;
+        let card = Validator::CreditCard;
         let table = b"    2331762317128173,\n    2489682092917849,\n    2552895497743395,\n";
         // The middle one passes Luhn; its neighbours do not.
         let span = 26..42;

@@ -65,8 +65,9 @@ pub enum Validator {
     Ipv4Small,
     /// IPv6: parses as an IPv6 address with at least two groups and a
     /// decimal digit; not unspecified, loopback, multicast or in the
-    /// documentation prefix 2001:db8::/32. Link-local addresses are kept:
-    /// their interface id is often the device's MAC address (`…ff:fe…`).
+    /// documentation prefix 2001:db8::/32. Link-local addresses are kept
+    /// (their interface id is often the device's MAC address, `…ff:fe…`)
+    /// unless the id is under 65,536 (`fe80::1`, a router's, set by hand).
     Ipv6,
     /// GitHub token: CRC32 checksum in the last 6 base62 characters.
     GithubToken,
@@ -864,9 +865,13 @@ fn ipv6(text: &str) -> bool {
     text.split(':').filter(|g| !g.is_empty()).count() >= 2
         && text.bytes().any(|b| b.is_ascii_digit())
         && text.parse::<std::net::Ipv6Addr>().is_ok_and(|a| {
+            // A link-local address with a small interface id is set by hand
+            // on a router (`fe80::1`), not derived from a device.
+            let router = a.is_unicast_link_local() && (a.to_bits() as u64) >> 16 == 0;
             !a.is_unspecified()
                 && !a.is_loopback()
                 && !a.is_multicast()
+                && !router
                 && a.segments()[..2] != [0x2001, 0x0db8]
         })
 }
@@ -1278,6 +1283,10 @@ mod tests {
         );
         assert!(ok(Validator::Ipv4, "198.51.101.23"));
         assert!(ok(Validator::Ipv4, "169.253.169.254"));
+        assert!(ok(Validator::Ipv6, "fe80::1c2b:3dff:fe4e:5f60"));
+        assert!(!ok(Validator::Ipv6, "fe80::1"));
+        assert!(!ok(Validator::Ipv6, "fe80::a1f"));
+        assert!(ok(Validator::Ipv6, "2a01:4f8::1"));
 
         assert!(ok(Validator::Ipv4, "10.0.0.1"));
         for small in ["8.8.8.8", "1.1.1.1", "27.4.2.6"] {
