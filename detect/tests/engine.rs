@@ -140,6 +140,17 @@ fn context_from_outside_raises_confidence() {
         .scan_slice(b"536228790", Some("employee_ssn"), &mut out);
     assert_eq!(out.len(), 1, "{out:?}");
     assert_eq!(e.rule(out[0].rule).entity, "US_SSN");
+    // Camel-case column names, as ORMs write them: `phone` is a word of
+    // `customerPhone`, not of `telephonebook`.
+    out.clear();
+    e.scanner()
+        .scan_slice(b"(415) 872-0143", Some("customerPhone"), &mut out);
+    assert_eq!(out.len(), 1, "{out:?}");
+    assert_eq!(e.rule(out[0].rule).entity, "PHONE");
+    out.clear();
+    e.scanner()
+        .scan_slice(b"(415) 872-0143", Some("buildNumber"), &mut out);
+    assert!(out.is_empty(), "{out:?}");
 }
 
 #[test]
