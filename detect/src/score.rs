@@ -44,6 +44,9 @@ const PLACEHOLDER_IN_VALUE: &[&[u8]] = &[
     b"john doe",
     b"jane doe",
     b"jane roe",
+    // RFC 7617's example credentials, `Aladdin:open sesame`.
+    b"opensesame",
+    b"open sesame",
 ];
 /// Weaker marker inside a value.
 const TEST_IN_VALUE: &[&[u8]] = &[b"test"];

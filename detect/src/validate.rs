@@ -107,8 +107,9 @@ pub enum Validator {
     /// (`rules/given-names.txt`), which `"name": "Bash Session"` is not.
     GivenName,
     /// A password's value that is no password: not a constant's name in
-    /// capitals (`FORCE_CHANGE_PASSWORD`), an ARN or a timestamp
-    /// (`"PasswordLastUsed": "2016-09-24T16:18:07Z"`).
+    /// capitals (`FORCE_CHANGE_PASSWORD`), an ARN, a timestamp
+    /// (`"PasswordLastUsed": "2016-09-24T16:18:07Z"`) or a name of letters
+    /// that names a password itself (`"password"`, `"test_password\n"`).
     PasswordValue,
     /// A person's name in a labelled field: none of its words is a value or
     /// word of code or forms (`None`, `True`, `Null`, `User`, `Search`).
@@ -241,7 +242,18 @@ fn password_value(text: &str) -> bool {
         && b[7] == b'-'
         && matches!(b[10], b'T' | b' ')
         && b[11..13].iter().all(u8::is_ascii_digit);
-    !constant && !timestamp && !text.starts_with("arn:")
+    // Letters, `_` and `-` alone that name a password are a variable's or
+    // a test's name (`password`, `test_password\n`, `alice_password`).
+    let bare = text
+        .strip_suffix("\\n")
+        .unwrap_or(text)
+        .trim_end_matches(['\r', '\n']);
+    let lower = bare.to_ascii_lowercase();
+    let names_one = bare
+        .bytes()
+        .all(|c| c.is_ascii_alphabetic() || c == b'_' || c == b'-')
+        && ["pass", "pwd", "secret"].iter().any(|w| lower.contains(w));
+    !constant && !timestamp && !names_one && !text.starts_with("arn:")
 }
 
 /// True when no word of `text` is one that fills a name field in code or a
@@ -1150,8 +1162,13 @@ mod tests {
                 "FORCE_CHANGE_PASSWORD",
                 "2016-09-24T16:18:07Z",
                 "arn:aws:iam::aws:policy/IAMUserChangePassword",
+                "password",
+                "Passwd",
+                "test_password\\n",
+                "alice-secret",
             ],
         );
+        assert!(ok(Validator::PasswordValue, "Password123!"));
         rejects(
             Validator::PersonName,
             &["None", "Test User", "Search", "True"],
