@@ -15,7 +15,7 @@ pub(crate) fn digit_mask(bytes: &[u8; 64]) -> u64 {
     #[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
     {
         // SAFETY: SSE2 is enabled for the whole build (the `cfg` above).
-        unsafe { sse2::mask::<false>(bytes) }
+        unsafe { sse2::digits(bytes) }
     }
     #[cfg(not(all(target_arch = "x86_64", target_feature = "sse2")))]
     {
@@ -23,80 +23,70 @@ pub(crate) fn digit_mask(bytes: &[u8; 64]) -> u64 {
     }
 }
 
-/// Bit `k` of the result is set when `bytes[k]` is an ASCII letter or digit.
+/// Two masks of `bytes`: bit `k` of the first is set when `bytes[k]` is an
+/// ASCII letter or digit (where words start), of the second when it is a
+/// capital (the humps of camel-case words, `userPhone`, where a word may
+/// start inside a run of letters). One load serves both.
 #[inline]
-pub(crate) fn alnum_mask(bytes: &[u8; 64]) -> u64 {
+pub(crate) fn alnum_upper_masks(bytes: &[u8; 64]) -> (u64, u64) {
     #[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
     {
         // SAFETY: as in `digit_mask`.
-        unsafe { sse2::mask::<true>(bytes) }
+        unsafe { sse2::alnum_upper(bytes) }
     }
     #[cfg(not(all(target_arch = "x86_64", target_feature = "sse2")))]
     {
-        alnum_mask_portable(bytes)
-    }
-}
-
-/// Bit `k` of the result is set when `bytes[k]` is an ASCII capital: the
-/// humps of camel-case words (`userPhone`), where a context word may start
-/// inside a run of letters.
-#[inline]
-pub(crate) fn upper_mask(bytes: &[u8; 64]) -> u64 {
-    #[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
-    {
-        // SAFETY: as in `digit_mask`.
-        unsafe { sse2::upper(bytes) }
-    }
-    #[cfg(not(all(target_arch = "x86_64", target_feature = "sse2")))]
-    {
-        upper_mask_portable(bytes)
+        (alnum_mask_portable(bytes), upper_mask_portable(bytes))
     }
 }
 
 #[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
 mod sse2 {
     use std::arch::x86_64::{
-        __m128i, _mm_cmplt_epi8, _mm_loadu_si128, _mm_movemask_epi8, _mm_or_si128, _mm_set_epi64x,
-        _mm_set1_epi8, _mm_sub_epi8,
+        __m128i, _mm_cmplt_epi8, _mm_movemask_epi8, _mm_or_si128, _mm_set_epi64x, _mm_set1_epi8,
+        _mm_sub_epi8,
     };
 
-    /// Bit `k` is set when byte `k` is a digit, or with `LETTERS` also when
-    /// it is a letter.
+    /// Bit `k` is set when byte `k` is a digit.
     #[inline]
     #[target_feature(enable = "sse2")]
-    pub(super) fn mask<const LETTERS: bool>(bytes: &[u8; 64]) -> u64 {
+    pub(super) fn digits(bytes: &[u8; 64]) -> u64 {
         let mut mask = 0u64;
         for (q, lane) in bytes.chunks_exact(16).enumerate() {
-            let word = |at: usize| {
-                let mut b = [0u8; 8];
-                b.copy_from_slice(&lane[at..at + 8]);
-                i64::from_le_bytes(b)
-            };
-            let v = _mm_set_epi64x(word(8), word(0));
-            let mut class = within(v, b'0', 10);
-            if LETTERS {
-                // Letters in lower case: setting bit 5 maps 'A'..='Z' onto
-                // 'a'..='z' and no other byte onto them.
-                let lower = _mm_or_si128(v, _mm_set1_epi8(0x20));
-                class = _mm_or_si128(class, within(lower, b'a', 26));
-            }
+            let v = load(lane);
             // movemask sets only the low 16 bits.
-            mask |= u64::from(_mm_movemask_epi8(class) as u16) << (q * 16);
+            mask |= u64::from(_mm_movemask_epi8(within(v, b'0', 10)) as u16) << (q * 16);
         }
         mask
     }
 
-    /// Bit `k` is set when byte `k` is an ASCII capital.
+    /// Bits set for letters or digits, and for capitals.
     #[inline]
     #[target_feature(enable = "sse2")]
-    pub(super) fn upper(bytes: &[u8; 64]) -> u64 {
-        let mut mask = 0u64;
+    pub(super) fn alnum_upper(bytes: &[u8; 64]) -> (u64, u64) {
+        let (mut alnum, mut upper) = (0u64, 0u64);
         for (q, lane) in bytes.chunks_exact(16).enumerate() {
-            // SAFETY: `lane` holds 16 bytes; the load need not be aligned.
-            let v = unsafe { _mm_loadu_si128(lane.as_ptr().cast::<__m128i>()) };
-            mask |= u64::from(_mm_movemask_epi8(within(v, b'A', 26)) as u16) << (q * 16);
+            let v = load(lane);
+            // Letters in lower case: setting bit 5 maps 'A'..='Z' onto
+            // 'a'..='z' and no other byte onto them.
+            let lower = _mm_or_si128(v, _mm_set1_epi8(0x20));
+            let class = _mm_or_si128(within(v, b'0', 10), within(lower, b'a', 26));
+            alnum |= u64::from(_mm_movemask_epi8(class) as u16) << (q * 16);
+            upper |= u64::from(_mm_movemask_epi8(within(v, b'A', 26)) as u16) << (q * 16);
         }
-        mask
+        (alnum, upper)
+    }
+
+    /// The 16 bytes of `lane`.
+    #[inline]
+    #[target_feature(enable = "sse2")]
+    fn load(lane: &[u8]) -> __m128i {
+        let word = |at: usize| {
+            let mut b = [0u8; 8];
+            b.copy_from_slice(&lane[at..at + 8]);
+            i64::from_le_bytes(b)
+        };
+        _mm_set_epi64x(word(8), word(0))
     }
 
     /// Marks the bytes of `v` in `first..first + n`: shifted down to the `n`
@@ -115,13 +105,13 @@ pub(crate) fn digit_mask_portable(bytes: &[u8]) -> u64 {
     portable(bytes, u8::is_ascii_digit)
 }
 
-/// As [`alnum_mask`], in plain Rust, for up to 64 bytes; bits past the end
+/// As the first of [`alnum_upper_masks`], in plain Rust, for up to 64 bytes; bits past the end
 /// are clear.
 pub(crate) fn alnum_mask_portable(bytes: &[u8]) -> u64 {
     portable(bytes, u8::is_ascii_alphanumeric)
 }
 
-/// As [`upper_mask`], in plain Rust, for up to 64 bytes; bits past the end
+/// As the second of [`alnum_upper_masks`], in plain Rust, for up to 64 bytes; bits past the end
 /// are clear.
 pub(crate) fn upper_mask_portable(bytes: &[u8]) -> u64 {
     portable(bytes, u8::is_ascii_uppercase)
@@ -156,7 +146,7 @@ mod tests {
                 } else {
                     0
                 };
-                assert_eq!(alnum_mask(&spaces), want, "byte {b:#x} at {pos}");
+                assert_eq!(alnum_upper_masks(&spaces).0, want, "byte {b:#x} at {pos}");
                 assert_eq!(alnum_mask_portable(&spaces), want);
                 assert_eq!(alnum_mask_portable(&spaces[..pos + 1]), want);
                 let want = if b.is_ascii_uppercase() {
@@ -164,7 +154,7 @@ mod tests {
                 } else {
                     0
                 };
-                assert_eq!(upper_mask(&spaces), want, "byte {b:#x} at {pos}");
+                assert_eq!(alnum_upper_masks(&spaces).1, want, "byte {b:#x} at {pos}");
                 assert_eq!(upper_mask_portable(&spaces), want);
                 assert_eq!(upper_mask_portable(&spaces[..pos + 1]), want);
             }
@@ -177,8 +167,11 @@ mod tests {
             }
         });
         assert_eq!(digit_mask(&mixed), digit_mask_portable(&mixed));
-        assert_eq!(alnum_mask(&mixed), alnum_mask_portable(&mixed));
+        assert_eq!(alnum_upper_masks(&mixed).0, alnum_mask_portable(&mixed));
         let camel = *b"userPhone ipv4Address IPAddress Z@[`AZaz09 macAddress ABCDEFGHIJ";
-        assert_eq!(upper_mask(&camel), upper_mask_portable(&camel));
+        assert_eq!(
+            alnum_upper_masks(&camel),
+            (alnum_mask_portable(&camel), upper_mask_portable(&camel))
+        );
     }
 }

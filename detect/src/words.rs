@@ -9,7 +9,7 @@
 //! of numbers has a run every few bytes and a span of some 200), so
 //! [`Near`] keeps the occurrences found in a buffer and scans only the part
 //! of each new span not seen yet, at the starts of its words (found with
-//! [`crate::simd::alnum_mask`]).
+//! [`crate::simd::alnum_upper_masks`]).
 
 use crate::simd;
 
@@ -77,29 +77,46 @@ impl WordSet {
             return self.scan_bytewise(buf, from, to, out);
         }
         // Every word starts with a letter or digit: only the starts of
-        // alphanumeric runs and the capitals inside them (camel-case humps)
-        // are candidates, found 64 bytes at a time.
+        // alphanumeric runs and the camel-case humps inside them are
+        // candidates, found 64 bytes at a time. A hump is a capital after a
+        // small letter or digit, or after a capital and before a small
+        // letter or digit (`IP|Address`; not the inside of `TELEMETRY`):
+        // what [`crate::score::boundary`] takes, and more where the next
+        // byte lies past the block.
         let mut at = from;
-        let mut before = u64::from(from > 0 && buf[from - 1].is_ascii_alphanumeric());
+        let class = |b: u8| (b.is_ascii_alphanumeric(), b.is_ascii_uppercase());
+        let (alnum, capital) = from
+            .checked_sub(1)
+            .map_or((false, false), |i| class(buf[i]));
+        let mut before = u64::from(alnum);
+        let mut before_small = u64::from(alnum && !capital);
+        let mut before_capital = u64::from(capital);
         while at < to {
             let n = (to - at).min(64);
             let (mask, upper) = match buf
                 .get(at..at + 64)
                 .and_then(|b| <&[u8; 64]>::try_from(b).ok())
             {
-                Some(block) if n == 64 => (simd::alnum_mask(block), simd::upper_mask(block)),
+                Some(block) if n == 64 => simd::alnum_upper_masks(block),
                 _ => (
                     simd::alnum_mask_portable(&buf[at..at + n]),
                     simd::upper_mask_portable(&buf[at..at + n]),
                 ),
             };
-            let mut starts = mask & !(mask << 1 | before) | upper & (mask << 1 | before);
+            let small = mask & !upper;
+            let after_small = small << 1 | before_small;
+            let after_capital = upper << 1 | before_capital;
+            let before_small_next = small >> 1 | 1 << (n - 1);
+            let mut starts = mask & !(mask << 1 | before)
+                | upper & (after_small | after_capital & before_small_next);
             while starts != 0 {
                 let i = at + starts.trailing_zeros() as usize;
                 starts &= starts - 1;
                 self.try_words(buf, i, out);
             }
             before = mask >> (n - 1) & 1;
+            before_small = small >> (n - 1) & 1;
+            before_capital = upper >> (n - 1) & 1;
             at += n;
         }
     }
