@@ -48,6 +48,11 @@ const PLACEHOLDER_IN_VALUE: &[&[u8]] = &[
     b"opensesame",
     b"open sesame",
 ];
+/// Markers inside a secret's value: a secret that spells the word it fills
+/// in (`generatedwebdavpassword1`, `SomeKindOfPassword123!@#`) is
+/// documentation's, or a weak password reported at a low level. Not for
+/// PII: `base-passwd@packages.debian.org` is an address.
+const SECRET_PLACEHOLDER_IN_VALUE: &[&[u8]] = &[b"password", b"passwd"];
 /// Weaker marker inside a value.
 const TEST_IN_VALUE: &[&[u8]] = &[b"test"];
 /// Words that mark the surrounding line as an example.
@@ -67,6 +72,7 @@ const NEARBY: usize = 48;
 /// a value or a line finds any of their words.
 struct Placeholders {
     in_value: aho_corasick::AhoCorasick,
+    secret_in_value: aho_corasick::AhoCorasick,
     test_in_value: aho_corasick::AhoCorasick,
     nearby: aho_corasick::AhoCorasick,
 }
@@ -81,6 +87,7 @@ static PLACEHOLDERS: std::sync::LazyLock<Placeholders> = std::sync::LazyLock::ne
     };
     Placeholders {
         in_value: build(PLACEHOLDER_IN_VALUE),
+        secret_in_value: build(SECRET_PLACEHOLDER_IN_VALUE),
         test_in_value: build(TEST_IN_VALUE),
         nearby: build(PLACEHOLDER_NEARBY),
     }
@@ -154,7 +161,10 @@ pub(crate) fn score(
         }
     }
 
-    if PLACEHOLDERS.in_value.is_match(value) {
+    let secret = r.category == shoal_schemas::Category::Secret;
+    if PLACEHOLDERS.in_value.is_match(value)
+        || secret && PLACEHOLDERS.secret_in_value.is_match(value)
+    {
         confidence -= 0.5;
     } else if PLACEHOLDERS.test_in_value.is_match(value) {
         confidence -= 0.2;
