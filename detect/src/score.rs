@@ -122,6 +122,7 @@ pub(crate) fn score(
         {
             return None;
         }
+        Some(Validator::Ipv4Small) if opens_comment(buf, &span) => return None,
         _ => {}
     }
     let mut confidence = r.confidence;
@@ -296,6 +297,22 @@ fn is_network(value: &[u8], after: &[u8]) -> bool {
     } else {
         false
     }
+}
+
+/// True when the value at `span` is the first word of a comment line
+/// (`// 17.6.5.12 tells us`, ` * 5.3.1.3 SCTP_REMOTE_ERROR`, `# 8.1.2.3`):
+/// the number of a section being cited or headed. Only markers and blanks
+/// come before it on its line.
+fn opens_comment(buf: &[u8], span: &Range<usize>) -> bool {
+    let line = &buf[same_line(buf, span, 64).start..span.start];
+    line.iter()
+        .any(|b| matches!(b, b'/' | b'*' | b'#' | b';' | b'%'))
+        && line.iter().all(|b| {
+            matches!(
+                b,
+                b'/' | b'*' | b'#' | b';' | b'%' | b'-' | b'!' | b' ' | b'\t'
+            )
+        })
 }
 
 /// Mail header fields whose values are message identifiers
@@ -608,6 +625,20 @@ mod tests {
         assert!(is_network(b"0.0.0.0", b"/0"));
         assert!(is_network(b"::", b"/0"));
         assert!(!is_network(b"8000::", b"/0"));
+    }
+
+    #[test]
+    fn a_section_number_opens_its_comment_line() {
+        let at = |text: &[u8], value: &[u8]| {
+            let start = text.windows(value.len()).position(|w| w == value).unwrap();
+            opens_comment(text, &(start..start + value.len()))
+        };
+        assert!(at(b"x\n        // 17.6.5.12 tells us", b"17.6.5.12"));
+        assert!(at(b" * 5.3.1.3 SCTP_REMOTE_ERROR", b"5.3.1.3"));
+        assert!(at(b"# 8.1.2.3", b"8.1.2.3"));
+        assert!(!at(b"nameserver 8.8.8.8", b"8.8.8.8"));
+        assert!(!at(b"8.8.8.8 # dns", b"8.8.8.8"));
+        assert!(!at(b"// from 2.31.14.9 port 22", b"2.31.14.9"));
     }
 
     #[test]
