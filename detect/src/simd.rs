@@ -105,14 +105,14 @@ pub(crate) fn digit_mask_portable(bytes: &[u8]) -> u64 {
     portable(bytes, u8::is_ascii_digit)
 }
 
-/// As the first of [`alnum_upper_masks`], in plain Rust, for up to 64 bytes; bits past the end
-/// are clear.
+/// As the first of [`alnum_upper_masks`], in plain Rust, for up to 64
+/// bytes; bits past the end are clear.
 pub(crate) fn alnum_mask_portable(bytes: &[u8]) -> u64 {
     portable(bytes, u8::is_ascii_alphanumeric)
 }
 
-/// As the second of [`alnum_upper_masks`], in plain Rust, for up to 64 bytes; bits past the end
-/// are clear.
+/// As the second of [`alnum_upper_masks`], in plain Rust, for up to 64
+/// bytes; bits past the end are clear.
 pub(crate) fn upper_mask_portable(bytes: &[u8]) -> u64 {
     portable(bytes, u8::is_ascii_uppercase)
 }
