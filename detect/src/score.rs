@@ -531,6 +531,15 @@ pub fn shannon_entropy(bytes: &[u8]) -> f32 {
 mod tests {
     use super::*;
 
+    /// The span of the first `value` in `text`.
+    fn span_of(text: &[u8], value: &[u8]) -> Range<usize> {
+        let start = text
+            .windows(value.len())
+            .position(|w| w == value)
+            .unwrap_or_else(|| panic!("{value:?} is not in the text"));
+        start..start + value.len()
+    }
+
     #[test]
     fn a_number_among_numbers_that_fail_its_check_is_a_table_entry() {
         let card = Validator::CreditCard;
@@ -585,13 +594,7 @@ mod tests {
     #[test]
     fn message_ids_are_found_in_their_fields_and_folded_lines_only() {
         let header = b"Message-ID: <CAHk7z=Qx3@mail.example.net>\r\nReferences: <1.2@a.example.org>\r\n <20261120.4411@mx1.example.org>\r\nFrom: Ana <ana@example.org>\r\nTo: <chen@example.org>\r\n\r\n <bob@example.org>\n";
-        let at = |value: &[u8]| {
-            let start = header
-                .windows(value.len())
-                .position(|w| w == value)
-                .unwrap();
-            start..start + value.len()
-        };
+        let at = |value: &[u8]| span_of(header, value);
         assert!(is_message_id(header, &at(b"Qx3@mail.example.net")));
         assert!(is_message_id(header, &at(b"1.2@a.example.org")));
         assert!(
@@ -629,10 +632,7 @@ mod tests {
 
     #[test]
     fn a_section_number_opens_its_comment_line() {
-        let at = |text: &[u8], value: &[u8]| {
-            let start = text.windows(value.len()).position(|w| w == value).unwrap();
-            opens_comment(text, &(start..start + value.len()))
-        };
+        let at = |text: &[u8], value: &[u8]| opens_comment(text, &span_of(text, value));
         assert!(at(b"x\n        // 17.6.5.12 tells us", b"17.6.5.12"));
         assert!(at(b" * 5.3.1.3 SCTP_REMOTE_ERROR", b"5.3.1.3"));
         assert!(at(b"# 8.1.2.3", b"8.1.2.3"));
@@ -674,8 +674,8 @@ mod tests {
     #[test]
     fn context_words_count_on_the_line_and_above_a_value_that_leads_its_line() {
         fn region<'a>(text: &'a str, value: &str) -> &'a str {
-            let start = text.find(value).unwrap();
-            &text[context_region(text.as_bytes(), &(start..start + value.len()), 64)]
+            let span = span_of(text.as_bytes(), value.as_bytes());
+            &text[context_region(text.as_bytes(), &span, 64)]
         }
         let other = "tel (389) 311-0094\nbuild 227 555 9533\nmobile: +447911123456";
         assert_eq!(region(other, "227 555 9533"), "build 227 555 9533");
