@@ -304,15 +304,12 @@ fn is_network(value: &[u8], after: &[u8]) -> bool {
 /// the number of a section being cited or headed. Only markers and blanks
 /// come before it on its line.
 fn opens_comment(buf: &[u8], span: &Range<usize>) -> bool {
+    let marker = |b: &u8| matches!(b, b'/' | b'*' | b'#' | b';' | b'%');
     let line = &buf[same_line(buf, span, 64).start..span.start];
-    line.iter()
-        .any(|b| matches!(b, b'/' | b'*' | b'#' | b';' | b'%'))
-        && line.iter().all(|b| {
-            matches!(
-                b,
-                b'/' | b'*' | b'#' | b';' | b'%' | b'-' | b'!' | b' ' | b'\t'
-            )
-        })
+    line.iter().any(marker)
+        && line
+            .iter()
+            .all(|b| marker(b) || matches!(b, b'-' | b'!' | b' ' | b'\t'))
 }
 
 /// Mail header fields whose values are message identifiers

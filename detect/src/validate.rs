@@ -183,13 +183,9 @@ impl Validator {
             Validator::Jwt => jwt(text),
             Validator::BirthDate => birth_date(text),
             Validator::UriPassword => uri_password(text),
-            Validator::Phone => d.is_some_and(|d| {
-                (7..=15).contains(&d.len()) && !all_same(d) && !fictional_phone(d) && !round(d)
-            }),
+            Validator::Phone => d.is_some_and(|d| phone(d, 7)),
             Validator::PhoneInternational => {
-                d.is_some_and(|d| {
-                    (8..=15).contains(&d.len()) && !all_same(d) && !fictional_phone(d) && !round(d)
-                }) && !(d.is_some_and(|d| d.len() <= 10) && thousands(value))
+                d.is_some_and(|d| phone(d, 8) && !(d.len() <= 10 && thousands(value)))
             }
             Validator::Email => email(text),
             Validator::AbaRouting => d.is_some_and(aba_routing),
@@ -326,6 +322,12 @@ fn fictional_phone(d: &[u8]) -> bool {
     };
     uk.len() == 10
         && (uk.starts_with(&[7, 7, 0, 0, 9, 0, 0]) || uk.starts_with(&[2, 0, 7, 9, 4, 6, 0]))
+}
+
+/// The phone validators' test of the digits `d`: `min` to 15 of them, not
+/// all the same digit, not a number set aside for fiction, not round.
+fn phone(d: &[u8], min: usize) -> bool {
+    (min..=15).contains(&d.len()) && !all_same(d) && !fictional_phone(d) && !round(d)
 }
 
 /// True when `text` (a sign aside) is a quantity written in thousands: a
