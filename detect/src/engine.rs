@@ -112,6 +112,10 @@ pub struct Detection {
     pub confidence: f32,
     /// The raw value. Never logged: `Debug` prints its length only.
     pub value: Vec<u8>,
+    /// For a value found in an encoded entry of a Kubernetes Secret (see
+    /// the README), the entry's JSON path (`$.data.password`); the
+    /// span then covers the encoded characters that carry the value.
+    pub json_path: Option<String>,
 }
 
 impl std::fmt::Debug for Detection {
@@ -123,6 +127,7 @@ impl std::fmt::Debug for Detection {
             .field("line", &self.line)
             .field("column", &self.column)
             .field("confidence", &self.confidence)
+            .field("json_path", &self.json_path)
             .field(
                 "value",
                 &format_args!("<{} bytes redacted>", self.value.len()),
@@ -141,6 +146,8 @@ pub struct Engine {
     literals: Vec<(Vec<u8>, bool)>,
     /// For each anchor pattern, the rules it triggers.
     anchor_rules: Vec<Vec<u32>>,
+    /// The anchor patterns of [`crate::decode::HEADERS`], in that order.
+    decode_headers: [usize; 2],
     /// The digits triggers and their rules but IPv6's, sorted by `min`: the
     /// source of `digit_table`, through which each run reaches them.
     digit_rules: Vec<(DigitsTrigger, u32)>,
@@ -274,6 +281,17 @@ impl Engine {
                 gate,
             });
         }
+        let decode_headers = crate::decode::HEADERS.map(|header| {
+            let literal = (header.to_vec(), false);
+            literals
+                .iter()
+                .position(|l| *l == literal)
+                .unwrap_or_else(|| {
+                    literals.push(literal);
+                    anchor_rules.push(Vec::new());
+                    literals.len() - 1
+                })
+        });
         digit_rules.sort_by_key(|(t, _)| t.min);
         let (ipv6_rules, digit_rules): (Vec<_>, Vec<_>) =
             digit_rules.into_iter().partition(|(t, _)| t.ipv6);
@@ -311,6 +329,7 @@ impl Engine {
             anchors,
             literals,
             anchor_rules,
+            decode_headers,
             digit_rules,
             letter_rules,
             digit_table,
@@ -372,6 +391,10 @@ impl Engine {
             lower: Vec::new(),
             near: Near::default(),
             spans: Vec::new(),
+            headers: Vec::new(),
+            entries: Vec::new(),
+            decoded: Vec::new(),
+            nested: false,
         }
     }
 }
@@ -406,6 +429,14 @@ pub struct Scanner<'e> {
     near: Near,
     /// Candidate spans of the current digit run.
     spans: Vec<(usize, usize)>,
+    /// Headers of encoded maps in the buffer: offset, and whether JSON.
+    headers: Vec<(usize, bool)>,
+    /// Their entries.
+    entries: Vec<crate::decode::Entry>,
+    /// An entry's decoded value.
+    decoded: Vec<u8>,
+    /// Scanning decoded text: encoded maps inside it are not decoded.
+    nested: bool,
 }
 
 /// Position bookkeeping of a buffer within its record.
@@ -544,6 +575,15 @@ impl<'e> Scanner<'e> {
             let end = (region.end + MAX_MATCH_LEN).min(len);
             self.windows
                 .extend((0..engine.rules.len()).map(|r| (r as u32, 0, end)));
+            if !self.nested {
+                let from = region.start.saturating_sub(MAX_MATCH_LEN);
+                for (json, header) in crate::decode::HEADERS.iter().enumerate() {
+                    self.headers.extend(
+                        memchr::memmem::find_iter(&buf[from..end], header)
+                            .map(|at| (from + at, json == 1)),
+                    );
+                }
+            }
         }
 
         // Field triggers: a rule whose context words name the field (a CSV
@@ -581,6 +621,9 @@ impl<'e> Scanner<'e> {
             self.confirm(buf, base, r as usize, ws..we, &region, field);
         }
         self.windows = windows;
+        if !self.headers.is_empty() {
+            self.decode(buf, base, &region);
+        }
 
         // Overlapping matches of one category keep the most confident.
         self.found.sort_by(|a, b| {
@@ -664,10 +707,15 @@ impl<'e> Scanner<'e> {
         let search_end = (region.end + 2 * MAX_MATCH_LEN).min(len);
         let windows = &mut self.windows;
         let stats = &mut self.stats;
+        let headers = &mut self.headers;
+        let nested = self.nested;
         let mut on_anchor = |id: usize, end: usize| {
             stats.anchor_hits += 1;
             let start = search_start + end - engine.anchors.len_of(id);
             let end = search_start + end;
+            if !nested && engine.decode_headers.contains(&id) {
+                headers.push((start, id == engine.decode_headers[1]));
+            }
             for &r in &engine.anchor_rules[id] {
                 let Compiled {
                     lead,
@@ -834,6 +882,84 @@ impl<'e> Scanner<'e> {
         }
     }
 
+    /// Scans the decoded values of the encoded maps whose headers the
+    /// triggers found ([`crate::decode`]), each entry in the buffer of the
+    /// region its value starts in, and adds what it finds to `found` on the
+    /// encoded characters.
+    fn decode(&mut self, buf: &[u8], base: Base, region: &std::ops::Range<usize>) {
+        let mut headers = std::mem::take(&mut self.headers);
+        let mut entries = std::mem::take(&mut self.entries);
+        headers.sort_unstable();
+        let mut parsed = 0;
+        for &(at, json) in &headers {
+            if at >= parsed {
+                parsed = crate::decode::entries(buf, at, json, &mut entries).max(at + 1);
+            }
+        }
+        headers.clear();
+        self.headers = headers;
+
+        let mut found = std::mem::take(&mut self.found);
+        let mut decoded = std::mem::take(&mut self.decoded);
+        let (mut text, mut inner) = (Vec::new(), Vec::new());
+        let bytes = self.stats.bytes;
+        self.nested = true;
+        for entry in entries.drain(..) {
+            if !region.contains(&entry.value.start)
+                || !crate::decode::decode_text(&buf[entry.value.clone()], &mut decoded)
+            {
+                continue;
+            }
+            // Keys are ASCII (`decode::entries` takes no other bytes).
+            let key = String::from_utf8_lossy(&buf[entry.key.clone()]);
+            // A one-line value is read as the assignment that consumes it
+            // (`password: hunter2`, as in `stringData` or an environment),
+            // so that the rules that need a name before a value see one.
+            let one_line = decoded
+                .strip_suffix(b"\n")
+                .map_or(decoded.as_slice(), |d| d.strip_suffix(b"\r").unwrap_or(d));
+            text.clear();
+            if !one_line.contains(&b'\n') {
+                text.extend_from_slice(key.as_bytes());
+                text.extend_from_slice(b": ");
+            }
+            let prefix = text.len();
+            text.extend_from_slice(&decoded);
+            inner.clear();
+            self.scan_slice(&text, Some(&key), &mut inner);
+            inner.retain(|d| d.start >= prefix as u64);
+            if inner.is_empty() {
+                continue;
+            }
+            // What the decoded value holds replaces what a rule saw in its
+            // encoding (a password rule takes `password: aHVudGVyMg==`).
+            let encoded =
+                base.offset + entry.value.start as u64..base.offset + entry.value.end as u64;
+            found.retain(|d| {
+                d.json_path.is_some() || d.start < encoded.start || d.end > encoded.end
+            });
+            for d in inner.drain(..) {
+                let span = crate::decode::encoded_span(
+                    d.start as usize - prefix..d.end as usize - prefix,
+                    entry.value.len(),
+                );
+                found.push(Detection {
+                    start: base.offset + (entry.value.start + span.start) as u64,
+                    end: base.offset + (entry.value.start + span.end) as u64,
+                    line: 0,
+                    column: 0,
+                    json_path: Some(crate::decode::json_path(&key)),
+                    ..d
+                });
+            }
+        }
+        self.nested = false;
+        self.stats.bytes = bytes;
+        self.entries = entries;
+        self.decoded = decoded;
+        self.found = found;
+    }
+
     fn confirm(
         &mut self,
         buf: &[u8],
@@ -897,6 +1023,7 @@ impl<'e> Scanner<'e> {
                     column: 0,
                     confidence,
                     value: buf[span].to_vec(),
+                    json_path: None,
                 });
             }
         }

@@ -12,6 +12,7 @@
 //! [`shoal_schemas::Finding`] with a masked preview and a keyed fingerprint.
 
 pub mod check;
+mod decode;
 pub mod engine;
 mod literals;
 pub mod privacy;

@@ -215,6 +215,9 @@ pub fn to_finding(
     location.end = d.end;
     location.line = d.line;
     location.column = d.column;
+    if d.json_path.is_some() {
+        location.json_path.clone_from(&d.json_path);
+    }
     Finding {
         v: 1,
         finding_id: finding_id(ctx.scan_id, &location, &rule.id),

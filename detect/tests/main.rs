@@ -1,5 +1,6 @@
 //! Integration tests of the detection engine.
 
 mod corpus;
+mod decode;
 mod engine;
 mod rules;
