@@ -17,7 +17,9 @@
 //! one rule merged), with the whole buffer visible to look-arounds such as
 //! `\b`. Each match is validated, scored ([`crate::score`]) and reported when
 //! it reaches the threshold; overlapping matches of the same category keep
-//! the best one.
+//! the best one. The anchors include the headers of Kubernetes Secrets'
+//! `data` maps: each entry whose value starts in the region is decoded and
+//! its text scanned by the same scanner, once (`decode.rs`).
 
 use std::io::Read;
 

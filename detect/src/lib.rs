@@ -8,6 +8,8 @@
 //! triggers) plus one regex per rule; each thread takes a [`Scanner`], which
 //! consumes a record block by block ([`engine`]), confirms candidates with the
 //! rule's regex and [`validate::Validator`], and scores them ([`score`]);
+//! the base64 values of Kubernetes Secrets are scanned decoded, their
+//! findings placed on the encoded characters (`decode.rs`);
 //! [`privacy::to_finding`] turns a [`Detection`] into a
 //! [`shoal_schemas::Finding`] with a masked preview and a keyed fingerprint.
 
