@@ -411,10 +411,13 @@ pub(crate) fn write_table(out: &mut impl std::io::Write, hits: &[Hit]) -> std::i
     )?;
     for h in hits {
         let f = &h.finding;
-        let location = format!(
+        let mut location = format!(
             "{}:{}:{}",
             f.location.path, f.location.line, f.location.column
         );
+        if let Some(path) = &f.location.json_path {
+            location = format!("{location} {path}");
+        }
         write!(
             out,
             "{:<6} {:<24} {:<48} {:<24} {}",
@@ -471,19 +474,26 @@ fn sarif(engine: &Engine, hits: &[Hit]) -> serde_json::Value {
         .iter()
         .map(|h| {
             let f = &h.finding;
+            let mut location = serde_json::json!({"physicalLocation": {
+                "artifactLocation": {"uri": f.location.path},
+                "region": {
+                    "startLine": f.location.line,
+                    "startColumn": f.location.column,
+                    "byteOffset": f.location.start,
+                    "byteLength": f.location.end - f.location.start,
+                }
+            }});
+            // A value found decoded (a Kubernetes Secret's entry) names
+            // its entry; the region covers the encoded characters.
+            if let Some(path) = &f.location.json_path {
+                location["logicalLocations"] =
+                    serde_json::json!([{"fullyQualifiedName": path, "kind": "member"}]);
+            }
             serde_json::json!({
                 "ruleId": f.rule_id,
                 "level": match f.level { Level::High => "error", Level::Medium => "warning", Level::Low => "note" },
                 "message": {"text": format!("{} ({}) found: {}", f.entity, level_name(f.level), f.preview)},
-                "locations": [{"physicalLocation": {
-                    "artifactLocation": {"uri": f.location.path},
-                    "region": {
-                        "startLine": f.location.line,
-                        "startColumn": f.location.column,
-                        "byteOffset": f.location.start,
-                        "byteLength": f.location.end - f.location.start,
-                    }
-                }}],
+                "locations": [location],
                 "partialFingerprints": {"shoal/v1": f.fingerprint},
                 "properties": {"confidence": f.confidence, "findingId": f.finding_id},
             })

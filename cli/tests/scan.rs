@@ -159,3 +159,40 @@ fn a_user_rule_that_does_not_compile_stops_the_scan_with_exit_2() {
     );
     assert!(out.stdout.is_empty());
 }
+
+#[test]
+fn a_kubernetes_secret_is_scanned_decoded_in_every_format() {
+    const URI_B64: &str =
+        "cG9zdGdyZXM6Ly9iaWxsaW5nOlZxOHItS3AybVo3eEBkYi1wcm9kLmludGVybmFsOjU0MzIvYmlsbGluZw==";
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("secret.yaml"),
+        format!("apiVersion: v1\ndata:\n  DATABASE_URL: {URI_B64}\nkind: Secret\n"),
+    )
+    .unwrap();
+    let out = shoal(&["scan", ".", "--format", "jsonl"], dir.path());
+    let f = findings(&out);
+    assert_eq!(f.len(), 1, "{f:?}");
+    assert_eq!(f[0]["entity"], "CONNECTION_STRING_CREDENTIAL");
+    assert_eq!(f[0]["location"]["json_path"], "$.data.DATABASE_URL");
+    assert_eq!(f[0]["location"]["line"], 3);
+    assert_eq!(f[0]["location"]["column"], 17);
+    // The span is the encoded value's: `  DATABASE_URL: ` starts at 21.
+    assert_eq!(f[0]["location"]["start"], 37);
+    assert_eq!(f[0]["location"]["end"], 37 + URI_B64.len());
+    for format in ["jsonl", "table", "sarif"] {
+        let out = shoal(&["scan", ".", "--format", format], dir.path());
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            !stdout.contains("Vq8r-Kp2mZ7x") && !stdout.contains("postgres://"),
+            "{format}: decoded value in output: {stdout}"
+        );
+        assert!(stdout.contains("$.data.DATABASE_URL"), "{format}: {stdout}");
+    }
+    let out = shoal(&["scan", ".", "--format", "sarif"], dir.path());
+    let sarif: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(
+        sarif["runs"][0]["results"][0]["locations"][0]["logicalLocations"][0]["fullyQualifiedName"],
+        "$.data.DATABASE_URL"
+    );
+}
