@@ -111,6 +111,11 @@ pub enum Validator {
     /// (`"PasswordLastUsed": "2016-09-24T16:18:07Z"`) or a name of letters
     /// that names a password itself (`"password"`, `"test_password\n"`).
     PasswordValue,
+    /// A PEM private key, base64-encoded whole (a Secret's `tls.key`, a CI
+    /// variable, Helm values): it decodes to `-----BEGIN … PRIVATE
+    /// KEY-----` and at least 64 characters of key body, not a template's
+    /// `...`.
+    PemBase64,
     /// A person's name in a labelled field: none of its words is a value or
     /// word of code or forms (`None`, `True`, `Null`, `User`, `Search`).
     PersonName,
@@ -195,6 +200,7 @@ impl Validator {
             Validator::GivenName => given_name(text),
             Validator::PersonName => person_name(text),
             Validator::PasswordValue => password_value(text),
+            Validator::PemBase64 => pem_base64(text),
         }
     }
 }
@@ -945,6 +951,28 @@ pub fn checksummed_token(prefix_and_random: &str) -> String {
     )
 }
 
+fn pem_base64(text: &str) -> bool {
+    // A match may stop short of the key's end (`max_len`): decode the
+    // whole groups of four it holds.
+    let body = text.trim_end_matches('=');
+    let whole = body.len() - body.len() % 4;
+    let Ok(pem) = base64::engine::general_purpose::STANDARD_NO_PAD.decode(&body[..whole]) else {
+        return false;
+    };
+    let Some(rest) = pem.strip_prefix(b"-----BEGIN ") else {
+        return false;
+    };
+    let Some(header_end) = memchr::memmem::find(rest, b"PRIVATE KEY-----") else {
+        return false;
+    };
+    let key = &rest[header_end + b"PRIVATE KEY-----".len()..];
+    let key = memchr::memmem::find(key, b"-----END").map_or(key, |end| &key[..end]);
+    key.iter()
+        .filter(|b| b.is_ascii_alphanumeric() || matches!(b, b'+' | b'/'))
+        .count()
+        >= 64
+}
+
 fn jwt(text: &str) -> bool {
     let Some(header) = text.split('.').next() else {
         return false;
@@ -1342,6 +1370,26 @@ mod tests {
         assert!(!ok(
             Validator::GithubToken,
             std::str::from_utf8(&broken).unwrap()
+        ));
+    }
+
+    #[test]
+    fn pem_base64_needs_a_private_key_with_a_body() {
+        let b64 = |s: &str| base64::engine::general_purpose::STANDARD.encode(s);
+        let body = "MC4CAQAwBQYDK2VwBCIEIKx1ZB2p9oQm6cW3rJd0Hn8Lz5sVtE4uYfGa7bNqRw1X";
+        let key = format!("-----BEGIN PRIVATE KEY-----\n{body}\n-----END PRIVATE KEY-----\n");
+        assert!(ok(Validator::PemBase64, &b64(&key)));
+        // Cut short by the match's length, padding lost: still a key.
+        assert!(ok(Validator::PemBase64, &b64(&key)[..126]));
+        assert!(!ok(
+            Validator::PemBase64,
+            &b64("-----BEGIN PRIVATE KEY-----\n...\n-----END PRIVATE KEY-----\n")
+        ));
+        assert!(!ok(
+            Validator::PemBase64,
+            &b64(&format!(
+                "-----BEGIN CERTIFICATE-----\n{body}\n-----END CERTIFICATE-----\n"
+            ))
         ));
     }
 
