@@ -255,7 +255,8 @@ fn password_value(text: &str) -> bool {
         .bytes()
         .all(|c| c.is_ascii_alphabetic() || c == b'_' || c == b'-')
         && ["pass", "pwd", "secret"].iter().any(|w| lower.contains(w));
-    !constant && !timestamp && !names_one && !text.starts_with("arn:")
+    // A URL (`file://path`, `https://…`) is where a password is, not one.
+    !constant && !timestamp && !names_one && !text.starts_with("arn:") && !text.contains("://")
 }
 
 /// True when no word of `text` is one that fills a name field in code or a

@@ -1205,6 +1205,44 @@ const HELD_OUT: &[(&str, &str, &str)] = &[
         "name,phone,city\nAna,+351 912 345 678,Porto",
         "+351 912 345 678",
     ),
+    // Batch 7 (sixth session of 2026-11-23), written before the prose
+    // password rules were run on it: passwords and credential pairs in chat,
+    // mail and tickets.
+    (
+        "PASSWORD",
+        "<@U05R2K> the grafana admin password is Lw7@pR4zKc9m btw",
+        "Lw7@pR4zKc9m",
+    ),
+    (
+        "PASSWORD",
+        "Hi Tom,\nyour temporary password: Fh3#xQ8nVt2b\nPlease change it at first login.",
+        "Fh3#xQ8nVt2b",
+    ),
+    (
+        "PASSWORD",
+        "ticket 4471: reset done, new pwd = Mz6!kT1wRq8v",
+        "Mz6!kT1wRq8v",
+    ),
+    (
+        "PASSWORD",
+        "Passphrase for the backup key: Dq9-vB2mLx7s",
+        "Dq9-vB2mLx7s",
+    ),
+    (
+        "PASSWORD",
+        "sftp creds: partner_acme / Yc4%sN7pWk3h",
+        "Yc4%sN7pWk3h",
+    ),
+    (
+        "PASSWORD",
+        "> login for the router -> admin:Gk8^tR5vMz2q",
+        "Gk8^tR5vMz2q",
+    ),
+    (
+        "PASSWORD",
+        "wifi pass: Sn5+Kx2wQb8r (guest network)",
+        "Sn5+Kx2wQb8r",
+    ),
 ];
 
 /// Recall on [`HELD_OUT`], per entity and overall, printed with each miss
@@ -1360,6 +1398,12 @@ const HELD_OUT_NEGATIVES: &[&str] = &[
     "In-Reply-To: <20261120.183455.4411@mx1.fjordline.no>\n <1732131295.44019.1@smtp.fjordline.no>",
     r#"  - cidr: 172.31.0.0/16"#,
     "Call the front desk for keys.\nbuild 227 873 9533 passed",
+    // Batch 7: the password words in prose with no password after them.
+    "I forgot my password again, can someone reset it?",
+    "The password is in 1Password under Shared/Infra.",
+    "password: use the one from the vault (rotated 2026-11-01)",
+    "login to https://grafana.internal:3000/d/abc123 and check",
+    "creds are in the usual place / ask Priya",
 ];
 
 /// No finding on [`HELD_OUT_NEGATIVES`]: each finding is printed with its
