@@ -19,6 +19,9 @@ const PLACEHOLDER_IN_VALUE: &[&[u8]] = &[
     b"changeme",
     b"your_",
     b"your-",
+    // `your@login` (a password placeholder in old FTP instructions),
+    // `your@email.com`.
+    b"your@",
     b"yourkey",
     b"xxxx",
     b"redacted",
