@@ -1260,7 +1260,10 @@ const HELD_OUT: &[(&str, &str, &str)] = &[
 /// written for. A sixth batch of 24 lines (chat and mail, camel-case keys,
 /// query strings, SQL, access logs) found 20 with the rules as they stood,
 /// and 24 after the changes it prompted: `ring` as a UK phone word, phone
-/// numbers in international groups, camel-case context words.
+/// numbers in international groups, camel-case context words. A seventh
+/// batch of 7 lines (passwords and credential pairs in chat, mail and
+/// tickets) was written after the prose password rules and before they
+/// were run on it: all 7 found.
 /// The miss is known: card groups joined by dots (a dot joins digits in
 /// every float and version, so card rules do not take it). No line may give
 /// a finding of another entity away from its value.
