@@ -50,6 +50,8 @@ const PLACEHOLDER_IN_VALUE: &[&[u8]] = &[
     // RFC 7617's example credentials, `Aladdin:open sesame`.
     b"opensesame",
     b"open sesame",
+    // Redis's documented password (`requirepass foobared`).
+    b"foobared",
 ];
 /// Markers inside a secret's value: a secret that spells the word it fills
 /// in (`generatedwebdavpassword1`, `SomeKindOfPassword123!@#`) is

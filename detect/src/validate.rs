@@ -116,6 +116,10 @@ pub enum Validator {
     /// KEY-----` and at least 64 characters of key body, not a template's
     /// `...`.
     PemBase64,
+    /// Base64 of `user:password` (npm's `_auth`, HTTP Basic): it decodes
+    /// to UTF-8 text without control characters, a user and a password on
+    /// either side of the first colon.
+    BasicCredentials,
     /// A person's name in a labelled field: none of its words is a value or
     /// word of code or forms (`None`, `True`, `Null`, `User`, `Search`).
     PersonName,
@@ -201,6 +205,7 @@ impl Validator {
             Validator::PersonName => person_name(text),
             Validator::PasswordValue => password_value(text),
             Validator::PemBase64 => pem_base64(text),
+            Validator::BasicCredentials => basic_credentials(text),
         }
     }
 }
@@ -952,6 +957,19 @@ pub fn checksummed_token(prefix_and_random: &str) -> String {
     )
 }
 
+fn basic_credentials(text: &str) -> bool {
+    let body = text.trim_end_matches('=');
+    let Ok(raw) = base64::engine::general_purpose::STANDARD_NO_PAD.decode(body) else {
+        return false;
+    };
+    let Ok(pair) = std::str::from_utf8(&raw) else {
+        return false;
+    };
+    pair.split_once(':')
+        .is_some_and(|(user, password)| !user.is_empty() && !password.is_empty())
+        && !pair.chars().any(char::is_control)
+}
+
 fn pem_base64(text: &str) -> bool {
     // A match may stop short of the key's end (`max_len`): decode the
     // whole groups of four it holds.
@@ -1372,6 +1390,19 @@ mod tests {
             Validator::GithubToken,
             std::str::from_utf8(&broken).unwrap()
         ));
+    }
+
+    #[test]
+    fn basic_credentials_decode_to_a_user_and_a_password() {
+        assert!(ok(Validator::BasicCredentials, "Y2k6WHc3UXQ5TGs0UHoy"));
+        assert!(ok(
+            Validator::BasicCredentials,
+            "ZGVwbG95OlJrNSN2VDhtV3EyTHo="
+        ));
+        // `test`, `user:`, `:pw`, a control byte, not base64.
+        for bad in ["dGVzdA==", "dXNlcjo=", "OnB3", "dTpwCg==", "not*base64"] {
+            assert!(!ok(Validator::BasicCredentials, bad), "{bad}");
+        }
     }
 
     #[test]
