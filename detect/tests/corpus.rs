@@ -1243,6 +1243,38 @@ const HELD_OUT: &[(&str, &str, &str)] = &[
         "wifi pass: Sn5+Kx2wQb8r (guest network)",
         "Sn5+Kx2wQb8r",
     ),
+    // Batch 8 (sixth session of 2026-11-23), written before the
+    // configuration-format rules were run on it.
+    (
+        "PASSWORD",
+        r#"<property name="hibernate.connection.password">Vb6#qL9wTz2k</property>"#,
+        "Vb6#qL9wTz2k",
+    ),
+    (
+        "PASSWORD",
+        r#"<add key="SmtpPassword" value="Kc3!vN8xQm5r" />"#,
+        "Kc3!vN8xQm5r",
+    ),
+    (
+        "CONNECTION_STRING_CREDENTIAL",
+        r#"<add name="Main" connectionString="Server=sql01;Database=shop;User Id=shop;Password=Pz4%wR7nLx2c;" />"#,
+        "Pz4%wR7nLx2c",
+    ),
+    (
+        "PASSWORD",
+        "spring.rabbitmq.password=Hn8@kT3vWq6z",
+        "Hn8@kT3vWq6z",
+    ),
+    (
+        "PASSWORD",
+        r#"ldap_bind_pw = "Rq2^mX7vLk4t""#,
+        "Rq2^mX7vLk4t",
+    ),
+    (
+        "PASSWORD",
+        "<jdbc-password>Mx5#tB8wKq3n</jdbc-password>",
+        "Mx5#tB8wKq3n",
+    ),
 ];
 
 /// Recall on [`HELD_OUT`], per entity and overall, printed with each miss
