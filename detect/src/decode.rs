@@ -243,22 +243,24 @@ pub(crate) fn json_path(key: &str) -> String {
 mod tests {
     use super::*;
 
-    fn yaml(text: &str) -> Vec<(String, String)> {
-        let at = text.find("data:").unwrap();
+    /// The entries of the map whose header (`json` saying which) comes
+    /// first in `text`, as (key, value).
+    fn map(text: &str, json: bool) -> Vec<(String, String)> {
+        let header = std::str::from_utf8(HEADERS[usize::from(json)]).unwrap();
+        let at = text.find(header).unwrap();
         let mut out = Vec::new();
-        entries(text.as_bytes(), at, false, &mut out);
+        entries(text.as_bytes(), at, json, &mut out);
         out.iter()
             .map(|e| (text[e.key.clone()].into(), text[e.value.clone()].into()))
             .collect()
     }
 
+    fn yaml(text: &str) -> Vec<(String, String)> {
+        map(text, false)
+    }
+
     fn json(text: &str) -> Vec<(String, String)> {
-        let at = text.find("\"data\"").unwrap();
-        let mut out = Vec::new();
-        entries(text.as_bytes(), at, true, &mut out);
-        out.iter()
-            .map(|e| (text[e.key.clone()].into(), text[e.value.clone()].into()))
-            .collect()
+        map(text, true)
     }
 
     fn pairs(p: &[(&str, &str)]) -> Vec<(String, String)> {

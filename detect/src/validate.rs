@@ -120,6 +120,10 @@ pub enum Validator {
     /// to UTF-8 text without control characters, a user and a password on
     /// either side of the first colon.
     BasicCredentials,
+    /// A secret of no known shape, as generic assignments take it: not a
+    /// JWT header alone (`eyJhbGciOiJIUzI1NiJ9` without a payload and a
+    /// signature), which names an algorithm and holds nothing secret.
+    GenericSecret,
     /// A person's name in a labelled field: none of its words is a value or
     /// word of code or forms (`None`, `True`, `Null`, `User`, `Search`).
     PersonName,
@@ -206,6 +210,9 @@ impl Validator {
             Validator::PasswordValue => password_value(text),
             Validator::PemBase64 => pem_base64(text),
             Validator::BasicCredentials => basic_credentials(text),
+            Validator::GenericSecret => {
+                !(text.starts_with("eyJ") && !text.contains('.') && jwt(text))
+            }
         }
     }
 }
@@ -1389,6 +1396,22 @@ mod tests {
         assert!(!ok(
             Validator::GithubToken,
             std::str::from_utf8(&broken).unwrap()
+        ));
+    }
+
+    #[test]
+    fn a_jwt_header_alone_is_no_generic_secret() {
+        assert!(!ok(
+            Validator::GenericSecret,
+            "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9"
+        ));
+        assert!(ok(
+            Validator::GenericSecret,
+            "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiIxIn0.c2ln"
+        ));
+        assert!(ok(
+            Validator::GenericSecret,
+            "x9Qw2LmN7vT4yH9sB1cZ6dF0gA5eK3i"
         ));
     }
 
