@@ -114,6 +114,11 @@ pub fn write_fixture(root: &Path, big_file_mib: usize) {
             "notes/ip.log",
             "client 81.2.69.77 connected from 2a01:4f8::8a2e:370:7334\n",
         ),
+        // A Kubernetes Secret: the connection string is found decoded.
+        (
+            "deploy/secret.yaml",
+            "apiVersion: v1\ndata:\n  DATABASE_URL: cG9zdGdyZXM6Ly9iaWxsaW5nOlZxOHItS3AybVo3eEBkYi1wcm9kLmludGVybmFsOjU0MzIvYmlsbGluZw==\nkind: Secret\n",
+        ),
     ];
     for (path, text) in files {
         let p = root.join(path);

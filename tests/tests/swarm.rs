@@ -27,6 +27,25 @@ async fn two_workers_store_what_shoal_scan_finds_and_no_raw_value_leaves_them() 
     let (local, values) = swarm.local_scan();
     assert!(local.len() >= 10, "fixture too weak: {local:?}");
     assert_eq!(stored, local, "swarm and shoal scan disagree");
+    // The Secret's entry, found decoded, is named in PostgreSQL too.
+    let decoded: Vec<(String, Option<String>)> = swarm
+        .db
+        .query(
+            "SELECT rule_id, json_path FROM findings WHERE scan_id = $1 AND path = 'deploy/secret.yaml'",
+            &[&scan_id],
+        )
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| (r.get(0), r.get(1)))
+        .collect();
+    assert_eq!(
+        decoded,
+        [(
+            "secret.uri.postgres".to_owned(),
+            Some("$.data.DATABASE_URL".to_owned())
+        )]
+    );
 
     let n = swarm
         .scan_numbers(&scan_id, "chunks_planned, chunks_done, findings")
