@@ -224,3 +224,18 @@ fn the_anchor_literals_time_alone_as_the_engine_searches_them() {
     let mut prefixes = shoal_detect::LiteralSearch::new(&[(b"ghp_".to_vec(), false)]).unwrap();
     assert_eq!(prefixes.count(b"GHP_ ghp_ Ghp_").unwrap(), 1);
 }
+
+/// A Sentry DSN's key is the URL's user: it used to be reported as an
+/// e-mail address (`<key>@o123456.ingest.sentry.io`).
+#[test]
+fn a_sentry_dsn_is_a_secret_not_an_email_address() {
+    let e = engine(1 << 20);
+    let mut out = Vec::new();
+    e.scanner().scan_slice(
+        b"SENTRY_DSN=https://a4c123b1612dd272d1371c17149d4395@o123456.ingest.sentry.io/7654321\n",
+        None,
+        &mut out,
+    );
+    let entities: Vec<&str> = out.iter().map(|d| e.rule(d.rule).entity.as_str()).collect();
+    assert_eq!(entities, ["SENTRY_DSN"]);
+}
