@@ -246,15 +246,7 @@ impl Engine {
                 lowered(&rule.anchors)
             };
             for bytes in searched {
-                let literal = (bytes, !rule.exact_case);
-                let slot = match literals.iter().position(|l| *l == literal) {
-                    Some(p) => p,
-                    None => {
-                        literals.push(literal);
-                        anchor_rules.push(Vec::new());
-                        literals.len() - 1
-                    }
-                };
+                let slot = intern(&mut literals, &mut anchor_rules, (bytes, !rule.exact_case));
                 anchor_rules[slot].push(index);
             }
             let bound = if rule.anchored {
@@ -283,17 +275,8 @@ impl Engine {
                 gate,
             });
         }
-        let decode_headers = crate::decode::HEADERS.map(|header| {
-            let literal = (header.to_vec(), false);
-            literals
-                .iter()
-                .position(|l| *l == literal)
-                .unwrap_or_else(|| {
-                    literals.push(literal);
-                    anchor_rules.push(Vec::new());
-                    literals.len() - 1
-                })
-        });
+        let decode_headers = crate::decode::HEADERS
+            .map(|header| intern(&mut literals, &mut anchor_rules, (header.to_vec(), false)));
         digit_rules.sort_by_key(|(t, _)| t.min);
         let (ipv6_rules, digit_rules): (Vec<_>, Vec<_>) =
             digit_rules.into_iter().partition(|(t, _)| t.ipv6);
@@ -940,6 +923,7 @@ impl<'e> Scanner<'e> {
             found.retain(|d| {
                 d.json_path.is_some() || d.start < encoded.start || d.end > encoded.end
             });
+            let path = crate::decode::json_path(&key);
             for d in inner.drain(..) {
                 let span = crate::decode::encoded_span(
                     d.start as usize - prefix..d.end as usize - prefix,
@@ -950,7 +934,7 @@ impl<'e> Scanner<'e> {
                     end: base.offset + (entry.value.start + span.end) as u64,
                     line: 0,
                     column: 0,
-                    json_path: Some(crate::decode::json_path(&key)),
+                    json_path: Some(path.clone()),
                     ..d
                 });
             }
@@ -1030,6 +1014,23 @@ impl<'e> Scanner<'e> {
             }
         }
     }
+}
+
+/// The index of `literal` among the anchors, added (with no rules yet)
+/// when it is not there.
+fn intern(
+    literals: &mut Vec<(Vec<u8>, bool)>,
+    anchor_rules: &mut Vec<Vec<u32>>,
+    literal: (Vec<u8>, bool),
+) -> usize {
+    literals
+        .iter()
+        .position(|l| *l == literal)
+        .unwrap_or_else(|| {
+            literals.push(literal);
+            anchor_rules.push(Vec::new());
+            literals.len() - 1
+        })
 }
 
 fn group_span(caps: &Captures, group: usize) -> Option<std::ops::Range<usize>> {

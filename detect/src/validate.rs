@@ -964,9 +964,15 @@ pub fn checksummed_token(prefix_and_random: &str) -> String {
     )
 }
 
+/// Standard base64 with its padding, if any, ignored.
+fn unpadded_base64(text: &str) -> Option<Vec<u8>> {
+    base64::engine::general_purpose::STANDARD_NO_PAD
+        .decode(text.trim_end_matches('='))
+        .ok()
+}
+
 fn basic_credentials(text: &str) -> bool {
-    let body = text.trim_end_matches('=');
-    let Ok(raw) = base64::engine::general_purpose::STANDARD_NO_PAD.decode(body) else {
+    let Some(raw) = unpadded_base64(text) else {
         return false;
     };
     let Ok(pair) = std::str::from_utf8(&raw) else {
@@ -981,8 +987,7 @@ fn pem_base64(text: &str) -> bool {
     // A match may stop short of the key's end (`max_len`): decode the
     // whole groups of four it holds.
     let body = text.trim_end_matches('=');
-    let whole = body.len() - body.len() % 4;
-    let Ok(pem) = base64::engine::general_purpose::STANDARD_NO_PAD.decode(&body[..whole]) else {
+    let Some(pem) = unpadded_base64(&body[..body.len() - body.len() % 4]) else {
         return false;
     };
     let Some(rest) = pem.strip_prefix(b"-----BEGIN ") else {
