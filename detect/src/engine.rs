@@ -745,7 +745,11 @@ impl<'e> Scanner<'e> {
                     let (end, more) = run_after_letter(buf, e + 1);
                     let total = usize::from(digits) + more;
                     for &(t, r) in &engine.letter_rules {
-                        if more > 0 && (usize::from(t.min)..=usize::from(t.max)).contains(&total) {
+                        if more > 0
+                            && (usize::from(t.min)..=usize::from(t.max)).contains(&total)
+                            && t.first
+                                .is_none_or(|f| first_stretch(buf, s) == usize::from(f))
+                        {
                             windows.push((
                                 r,
                                 s.saturating_sub(DIGIT_WINDOW),
@@ -754,8 +758,10 @@ impl<'e> Scanner<'e> {
                         }
                     }
                 }
-                // Upper-case letters right before the run, counted once.
+                // Upper-case letters right before the run, and the digits
+                // before its first separator, counted once.
                 let mut letters: Option<usize> = None;
+                let mut first: Option<usize> = None;
                 // The checks of the bytes around the run.
                 let mut around = |t: &DigitsTrigger| {
                     t.dots.is_none_or(|d| dots >= d)
@@ -766,6 +772,9 @@ impl<'e> Scanner<'e> {
                             || letters_exact(buf, s, usize::from(t.letters_before)))
                         && t.prefix
                             .is_none_or(|p| s > 0 && char::from(buf[s - 1]) == p)
+                        && t.first.is_none_or(|f| {
+                            *first.get_or_insert_with(|| first_stretch(buf, s)) == usize::from(f)
+                        })
                 };
                 // An IPv6 address: most runs have no colon near them.
                 if !engine.ipv6_rules.is_empty() && colon_near(buf, s) {
@@ -828,11 +837,14 @@ impl<'e> Scanner<'e> {
                             continue;
                         }
                         // A run of bare digits is the whole candidate (digits
-                        // on both sides would break the rule's `\b`): a word
-                        // character next to it leaves no `\b` for a whole-word
-                        // match, and a checksum validator can rule it out
-                        // before any regex runs.
-                        let bare = (cs, ce) != (s, e) || run_bare;
+                        // on both sides would break the rule's `\b`), and so
+                        // is a run of exactly the digits every match of the
+                        // rule has (`756.1234.5678.97`): a word character next
+                        // to it leaves no `\b` for a whole-word match, and a
+                        // checksum validator can rule it out before any
+                        // regex runs.
+                        let bare =
+                            (cs, ce) != (s, e) || run_bare || (t.min == t.max && digits == t.max);
                         if bare && t.word && glued(buf, cs, ce, t.letter_after) {
                             continue;
                         }
@@ -1398,6 +1410,15 @@ impl<'a> NextDigit<'a> {
             None => simd::digit_mask_portable(&self.buf[at..]),
         };
     }
+}
+
+/// The digits in a row from `buf[s]`, up to 255.
+fn first_stretch(buf: &[u8], s: usize) -> usize {
+    buf[s..]
+        .iter()
+        .take(255)
+        .take_while(|b| b.is_ascii_digit())
+        .count()
 }
 
 /// Calls `f(start, end, digits, dots, spaced)` for every run of digits in

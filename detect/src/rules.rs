@@ -25,14 +25,15 @@
 //! The value is the capture group named `value`, else group 1, else the whole
 //! match. Every rule needs a prefilter trigger: `anchors` (literals, at least
 //! one of which occurs in, or within `max_len` of, every match), or `digits`
-//! (`{min, max, dots, letters_before, letters_exact, prefix, letter_after, ipv6, word, bare, letter_inside}`: the match contains a run of
+//! (`{min, max, dots, letters_before, letters_exact, prefix, letter_after, ipv6, word, bare, letter_inside, first}`: the match contains a run of
 //! digits joined by single separators with that many digits, at least `dots`
 //! `.` separators, at least `letters_before` upper-case letters right before (one space or `-` between)
 //! it (exactly that many, touching it, when `letters_exact`), the `prefix` character right before it, an upper-case letter
 //! right after it when `letter_after`, when `ipv6` it lies in a run of
 //! hex digits and colons shaped like an IPv6 address, when `word` the
-//! match is a whole word made of the run, and when `bare` its digits have no
-//! separators between them).
+//! match is a whole word made of the run, when `bare` its digits have no
+//! separators between them, and `first` digits stand before the run's first
+//! separator).
 //!
 //! Context words match whole words (`tel` in `Tel:` or `mobile_tel`, not in
 //! `hotel` or `telnet`). A rule that cannot reach the reporting
@@ -101,6 +102,12 @@ pub struct DigitsTrigger {
     /// across the letter. The pattern says which letters.
     #[serde(default)]
     pub letter_inside: bool,
+    /// The run's first stretch, up to its first separator (or the letter
+    /// inside it), has exactly this many digits: the `YYMMDD` before the
+    /// `-` of a Korean resident number or the century sign of a Finnish
+    /// identity code, which a timestamp's ten digits in a row do not have.
+    #[serde(default)]
+    pub first: Option<u8>,
 }
 
 /// A cheap test of the bytes around an anchor hit, run before any regex.

@@ -40,6 +40,22 @@ pub(crate) fn alnum_upper_masks(bytes: &[u8; 64]) -> (u64, u64) {
     }
 }
 
+/// Bit `k` of the result is set when `bytes[k]` begins a character of more
+/// than one byte in UTF-8 (`0xC0` and above): where a word in another
+/// script may start.
+#[inline]
+pub(crate) fn lead_mask(bytes: &[u8; 64]) -> u64 {
+    #[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
+    {
+        // SAFETY: as in `digit_mask`.
+        unsafe { sse2::leads(bytes) }
+    }
+    #[cfg(not(all(target_arch = "x86_64", target_feature = "sse2")))]
+    {
+        lead_mask_portable(bytes)
+    }
+}
+
 #[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
 mod sse2 {
     use std::arch::x86_64::{
@@ -75,6 +91,18 @@ mod sse2 {
             upper |= u64::from(_mm_movemask_epi8(within(v, b'A', 26)) as u16) << (q * 16);
         }
         (alnum, upper)
+    }
+
+    /// Bits set for the lead bytes of UTF-8 sequences, `0xC0..=0xFF`.
+    #[inline]
+    #[target_feature(enable = "sse2")]
+    pub(super) fn leads(bytes: &[u8; 64]) -> u64 {
+        let mut mask = 0u64;
+        for (q, lane) in bytes.chunks_exact(16).enumerate() {
+            let v = load(lane);
+            mask |= u64::from(_mm_movemask_epi8(within(v, 0xC0, 64)) as u16) << (q * 16);
+        }
+        mask
     }
 
     /// The 16 bytes of `lane`.
@@ -115,6 +143,12 @@ pub(crate) fn alnum_mask_portable(bytes: &[u8]) -> u64 {
 /// bytes; bits past the end are clear.
 pub(crate) fn upper_mask_portable(bytes: &[u8]) -> u64 {
     portable(bytes, u8::is_ascii_uppercase)
+}
+
+/// As [`lead_mask`], in plain Rust, for up to 64 bytes; bits past the end
+/// are clear.
+pub(crate) fn lead_mask_portable(bytes: &[u8]) -> u64 {
+    portable(bytes, |&b| b >= 0xC0)
 }
 
 fn portable(bytes: &[u8], class: fn(&u8) -> bool) -> u64 {

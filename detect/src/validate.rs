@@ -4,6 +4,8 @@
 use base64::Engine as _;
 use serde::Deserialize;
 
+mod national;
+
 /// A check of a matched value beyond its pattern.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -127,6 +129,45 @@ pub enum Validator {
     /// A person's name in a labelled field: none of its words is a value or
     /// word of code or forms (`None`, `True`, `Null`, `User`, `Search`).
     PersonName,
+    /// Polish PESEL: a birth date (the century in the month) and a
+    /// weighted check digit.
+    PlPesel,
+    /// Swedish personnummer or coordination number: a birth date and Luhn.
+    SePersonnummer,
+    /// Finnish personal identity code: a birth date, a century sign and a
+    /// mod-31 check character.
+    FiHetu,
+    /// Norwegian national identity number or D-number: a birth date and two
+    /// mod-11 check digits.
+    NoFnr,
+    /// Danish CPR number: a birth date, the century from the serial.
+    DkCpr,
+    /// Chinese resident identity number: a province, a birth date and an
+    /// ISO 7064 MOD 11-2 check character (seventeen digits pass when it is
+    /// `X`).
+    CnResidentId,
+    /// South Korean resident registration number: a birth date, a sex and
+    /// century digit and a mod-11 check digit.
+    KrRrn,
+    /// Japanese Individual Number: a mod-11 check digit.
+    JpMyNumber,
+    /// South African identity number: a birth date, a citizenship digit and
+    /// Luhn.
+    ZaId,
+    /// Swiss AHV/AVS number: 756 and an EAN-13 check digit.
+    ChAhv,
+    /// Australian Medicare card number: a weighted check digit.
+    AuMedicare,
+    /// Australian Business Number: weighted mod 89.
+    AuAbn,
+    /// Mexican CURP: a birth date and a check digit.
+    MxCurp,
+    /// Belgian national register number: mod-97 key, either century.
+    BeNationalNumber,
+    /// Irish PPS number: a mod-23 check letter.
+    IePpsn,
+    /// Turkish identity number: two check digits.
+    TrTckn,
 }
 
 impl Validator {
@@ -150,6 +191,19 @@ impl Validator {
                 | Validator::BrCnpj
                 | Validator::AbaRouting
                 | Validator::AccountNumber
+                | Validator::PlPesel
+                | Validator::SePersonnummer
+                | Validator::NoFnr
+                | Validator::DkCpr
+                | Validator::CnResidentId
+                | Validator::KrRrn
+                | Validator::JpMyNumber
+                | Validator::ZaId
+                | Validator::ChAhv
+                | Validator::AuMedicare
+                | Validator::AuAbn
+                | Validator::BeNationalNumber
+                | Validator::TrTckn
         )
     }
 
@@ -213,6 +267,22 @@ impl Validator {
             Validator::GenericSecret => {
                 !(text.starts_with("eyJ") && !text.contains('.') && jwt(text))
             }
+            Validator::PlPesel => d.is_some_and(national::pl_pesel),
+            Validator::SePersonnummer => d.is_some_and(national::se_personnummer),
+            Validator::FiHetu => national::fi_hetu(text),
+            Validator::NoFnr => d.is_some_and(national::no_fnr),
+            Validator::DkCpr => d.is_some_and(national::dk_cpr),
+            Validator::CnResidentId => d.is_some_and(national::cn_resident_id),
+            Validator::KrRrn => d.is_some_and(national::kr_rrn),
+            Validator::JpMyNumber => d.is_some_and(national::jp_my_number),
+            Validator::ZaId => d.is_some_and(national::za_id),
+            Validator::ChAhv => d.is_some_and(national::ch_ahv),
+            Validator::AuMedicare => d.is_some_and(national::au_medicare),
+            Validator::AuAbn => d.is_some_and(national::au_abn),
+            Validator::MxCurp => national::mx_curp(text),
+            Validator::BeNationalNumber => d.is_some_and(national::be_national_number),
+            Validator::IePpsn => national::ie_ppsn(text),
+            Validator::TrTckn => d.is_some_and(national::tr_tckn),
         }
     }
 }
@@ -421,6 +491,19 @@ fn test_card(d: &[u8]) -> bool {
     TEST_CARDS
         .iter()
         .any(|t| t.len() == d.len() && t.bytes().zip(d).all(|(a, &b)| a - b'0' == b))
+}
+
+/// The days of `month` (1–12) of `year`, Gregorian.
+fn days_in_month(year: u32, month: u32) -> Option<u32> {
+    Some(match month {
+        1 | 3 | 5 | 7 | 8 | 10 | 12 => 31,
+        4 | 6 | 9 | 11 => 30,
+        2 if (year.is_multiple_of(4) && !year.is_multiple_of(100)) || year.is_multiple_of(400) => {
+            29
+        }
+        2 => 28,
+        _ => return None,
+    })
 }
 
 fn all_same(d: &[u8]) -> bool {
@@ -1036,14 +1119,8 @@ fn birth_date(text: &str) -> bool {
             MONTHS.iter().position(|m| *m == start)
         });
     let valid = |y: u32, m: u32, d: u32| {
-        let days = match m {
-            1 | 3 | 5 | 7 | 8 | 10 | 12 => 31,
-            4 | 6 | 9 | 11 => 30,
-            2 if (y.is_multiple_of(4) && !y.is_multiple_of(100)) || y.is_multiple_of(400) => 29,
-            2 => 28,
-            _ => return false,
-        };
-        (1900..=2030).contains(&y) && (1..=days).contains(&d)
+        (1900..=2030).contains(&y)
+            && days_in_month(y, m).is_some_and(|days| (1..=days).contains(&d))
     };
     if let Some(m) = named {
         // The day and the year, in either order.

@@ -23,8 +23,13 @@ pub(crate) struct WordSet {
     /// pair after the first byte of a one-byte word): most word starts in
     /// text are ruled out by one lookup.
     pairs: Vec<u64>,
-    /// Some word starts with a byte that is neither a letter nor a digit.
+    /// Some word starts with an ASCII byte that is neither a letter nor a
+    /// digit.
     odd_start: bool,
+    /// Some word starts with a character outside ASCII (`マイナンバー`,
+    /// `身份证`): the lead byte of every such character is a word start,
+    /// since those scripts need not put spaces between words.
+    lead_start: bool,
 }
 
 impl WordSet {
@@ -34,6 +39,7 @@ impl WordSet {
             by_first: vec![Vec::new(); 256],
             pairs: vec![0; 65536 / 64],
             odd_start: false,
+            lead_start: false,
         }
     }
 
@@ -48,7 +54,8 @@ impl WordSet {
         if let Some(&first) = word.first() {
             // Ids stay far below u32::MAX: they count a rule set's words.
             self.by_first[usize::from(first)].push(id as u32);
-            self.odd_start |= !first.is_ascii_alphanumeric();
+            self.odd_start |= first.is_ascii() && !first.is_ascii_alphanumeric();
+            self.lead_start |= first >= 0xC0;
             let seconds: Vec<u8> = match word.get(1) {
                 Some(&second) => vec![second],
                 None => (0..=255).collect(),
@@ -76,7 +83,8 @@ impl WordSet {
         if self.odd_start {
             return self.scan_bytewise(buf, from, to, out);
         }
-        // Every word starts with a letter or digit: only the starts of
+        // Every word starts with a letter, a digit or a character outside
+        // ASCII: only the lead bytes of the latter, the starts of
         // alphanumeric runs and the camel-case humps inside them are
         // candidates, found 64 bytes at a time. A hump is a capital after a
         // small letter or digit, or after a capital and before a small
@@ -93,22 +101,29 @@ impl WordSet {
         let mut before_capital = u64::from(capital);
         while at < to {
             let n = (to - at).min(64);
-            let (mask, upper) = match buf
+            let block = buf
                 .get(at..at + 64)
                 .and_then(|b| <&[u8; 64]>::try_from(b).ok())
-            {
-                Some(block) if n == 64 => simd::alnum_upper_masks(block),
-                _ => (
+                .filter(|_| n == 64);
+            let (mask, upper) = match block {
+                Some(block) => simd::alnum_upper_masks(block),
+                None => (
                     simd::alnum_mask_portable(&buf[at..at + n]),
                     simd::upper_mask_portable(&buf[at..at + n]),
                 ),
+            };
+            let leads = match block {
+                _ if !self.lead_start => 0,
+                Some(block) => simd::lead_mask(block),
+                None => simd::lead_mask_portable(&buf[at..at + n]),
             };
             let small = mask & !upper;
             let after_small = small << 1 | before_small;
             let after_capital = upper << 1 | before_capital;
             let before_small_next = small >> 1 | 1 << (n - 1);
             let mut starts = mask & !(mask << 1 | before)
-                | upper & (after_small | after_capital & before_small_next);
+                | upper & (after_small | after_capital & before_small_next)
+                | leads;
             while starts != 0 {
                 let i = at + starts.trailing_zeros() as usize;
                 starts &= starts - 1;
@@ -132,7 +147,9 @@ impl WordSet {
     ) {
         let mut prev_alnum = from > 0 && buf[from - 1].is_ascii_alphanumeric();
         for i in from..to {
-            if !prev_alnum || buf[i].is_ascii_uppercase() {
+            // Inside a run of letters and digits a word starts only at a
+            // camel-case hump; a byte of neither kind starts one anywhere.
+            if !prev_alnum || buf[i].is_ascii_uppercase() || !buf[i].is_ascii_alphanumeric() {
                 self.try_words(buf, i, out);
             }
             prev_alnum = buf[i].is_ascii_alphanumeric();
@@ -311,6 +328,42 @@ mod tests {
                 from + 200,
                 text.len(),
             ] {
+                let to = to.min(text.len());
+                let (mut fast, mut slow) = (Vec::new(), Vec::new());
+                set.scan(&text, from, to, &mut fast);
+                set.scan_bytewise(&text, from, to, &mut slow);
+                assert_eq!(fast, slow, "{from}..{to}");
+            }
+        }
+    }
+
+    #[test]
+    fn words_in_other_scripts_start_at_any_character() {
+        let mut set = WordSet::new();
+        let my_number = set.add("マイナンバー".as_bytes());
+        let card = set.add("身份证".as_bytes());
+        let tel = set.add(b"tel");
+        assert!(set.lead_start && !set.odd_start);
+        let mut near = Near::default();
+        let mut all = |text: &str| {
+            near.clear();
+            hits(&set, &mut near, text.as_bytes(), 0, text.len())
+        };
+        // Glued to the characters around it, as Japanese and Chinese write.
+        assert_eq!(all("私のマイナンバーは1234"), [my_number]);
+        assert_eq!(all("x身份证号：1"), [card]);
+        assert_eq!(all("tel: マイナンバ"), [tel]);
+        // The mask path against the bytewise scan, at every offset from a
+        // mask edge.
+        let mut text = Vec::new();
+        for k in 0..70 {
+            text.extend(std::iter::repeat_n(b'a' + (k % 26) as u8, k % 5));
+            text.extend_from_slice(
+                ["のマイナンバー ", "身份证", "ü tel;", "xマイナンバー"][k % 4].as_bytes(),
+            );
+        }
+        for from in (0..text.len()).step_by(5) {
+            for to in [from, from + 63, from + 64, from + 200, text.len()] {
                 let to = to.min(text.len());
                 let (mut fast, mut slow) = (Vec::new(), Vec::new());
                 set.scan(&text, from, to, &mut fast);

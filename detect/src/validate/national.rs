@@ -1,0 +1,413 @@
+//! Check digits and embedded dates of national identity numbers: the
+//! Nordic personal numbers, Poland, Belgium, Ireland, Switzerland, Turkey,
+//! China, Korea, Japan, South Africa, Australia and Mexico.
+//!
+//! Each function takes the number's digits (`d`, values 0–9, separators
+//! already dropped) or, where letters belong to the number, its text.
+//! Formats are those the issuing registries publish; the references are in
+//! the rules (`rules/pii-national-ids.yaml`).
+
+use super::{all_same, days_in_month, luhn};
+
+/// `d[..n]` as a number.
+fn number(d: &[u8]) -> u32 {
+    d.iter().fold(0, |n, &x| n * 10 + u32::from(x))
+}
+
+/// Σ `d[i] · w[i]`.
+fn weighted(d: &[u8], w: &[u32]) -> u32 {
+    d.iter().zip(w).map(|(&x, &w)| u32::from(x) * w).sum()
+}
+
+/// True for a real day: `year` in full, `month` 1–12.
+fn date(year: u32, month: u32, day: u32) -> bool {
+    days_in_month(year, month).is_some_and(|days| (1..=days).contains(&day))
+}
+
+/// True when `yy-mm-dd` is a real day in one of `centuries` (19, 20).
+fn date_in_any(centuries: &[u32], yy: u32, month: u32, day: u32) -> bool {
+    centuries.iter().any(|c| date(c * 100 + yy, month, day))
+}
+
+/// Polish PESEL: 11 digits `YYMMDDZZZXQ`, the century in the month (+80
+/// for the 1800s, +20 for the 2000s, +40, +60 after), weights 1-3-7-9.
+pub(super) fn pl_pesel(d: &[u8]) -> bool {
+    if d.len() != 11 {
+        return false;
+    }
+    let (yy, mm, dd) = (number(&d[..2]), number(&d[2..4]), number(&d[4..6]));
+    let (century, month) = match mm {
+        81..=92 => (1800, mm - 80),
+        1..=12 => (1900, mm),
+        21..=32 => (2000, mm - 20),
+        41..=52 => (2100, mm - 40),
+        61..=72 => (2200, mm - 60),
+        _ => return false,
+    };
+    const W: [u32; 10] = [1, 3, 7, 9, 1, 3, 7, 9, 1, 3];
+    date(century + yy, month, dd) && (10 - weighted(&d[..10], &W) % 10) % 10 == u32::from(d[10])
+}
+
+/// Swedish personnummer: `YYMMDD-NNNC` or with the century (12 digits, 18–20);
+/// the day is +60 in a coordination number; Luhn over the last ten.
+pub(super) fn se_personnummer(d: &[u8]) -> bool {
+    let ten = match d.len() {
+        10 => d,
+        12 if (18..=20).contains(&number(&d[..2])) => &d[2..],
+        _ => return false,
+    };
+    let (yy, mm, dd) = (number(&ten[..2]), number(&ten[2..4]), number(&ten[4..6]));
+    let day = if dd > 60 { dd - 60 } else { dd };
+    date_in_any(&[19, 20], yy, mm, day) && luhn(ten)
+}
+
+/// Finnish henkilötunnus: `DDMMYY`, a century sign (`+` 1800s; `-`, `U`–`Y`
+/// 1900s; `A`–`F` 2000s), an individual number of 002–999 and a check
+/// character, the nine digits mod 31.
+pub(super) fn fi_hetu(text: &str) -> bool {
+    let b = text.as_bytes();
+    if b.len() != 11
+        || !b[..6].iter().chain(&b[7..10]).all(u8::is_ascii_digit)
+        || !b[10].is_ascii_alphanumeric()
+    {
+        return false;
+    }
+    let century = match b[6] {
+        b'+' => 1800,
+        b'-' | b'U'..=b'Y' => 1900,
+        b'A'..=b'F' => 2000,
+        _ => return false,
+    };
+    let digits: Vec<u8> = b[..6].iter().chain(&b[7..10]).map(|c| c - b'0').collect();
+    let (dd, mm, yy) = (
+        number(&digits[..2]),
+        number(&digits[2..4]),
+        number(&digits[4..6]),
+    );
+    let individual = number(&digits[6..]);
+    const CHECK: &[u8; 31] = b"0123456789ABCDEFHJKLMNPRSTUVWXY";
+    date(century + yy, mm, dd) && individual >= 2 && CHECK[(number(&digits) % 31) as usize] == b[10]
+}
+
+/// Norwegian fødselsnummer (or D-number, day +40): `DDMMYY` and five
+/// digits, the last two mod-11 check digits.
+pub(super) fn no_fnr(d: &[u8]) -> bool {
+    if d.len() != 11 {
+        return false;
+    }
+    let (dd, mm, yy) = (number(&d[..2]), number(&d[2..4]), number(&d[4..6]));
+    let day = if dd > 40 { dd - 40 } else { dd };
+    let check = |n: usize, w: &[u32]| match 11 - weighted(&d[..n], w) % 11 {
+        11 => Some(0),
+        10 => None,
+        k => Some(k),
+    };
+    date_in_any(&[18, 19, 20], yy, mm, day)
+        && check(9, &[3, 7, 6, 1, 8, 9, 4, 5, 2]) == Some(u32::from(d[9]))
+        && check(10, &[5, 4, 3, 2, 7, 6, 5, 4, 3, 2]) == Some(u32::from(d[10]))
+}
+
+/// Danish CPR number: `DDMMYY-SSSS`, a real day (the century follows from
+/// the seventh digit); numbers since 2007 need not pass mod 11, so the
+/// date is all there is to check.
+pub(super) fn dk_cpr(d: &[u8]) -> bool {
+    if d.len() != 10 || all_same(&d[6..]) {
+        return false;
+    }
+    let (dd, mm, yy) = (number(&d[..2]), number(&d[2..4]), number(&d[4..6]));
+    let century = match (d[6], yy) {
+        (0..=3, _) | (4 | 9, 37..) => 1900,
+        (4 | 9, _) | (5..=8, ..=57) => 2000,
+        _ => 1800,
+    };
+    date(century + yy, mm, dd)
+}
+
+/// Chinese resident identity number: a region (province 11–82), a birth
+/// date `YYYYMMDD`, three digits and an ISO 7064 MOD 11-2 check (`X` for
+/// 10). Judged on the digits alone: seventeen pass when their check is `X`,
+/// which may follow them (so a bare run of digits is judged as the match).
+pub(super) fn cn_resident_id(d: &[u8]) -> bool {
+    if !(17..=18).contains(&d.len()) {
+        return false;
+    }
+    let province = number(&d[..2]);
+    let known = matches!(province, 11..=15 | 21..=23 | 31..=37 | 41..=46 | 50..=54 | 61..=65 | 71 | 81 | 82);
+    let year = number(&d[6..10]);
+    const W: [u32; 17] = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2];
+    // The check's value: 10 stands for `X`.
+    const CHECK: [u8; 11] = [1, 0, 10, 9, 8, 7, 6, 5, 4, 3, 2];
+    let check = CHECK[(weighted(&d[..17], &W) % 11) as usize];
+    known
+        && (1900..=2099).contains(&year)
+        && date(year, number(&d[10..12]), number(&d[12..14]))
+        && d.get(17).map_or(check == 10, |&last| last == check)
+}
+
+/// South Korean resident registration number: `YYMMDD`, a digit for sex
+/// and century (9, 0: 1800s; 1, 2, 5, 6: 1900s; 3, 4, 7, 8: 2000s), five
+/// digits and a weighted mod-11 check digit (as issued before October 2020).
+pub(super) fn kr_rrn(d: &[u8]) -> bool {
+    if d.len() != 13 {
+        return false;
+    }
+    let century = match d[6] {
+        9 | 0 => 1800,
+        1 | 2 | 5 | 6 => 1900,
+        _ => 2000,
+    };
+    const W: [u32; 12] = [2, 3, 4, 5, 6, 7, 8, 9, 2, 3, 4, 5];
+    date(
+        century + number(&d[..2]),
+        number(&d[2..4]),
+        number(&d[4..6]),
+    ) && (11 - weighted(&d[..12], &W) % 11) % 10 == u32::from(d[12])
+}
+
+/// Japanese Individual Number (My Number): 12 digits, the last a check
+/// digit over the eleven before it (weights 2–7 then 2–6 from the right).
+pub(super) fn jp_my_number(d: &[u8]) -> bool {
+    if d.len() != 12 || all_same(d) {
+        return false;
+    }
+    let sum: u32 = (1..=11)
+        .map(|n| u32::from(d[11 - n]) * if n <= 6 { n as u32 + 1 } else { n as u32 - 5 })
+        .sum();
+    let check = match sum % 11 {
+        0 | 1 => 0,
+        r => 11 - r,
+    };
+    check == u32::from(d[11])
+}
+
+/// South African identity number: `YYMMDD`, four digits, citizenship (0,
+/// 1 or 2), one digit and a Luhn check digit.
+pub(super) fn za_id(d: &[u8]) -> bool {
+    d.len() == 13
+        && d[10] <= 2
+        && date_in_any(
+            &[19, 20],
+            number(&d[..2]),
+            number(&d[2..4]),
+            number(&d[4..6]),
+        )
+        && luhn(d)
+}
+
+/// Swiss social insurance number (AHV/AVS): 13 digits starting with 756,
+/// the country code, and an EAN-13 check digit.
+pub(super) fn ch_ahv(d: &[u8]) -> bool {
+    if d.len() != 13 || d[..3] != [7, 5, 6] {
+        return false;
+    }
+    let sum: u32 = d[..12]
+        .iter()
+        .enumerate()
+        .map(|(i, &x)| u32::from(x) * if i % 2 == 1 { 3 } else { 1 })
+        .sum();
+    (10 - sum % 10) % 10 == u32::from(d[12])
+}
+
+/// Australian Medicare card number: 10 digits (11 with the person's
+/// reference number), the first 2–6, the ninth a check digit (weights
+/// 1-3-7-9), the tenth the card's issue number.
+pub(super) fn au_medicare(d: &[u8]) -> bool {
+    if !(10..=11).contains(&d.len()) || !(2..=6).contains(&d[0]) {
+        return false;
+    }
+    const W: [u32; 8] = [1, 3, 7, 9, 1, 3, 7, 9];
+    weighted(&d[..8], &W) % 10 == u32::from(d[8]) && d.get(10).is_none_or(|&irn| irn > 0)
+}
+
+/// Australian Business Number: 11 digits; with 1 taken from the first, the
+/// weighted sum (10, 1, 3, 5, …, 19) is a multiple of 89.
+pub(super) fn au_abn(d: &[u8]) -> bool {
+    if d.len() != 11 || d[0] == 0 {
+        return false;
+    }
+    const W: [u32; 11] = [10, 1, 3, 5, 7, 9, 11, 13, 15, 17, 19];
+    (weighted(d, &W) - W[0]).is_multiple_of(89)
+}
+
+/// Mexican CURP: 18 characters with a birth date `YYMMDD` at 4–9 and a
+/// check digit over the first 17 (the alphabet's `Ñ` after `N`; the
+/// seventeenth is a digit for births before 2000, a letter after).
+pub(super) fn mx_curp(text: &str) -> bool {
+    let b = text.as_bytes();
+    if b.len() != 18 || !b[4..10].iter().all(u8::is_ascii_digit) || !b[17].is_ascii_digit() {
+        return false;
+    }
+    let d: Vec<u8> = b[4..10].iter().map(|c| c - b'0').collect();
+    let century = if b[16].is_ascii_digit() { 1900 } else { 2000 };
+    let value = |c: u8| match c {
+        b'0'..=b'9' => Some(u32::from(c - b'0')),
+        b'A'..=b'N' => Some(u32::from(c - b'A') + 10),
+        b'O'..=b'Z' => Some(u32::from(c - b'O') + 25),
+        _ => None,
+    };
+    let mut sum = 0;
+    for (i, &c) in b[..17].iter().enumerate() {
+        let Some(v) = value(c) else {
+            return false;
+        };
+        sum += v * (18 - i as u32);
+    }
+    date(
+        century + number(&d[..2]),
+        number(&d[2..4]),
+        number(&d[4..6]),
+    ) && (10 - sum % 10) % 10 == u32::from(b[17] - b'0')
+}
+
+/// Belgian national register number: `YYMMDD`, a serial of 001–997 and
+/// 97 minus the first nine digits mod 97 (with a 2 before them for births
+/// from 2000). Month and day may be 0 when unknown, the month +20 or +40
+/// in a bis number.
+pub(super) fn be_national_number(d: &[u8]) -> bool {
+    if d.len() != 11 || all_same(d) {
+        return false;
+    }
+    let (mm, dd) = (number(&d[2..4]) % 20, number(&d[4..6]));
+    let serial = number(&d[6..9]);
+    let body = u64::from(number(&d[..9]));
+    let key = u64::from(number(&d[9..]));
+    number(&d[2..4]) <= 52
+        && mm <= 12
+        && dd <= 31
+        && (1..=997).contains(&serial)
+        && (key == 97 - body % 97 || key == 97 - (2_000_000_000 + body) % 97)
+}
+
+/// Irish Personal Public Service Number: seven digits, a check letter (mod
+/// 23 of the weighted digits and of the second letter, if any) and an
+/// optional second letter.
+pub(super) fn ie_ppsn(text: &str) -> bool {
+    let b = text.as_bytes();
+    if !(8..=9).contains(&b.len()) || !b[..7].iter().all(u8::is_ascii_digit) {
+        return false;
+    }
+    let d: Vec<u8> = b[..7].iter().map(|c| c - b'0').collect();
+    let mut sum = weighted(&d, &[8, 7, 6, 5, 4, 3, 2]);
+    if let Some(&second) = b.get(8) {
+        if !second.is_ascii_uppercase() {
+            return false;
+        }
+        if second != b'W' {
+            sum += u32::from(second - b'A' + 1) * 9;
+        }
+    }
+    const CHECK: &[u8; 23] = b"WABCDEFGHIJKLMNOPQRSTUV";
+    CHECK[(sum % 23) as usize] == b[7]
+}
+
+/// Turkish identity number (T.C. Kimlik No): 11 digits, the first not 0;
+/// the tenth from the odd and even places, the eleventh the sum of the ten.
+pub(super) fn tr_tckn(d: &[u8]) -> bool {
+    if d.len() != 11 || d[0] == 0 || all_same(d) {
+        return false;
+    }
+    let n = |i: usize| u32::from(d[i]);
+    let odd = n(0) + n(2) + n(4) + n(6) + n(8);
+    let even = n(1) + n(3) + n(5) + n(7);
+    (odd * 7 + 10 * even - even) % 10 == n(9) && (odd + even + n(9)) % 10 == n(10)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn digits(s: &str) -> Vec<u8> {
+        s.bytes()
+            .filter(u8::is_ascii_digit)
+            .map(|b| b - b'0')
+            .collect()
+    }
+
+    /// Every value valid, and each with its last digit changed invalid.
+    fn digit_check(f: fn(&[u8]) -> bool, valid: &[&str]) {
+        for v in valid {
+            let mut d = digits(v);
+            assert!(f(&d), "{v} rejected");
+            let last = d.len() - 1;
+            d[last] = (d[last] + 1) % 10;
+            assert!(!f(&d), "{v} with its last digit changed taken");
+        }
+    }
+
+    #[test]
+    fn nordic_numbers() {
+        digit_check(pl_pesel, &["85070912347", "03221156785"]);
+        // 29 February 2003, with its check digit.
+        assert!(!pl_pesel(&digits("03222956780")));
+        digit_check(
+            se_personnummer,
+            &["850709-9805", "041231-1235", "19850709-9805"],
+        );
+        // A coordination number's day is +60.
+        assert!(se_personnummer(&digits("850769-9802")));
+        assert!(!se_personnummer(&digits("21850709-9805")));
+        digit_check(no_fnr, &["15078512323", "29030449744"]);
+        assert!(dk_cpr(&digits("090785-1234")));
+        assert!(!dk_cpr(&digits("310285-1234")), "31 February");
+        assert!(!dk_cpr(&digits("090785-0000")));
+    }
+
+    #[test]
+    fn finnish_identity_codes() {
+        assert!(fi_hetu("010203A1241"));
+        assert!(fi_hetu("150785-1237"));
+        assert!(!fi_hetu("010203A1242"));
+        assert!(!fi_hetu("010203G1241"), "no century sign G");
+        assert!(
+            !fi_hetu("310203A124C"),
+            "31 February, with its check character"
+        );
+    }
+
+    #[test]
+    fn asian_numbers() {
+        digit_check(
+            cn_resident_id,
+            &["110105198507091239", "440304200102145623"],
+        );
+        assert!(
+            !cn_resident_id(&digits("990105198507091239")),
+            "no province 99"
+        );
+        // An `X` check: the seventeen digits pass alone, not with a digit.
+        assert!(cn_resident_id(&digits("11010519850709005X")));
+        assert!(!cn_resident_id(&digits("110105198507090050")));
+        assert!(
+            !cn_resident_id(&digits("11010519850709123")),
+            "its check is 9"
+        );
+        digit_check(kr_rrn, &["850709-1234568", "030211-4512303"]);
+        digit_check(jp_my_number, &["1234 5678 9018", "483027519629"]);
+        assert!(!jp_my_number(&digits("000000000000")));
+    }
+
+    #[test]
+    fn other_numbers() {
+        digit_check(za_id, &["8507095123085", "0302110456084"]);
+        digit_check(ch_ahv, &["756.1234.5678.97", "7569876543217"]);
+        assert!(!ch_ahv(&digits("7571234567896")), "not Switzerland's 756");
+        digit_check(au_abn, &["53 004 085 616"]);
+        digit_check(be_national_number, &["85.07.09-033.76", "03.02.11-124.40"]);
+        digit_check(tr_tckn, &["12345678950", "48273190554"]);
+        assert!(au_medicare(&digits("2123 45670 1")));
+        assert!(au_medicare(&digits("4129 87658 2")));
+        assert!(!au_medicare(&digits("2123 45671 1")));
+        assert!(!au_medicare(&digits("7123 45670 1")), "first digit 2-6");
+        assert!(mx_curp("GOMA850709HDFRRN02"));
+        assert!(mx_curp("LOPE030211MJCPRL05"));
+        assert!(!mx_curp("GOMA850709HDFRRN03"));
+        assert!(
+            !mx_curp("GOMA851309HDFRRN04"),
+            "month 13, with its check digit"
+        );
+        assert!(ie_ppsn("1234567T"));
+        assert!(ie_ppsn("7654321PA"));
+        assert!(!ie_ppsn("1234567A"));
+        assert!(!ie_ppsn("7654321PB"));
+    }
+}
