@@ -45,6 +45,16 @@ pub(crate) fn alnum_upper_masks(bytes: &[u8; 64]) -> (u64, u64) {
 /// script may start.
 #[inline]
 pub(crate) fn lead_mask(bytes: &[u8; 64]) -> u64 {
+    // Most blocks are ASCII: one look at the high bits of all 64 rules them
+    // out.
+    let high = bytes.chunks_exact(8).fold(0u64, |acc, word| {
+        let mut b = [0u8; 8];
+        b.copy_from_slice(word);
+        acc | u64::from_le_bytes(b)
+    });
+    if high & 0x8080_8080_8080_8080 == 0 {
+        return 0;
+    }
     #[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
     {
         // SAFETY: as in `digit_mask`.

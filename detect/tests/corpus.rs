@@ -19,7 +19,7 @@
 
 use std::collections::BTreeMap;
 
-use shoal_detect::validate::checksummed_token;
+use shoal_detect::validate::{Validator, checksummed_token};
 use shoal_detect::{Detection, Engine, EngineOptions, RuleSet};
 
 /// Fixed seed: the corpus is the same on every run.
@@ -133,7 +133,7 @@ fn insee(rng: &mut Rng) -> String {
 /// One labelled value: entity and the line that carries it (value marked by
 /// `{}` in the template).
 fn positive(rng: &mut Rng) -> (&'static str, String, String) {
-    match rng.below(17) {
+    match rng.below(18) {
         0 => {
             let v = format!(
                 "{}.{}@{}",
@@ -350,6 +350,7 @@ fn positive(rng: &mut Rng) -> (&'static str, String, String) {
                 .to_string(),
             )
         }
+        16 => national_id(rng),
         _ => {
             let v = rng.chars(
                 b"ABCDEFGHJKMNPQRSTUVWXYZabcdefghijkmnpqrstuvwxyz23456789-!",
@@ -365,9 +366,201 @@ fn positive(rng: &mut Rng) -> (&'static str, String, String) {
     }
 }
 
+/// A national identity number of one of sixteen countries, in its usual
+/// layout: the country drawn first, then a number in its shape (a birth
+/// date where the number holds one) until its validator takes it, set in a
+/// line that names it.
+fn national_id(rng: &mut Rng) -> (&'static str, String, String) {
+    let ymd = |rng: &mut Rng| (rng.below(100), 1 + rng.below(12), 1 + rng.below(28));
+    let country = rng.below(16);
+    loop {
+        let (y, m, d) = ymd(rng);
+        let (entity, validator, value, templates): (_, _, _, &[&str]) = match country {
+            0 => (
+                "PL_PESEL",
+                Validator::PlPesel,
+                format!("{y:02}{m:02}{d:02}{}", rng.digits(5)),
+                &["PESEL: {}", "\"pesel\": \"{}\","],
+            ),
+            1 => (
+                "SE_PERSONNUMMER",
+                Validator::SePersonnummer,
+                format!("{y:02}{m:02}{d:02}-{}", rng.digits(4)),
+                &["Personnummer: {}", "personnummer {} (sökande)"],
+            ),
+            2 => (
+                "FI_HETU",
+                Validator::FiHetu,
+                format!(
+                    "{d:02}{m:02}{y:02}{}{}{}",
+                    rng.pick(&["-", "A"]),
+                    rng.digits(3),
+                    rng.chars(b"0123456789ABCDEFHJKLMNPRSTUVWXY", 1)
+                ),
+                &["henkilötunnus {}", "HETU: {}"],
+            ),
+            3 => (
+                "NO_FNR",
+                Validator::NoFnr,
+                format!("{d:02}{m:02}{y:02}{}", rng.digits(5)),
+                &["fødselsnummer: {}", "fnr={}"],
+            ),
+            4 => (
+                "DK_CPR",
+                Validator::DkCpr,
+                format!("{d:02}{m:02}{y:02}-{}", rng.digits(4)),
+                &["CPR-nr.: {}", "cpr {}"],
+            ),
+            5 => (
+                "CN_RESIDENT_ID",
+                Validator::CnResidentId,
+                format!(
+                    "{}19{y:02}{m:02}{d:02}{}{}",
+                    rng.pick(&["110105", "440304", "310104", "510107"]),
+                    rng.digits(3),
+                    rng.chars(b"0123456789X", 1)
+                ),
+                &["身份证号：{}", "\"id_card\": \"{}\""],
+            ),
+            6 => (
+                "KR_RRN",
+                Validator::KrRrn,
+                format!("{y:02}{m:02}{d:02}-{}{}", 1 + rng.below(2), rng.digits(6)),
+                &["주민등록번호: {}", "RRN {}"],
+            ),
+            7 => (
+                "JP_MY_NUMBER",
+                Validator::JpMyNumber,
+                format!("{} {} {}", rng.digits(4), rng.digits(4), rng.digits(4)),
+                &["マイナンバー: {}", "my_number={}"],
+            ),
+            8 => (
+                "ZA_ID",
+                Validator::ZaId,
+                format!(
+                    "{y:02}{m:02}{d:02}{}{}8{}",
+                    rng.digits(4),
+                    rng.below(2),
+                    rng.digits(1)
+                ),
+                &["SA ID: {}", "Identity number {}"],
+            ),
+            9 => (
+                "CH_AHV",
+                Validator::ChAhv,
+                format!("756.{}.{}.{}", rng.digits(4), rng.digits(4), rng.digits(2)),
+                &["AHV-Nr.: {}", "numéro AVS {}"],
+            ),
+            10 => (
+                "AU_MEDICARE",
+                Validator::AuMedicare,
+                format!(
+                    "{}{} {} {}",
+                    2 + rng.below(5),
+                    rng.digits(3),
+                    rng.digits(5),
+                    1 + rng.below(9)
+                ),
+                &["Medicare card: {}", "medicare_number={}"],
+            ),
+            11 => (
+                "AU_ABN",
+                Validator::AuAbn,
+                format!(
+                    "{}{} {} {} {}",
+                    1 + rng.below(9),
+                    rng.digits(1),
+                    rng.digits(3),
+                    rng.digits(3),
+                    rng.digits(3)
+                ),
+                &["ABN {}", "Australian Business Number: {}"],
+            ),
+            12 => (
+                "MX_CURP",
+                Validator::MxCurp,
+                format!(
+                    "{}{}{}{y:02}{m:02}{d:02}{}{}{}0{}",
+                    rng.chars(b"BCDFGLMPRST", 1),
+                    rng.chars(b"AEIOU", 1),
+                    rng.chars(b"ABCDEFGHIJKLMNOPRSTUVZ", 2),
+                    rng.pick(&["H", "M"]),
+                    rng.pick(&["DF", "JC", "NL", "PL", "VZ"]),
+                    rng.chars(b"BCDFGHJKLMNPRSTVZ", 3),
+                    rng.digits(1)
+                ),
+                &["CURP: {}", "curp={}"],
+            ),
+            13 => (
+                "BE_NATIONAL_NUMBER",
+                Validator::BeNationalNumber,
+                format!(
+                    "{y:02}.{m:02}.{d:02}-{:03}.{}",
+                    1 + rng.below(997),
+                    rng.digits(2)
+                ),
+                &["Rijksregisternummer: {}", "NISS {}"],
+            ),
+            14 => (
+                "IE_PPSN",
+                Validator::IePpsn,
+                format!(
+                    "{}{}",
+                    rng.digits(7),
+                    rng.chars(b"ABCDEFGHIJKLMNOPQRSTUVW", 1)
+                ),
+                &["PPS number: {}", "ppsn {}"],
+            ),
+            _ => (
+                "TR_TCKN",
+                Validator::TrTckn,
+                format!("{}{}", 1 + rng.below(9), rng.digits(10)),
+                &["TC Kimlik No: {}", "tckn={}"],
+            ),
+        };
+        if validator.check(value.as_bytes()) {
+            return (entity, value, rng.pick(templates).to_string());
+        }
+    }
+}
+
 /// A line that looks sensitive and is not.
 fn negative(rng: &mut Rng) -> String {
-    match rng.below(14) {
+    // A value in the shape of a number that `validator` does not take.
+    let failing = |rng: &mut Rng, validator: Validator, shape: &dyn Fn(&mut Rng) -> String| loop {
+        let v = shape(rng);
+        if !validator.check(v.as_bytes()) {
+            break v;
+        }
+    };
+    match rng.below(17) {
+        // Identity numbers whose check fails, under their labels.
+        14 => format!(
+            "AHV-Nr.: {}",
+            failing(rng, Validator::ChAhv, &|rng| format!(
+                "756.{}.{}.{}",
+                rng.digits(4),
+                rng.digits(4),
+                rng.digits(2)
+            ))
+        ),
+        15 => format!(
+            "身份证号：{}",
+            failing(rng, Validator::CnResidentId, &|rng| format!(
+                "1101051985{:02}{:02}{}",
+                1 + rng.below(12),
+                1 + rng.below(28),
+                rng.digits(4)
+            ))
+        ),
+        // Numbers of a birth date's shape with no word naming them.
+        16 => format!(
+            "case {:02}{:02}{:02}-{} closed",
+            1 + rng.below(28),
+            1 + rng.below(12),
+            rng.below(100),
+            rng.digits(4)
+        ),
         0 => format!(
             "order id {}",
             luhn_complete("4", 16, rng).replace('0', "1") + "0"
@@ -1275,6 +1468,78 @@ const HELD_OUT: &[(&str, &str, &str)] = &[
         "<jdbc-password>Mx5#tB8wKq3n</jdbc-password>",
         "Mx5#tB8wKq3n",
     ),
+    // Batch 9 (seventh session of 2026-11-23): the sixteen national
+    // identity numbers of that session, in forms, records and local
+    // languages, written after their rules and before they were run on it.
+    (
+        "PL_PESEL",
+        "Numer PESEL pacjenta: 92051430815",
+        "92051430815",
+    ),
+    (
+        "PL_PESEL",
+        "pesel,imie,nazwisko\n67110244106,Anna,Nowak",
+        "67110244106",
+    ),
+    (
+        "SE_PERSONNUMMER",
+        "Sökandens personnummer är 19850316-4728 enligt ansökan.",
+        "19850316-4728",
+    ),
+    (
+        "FI_HETU",
+        "Potilaan henkilötunnus: 020395Y456X",
+        "020395Y456X",
+    ),
+    (
+        "NO_FNR",
+        "Fødselsnummer (11 siffer): 120389 50108",
+        "120389 50108",
+    ),
+    (
+        "DK_CPR",
+        r#"{"navn": "Jens Hansen", "cpr": "2308794417"}"#,
+        "2308794417",
+    ),
+    (
+        "CN_RESIDENT_ID",
+        "姓名：张伟，公民身份号码：320102197908234179",
+        "320102197908234179",
+    ),
+    (
+        "KR_RRN",
+        "성명: 홍길동 / 주민번호: 790823-2118042",
+        "790823-2118042",
+    ),
+    (
+        "JP_MY_NUMBER",
+        "個人番号（マイナンバー）：5917-3042-2863",
+        "5917-3042-2863",
+    ),
+    (
+        "ZA_ID",
+        "South African ID number: 7908235042089",
+        "7908235042089",
+    ),
+    ("CH_AHV", "Numéro AVS: 756.3041.1782.59", "756.3041.1782.59"),
+    ("AU_MEDICARE", "Medicare No. 3381640233 IRN 2", "3381640233"),
+    ("AU_ABN", "Tax invoice (ABN 33601378295)", "33601378295"),
+    (
+        "MX_CURP",
+        "Clave Única de Registro de Población (CURP): HERJ790823HNLRRS01",
+        "HERJ790823HNLRRS01",
+    ),
+    (
+        "BE_NATIONAL_NUMBER",
+        "Rijksregisternr.: 79.08.23-187.62",
+        "79.08.23-187.62",
+    ),
+    ("IE_PPSN", "Your PPSN is 8264513KA.", "8264513KA"),
+    (
+        "TR_TCKN",
+        "T.C. Kimlik Numarası: 64203817506",
+        "64203817506",
+    ),
 ];
 
 /// Recall on [`HELD_OUT`], per entity and overall, printed with each miss
@@ -1295,7 +1560,10 @@ const HELD_OUT: &[(&str, &str, &str)] = &[
 /// numbers in international groups, camel-case context words. A seventh
 /// batch of 7 lines (passwords and credential pairs in chat, mail and
 /// tickets) was written after the prose password rules and before they
-/// were run on it: all 7 found.
+/// were run on it: all 7 found. So were all 17 of a ninth batch (the
+/// sixteen national identity numbers of the seventh session, in forms,
+/// records and their own languages), written after those rules and before
+/// they were run on it.
 /// No line is missed now (card groups joined by dots, `3530.7933.7915.6683`,
 /// once were). No line may give
 /// a finding of another entity away from its value.
@@ -1439,6 +1707,11 @@ const HELD_OUT_NEGATIVES: &[&str] = &[
     "password: use the one from the vault (rotated 2026-11-01)",
     "login to https://grafana.internal:3000/d/abc123 and check",
     "creds are in the usual place / ask Priya",
+    // Batch 9: identity-number shapes with no word naming them.
+    "Sipariş no: 51937402696",
+    "commit 850316-4728 merged into main",
+    "case 020395-456X reopened",
+    "invoice 7908235042089 paid",
 ];
 
 /// No finding on [`HELD_OUT_NEGATIVES`]: each finding is printed with its
