@@ -168,20 +168,44 @@ pub(crate) fn score(
     }
 
     let secret = r.category == shoal_schemas::Category::Secret;
-    if PLACEHOLDERS.in_value.is_match(value)
-        || secret && PLACEHOLDERS.secret_in_value.is_match(value)
+    if written(&PLACEHOLDERS.in_value, value)
+        || secret && written(&PLACEHOLDERS.secret_in_value, value)
     {
         confidence -= 0.5;
-    } else if PLACEHOLDERS.test_in_value.is_match(value) {
+    } else if written(&PLACEHOLDERS.test_in_value, value) {
         confidence -= 0.2;
-    } else if PLACEHOLDERS
-        .nearby
-        .is_match(&buf[same_line(buf, &span, NEARBY)])
-    {
+    } else if written(&PLACEHOLDERS.nearby, &buf[same_line(buf, &span, NEARBY)]) {
         confidence -= 0.15;
     }
     Some(confidence.clamp(0.0, 1.0))
 }
+
+/// True when `hay` holds one of the automaton's words as a person writes
+/// it: a short word's runs of letters all small, all capitals, or a
+/// capital and then small ones (`xxxx`, `XXXX`, `myFakeKey`, `John Doe`);
+/// a word of [`LONG_WORD`] letters or more in any case. Random characters hold such
+/// words in any case now and then (`…1xxXxMZq…` in a key's base64, once
+/// in some thousand keys), and a key is no placeholder for that.
+fn written(words: &aho_corasick::AhoCorasick, hay: &[u8]) -> bool {
+    words.find_overlapping_iter(hay).any(|m| {
+        let word = &hay[m.range()];
+        word.iter().filter(|b| b.is_ascii_alphabetic()).count() >= LONG_WORD
+            || word
+                .split(|b| !b.is_ascii_alphabetic())
+                .all(|run| match run.split_first() {
+                    None => true,
+                    Some((_, rest)) => {
+                        rest.iter().all(u8::is_ascii_lowercase)
+                            || run.iter().all(u8::is_ascii_uppercase)
+                    }
+                })
+    })
+}
+
+/// Letters from which a placeholder word counts in any case
+/// (`PassWord`, `ChangeMe`): random characters spell one of six letters
+/// about once in a billion places.
+const LONG_WORD: usize = 6;
 
 /// True for the digits of an epoch time in milliseconds from 2011 to 2033
 /// (`1700000000123`, as JavaScript and Java write them in logs). Longer

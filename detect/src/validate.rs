@@ -168,6 +168,39 @@ pub enum Validator {
     IePpsn,
     /// Turkish identity number: two check digits.
     TrTckn,
+    /// Romanian CNP: a birth date, a county and a mod-11 check digit.
+    RoCnp,
+    /// Bulgarian EGN: a birth date and a mod-11 check digit.
+    BgEgn,
+    /// Czech or Slovak birth number: a birth date and divisible by 11.
+    CzBirthNumber,
+    /// Croatian OIB: ISO 7064 MOD 11,10.
+    HrOib,
+    /// Slovenian EMŠO: a birth date and a mod-11 check digit.
+    SiEmso,
+    /// Lithuanian or Estonian personal code: a birth date and a two-round
+    /// mod-11 check digit.
+    BalticPersonalCode,
+    /// Latvian personal code (the form before 2017): a birth date and a
+    /// check digit.
+    LvPersonalCode,
+    /// Austrian social insurance number: a mod-11 check digit.
+    AtSvnr,
+    /// Icelandic kennitala: a birth date, a mod-11 check digit and the
+    /// century.
+    IsKennitala,
+    /// Greek AMKA: a birth date and Luhn.
+    GrAmka,
+    /// Portuguese NIF: a mod-11 check digit.
+    PtNif,
+    /// Chilean RUT: a mod-11 check character (`K`).
+    ClRut,
+    /// Argentine CUIL/CUIT: a known kind and a mod-11 check digit.
+    ArCuil,
+    /// Hungarian TAJ number: a weighted mod-10 check digit.
+    HuTaj,
+    /// Israeli identity number: a Luhn-like check digit.
+    IlId,
 }
 
 impl Validator {
@@ -204,6 +237,20 @@ impl Validator {
                 | Validator::AuAbn
                 | Validator::BeNationalNumber
                 | Validator::TrTckn
+                | Validator::RoCnp
+                | Validator::BgEgn
+                | Validator::CzBirthNumber
+                | Validator::HrOib
+                | Validator::SiEmso
+                | Validator::BalticPersonalCode
+                | Validator::LvPersonalCode
+                | Validator::AtSvnr
+                | Validator::IsKennitala
+                | Validator::GrAmka
+                | Validator::PtNif
+                | Validator::ArCuil
+                | Validator::HuTaj
+                | Validator::IlId
         )
     }
 
@@ -283,6 +330,21 @@ impl Validator {
             Validator::BeNationalNumber => d.is_some_and(national::be_national_number),
             Validator::IePpsn => national::ie_ppsn(text),
             Validator::TrTckn => d.is_some_and(national::tr_tckn),
+            Validator::RoCnp => d.is_some_and(national::ro_cnp),
+            Validator::BgEgn => d.is_some_and(national::bg_egn),
+            Validator::CzBirthNumber => d.is_some_and(national::cz_birth_number),
+            Validator::HrOib => d.is_some_and(national::hr_oib),
+            Validator::SiEmso => d.is_some_and(national::si_emso),
+            Validator::BalticPersonalCode => d.is_some_and(national::baltic_personal_code),
+            Validator::LvPersonalCode => d.is_some_and(national::lv_personal_code),
+            Validator::AtSvnr => d.is_some_and(national::at_svnr),
+            Validator::IsKennitala => d.is_some_and(national::is_kennitala),
+            Validator::GrAmka => d.is_some_and(national::gr_amka),
+            Validator::PtNif => d.is_some_and(national::pt_nif),
+            Validator::ClRut => national::cl_rut(text),
+            Validator::ArCuil => d.is_some_and(national::ar_cuil),
+            Validator::HuTaj => d.is_some_and(national::hu_taj),
+            Validator::IlId => d.is_some_and(national::il_id),
         }
     }
 }
@@ -859,16 +921,23 @@ fn de_tax_id(d: &[u8]) -> bool {
     if repeated != 1 || counts.iter().any(|&c| c > 3) {
         return false;
     }
+    iso7064_mod11_10(d)
+}
+
+/// ISO 7064 MOD 11,10: the last digit checks the ones before it.
+fn iso7064_mod11_10(d: &[u8]) -> bool {
+    let Some((&last, body)) = d.split_last() else {
+        return false;
+    };
     let mut product = 10u32;
-    for &x in &d[..10] {
+    for &x in body {
         let mut sum = (u32::from(x) + product) % 10;
         if sum == 0 {
             sum = 10;
         }
         product = (sum * 2) % 11;
     }
-    let check = (11 - product) % 10;
-    check == u32::from(d[10])
+    (11 - product) % 10 == u32::from(last)
 }
 
 fn nl_bsn(d: &[u8]) -> bool {

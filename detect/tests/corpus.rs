@@ -366,13 +366,13 @@ fn positive(rng: &mut Rng) -> (&'static str, String, String) {
     }
 }
 
-/// A national identity number of one of sixteen countries, in its usual
+/// A national identity number of one of 32 kinds, in its usual
 /// layout: the country drawn first, then a number in its shape (a birth
 /// date where the number holds one) until its validator takes it, set in a
 /// line that names it.
 fn national_id(rng: &mut Rng) -> (&'static str, String, String) {
     let ymd = |rng: &mut Rng| (rng.below(100), 1 + rng.below(12), 1 + rng.below(28));
-    let country = rng.below(16);
+    let country = rng.below(32);
     loop {
         let (y, m, d) = ymd(rng);
         let (entity, validator, value, templates): (_, _, _, &[&str]) = match country {
@@ -511,11 +511,123 @@ fn national_id(rng: &mut Rng) -> (&'static str, String, String) {
                 ),
                 &["PPS number: {}", "ppsn {}"],
             ),
-            _ => (
+            15 => (
                 "TR_TCKN",
                 Validator::TrTckn,
                 format!("{}{}", 1 + rng.below(9), rng.digits(10)),
                 &["TC Kimlik No: {}", "tckn={}"],
+            ),
+            16 => (
+                "RO_CNP",
+                Validator::RoCnp,
+                format!(
+                    "{}{y:02}{m:02}{d:02}{:02}{}",
+                    1 + rng.below(2),
+                    1 + rng.below(40),
+                    rng.digits(4)
+                ),
+                &["CNP: {}", "cnp,nume\n{},Ionescu"],
+            ),
+            17 => (
+                "BG_EGN",
+                Validator::BgEgn,
+                format!("{y:02}{m:02}{d:02}{}", rng.digits(4)),
+                &["ЕГН: {}", "egn={}"],
+            ),
+            18 => (
+                "CZ_BIRTH_NUMBER",
+                Validator::CzBirthNumber,
+                format!("{y:02}{:02}{d:02}/{}", m + 50 * rng.below(2), rng.digits(4)),
+                &["Rodné číslo: {}", "r.č. {}"],
+            ),
+            19 => (
+                "HR_OIB",
+                Validator::HrOib,
+                rng.digits(11),
+                &["OIB: {}", "\"oib\": \"{}\""],
+            ),
+            20 => (
+                "SI_EMSO",
+                Validator::SiEmso,
+                format!("{d:02}{m:02}9{y:02}50{}", rng.digits(4)),
+                &["EMŠO: {}", "emso={}"],
+            ),
+            21 => (
+                "LT_PERSONAL_CODE",
+                Validator::BalticPersonalCode,
+                format!("{}{y:02}{m:02}{d:02}{}", 3 + rng.below(2), rng.digits(4)),
+                &["Asmens kodas: {}", "asmens kodas {}"],
+            ),
+            22 => (
+                "EE_PERSONAL_CODE",
+                Validator::BalticPersonalCode,
+                format!("{}{y:02}{m:02}{d:02}{}", 3 + rng.below(2), rng.digits(4)),
+                &["Isikukood: {}", "isikukood;{}"],
+            ),
+            23 => (
+                "LV_PERSONAL_CODE",
+                Validator::LvPersonalCode,
+                format!("{d:02}{m:02}{y:02}-1{}", rng.digits(4)),
+                &["Personas kods: {}", "p.k. {}"],
+            ),
+            24 => (
+                "AT_SVNR",
+                Validator::AtSvnr,
+                format!("{}{} {d:02}{m:02}{y:02}", 1 + rng.below(9), rng.digits(3)),
+                &["SV-Nr.: {}", "Versicherungsnummer {}"],
+            ),
+            25 => (
+                "IS_KENNITALA",
+                Validator::IsKennitala,
+                format!("{d:02}{m:02}{y:02}-{}9", rng.digits(3)),
+                &["Kennitala: {}", "kt. {}"],
+            ),
+            26 => (
+                "GR_AMKA",
+                Validator::GrAmka,
+                format!("{d:02}{m:02}{y:02}{}", rng.digits(5)),
+                &["ΑΜΚΑ: {}", "amka={}"],
+            ),
+            27 => (
+                "PT_NIF",
+                Validator::PtNif,
+                format!("{}{}", 1 + rng.below(3), rng.digits(8)),
+                &["NIF: {}", "Número de contribuinte {}"],
+            ),
+            28 => (
+                "CL_RUT",
+                Validator::ClRut,
+                format!(
+                    "{}.{}.{}-{}",
+                    5 + rng.below(20),
+                    rng.digits(3),
+                    rng.digits(3),
+                    rng.chars(b"0123456789K", 1)
+                ),
+                &["RUT: {}", "Nombre: Camila Soto, RUN {}"],
+            ),
+            29 => (
+                "AR_CUIL",
+                Validator::ArCuil,
+                format!(
+                    "{}-{}-{}",
+                    rng.pick(&["20", "23", "27"]),
+                    rng.digits(8),
+                    rng.digits(1)
+                ),
+                &["CUIL: {}", "cuit {}"],
+            ),
+            30 => (
+                "HU_TAJ",
+                Validator::HuTaj,
+                format!("{} {} {}", rng.digits(3), rng.digits(3), rng.digits(3)),
+                &["TAJ szám: {}", "taj={}"],
+            ),
+            _ => (
+                "IL_ID",
+                Validator::IlId,
+                rng.digits(9),
+                &["תעודת זהות: {}", "teudat zehut {}"],
             ),
         };
         if validator.check(value.as_bytes()) {
@@ -1603,6 +1715,62 @@ const HELD_OUT: &[(&str, &str, &str)] = &[
         "src login https://sourcegraph.corp.internal --token sgp_local_2ad386b629a75e5fca2d7f1b4ced7d29fccbae4a",
         "sgp_local_2ad386b629a75e5fca2d7f1b4ced7d29fccbae4a",
     ),
+    // Batch 11 (seventh session of 2026-11-23): the fifteen identity-number
+    // rules of that session's second set, in the abbreviations, records
+    // and sentences of their countries, written after the rules and before
+    // they were run on it.
+    (
+        "RO_CNP",
+        "Subsemnatul Popescu Ion, CNP 2790823408716, domiciliat în București",
+        "2790823408716",
+    ),
+    ("BG_EGN", "Име: Иван Петров, ЕГН 8803152741", "8803152741"),
+    (
+        "CZ_BIRTH_NUMBER",
+        "Pacient: Jana Nováková, r.č. 796215/0317",
+        "796215/0317",
+    ),
+    (
+        "HR_OIB",
+        r#"{"ime": "Marko", "oib": "50927318465"}"#,
+        "50927318465",
+    ),
+    ("SI_EMSO", "EMŠO 1503992503187 (Ljubljana)", "1503992503187"),
+    (
+        "LT_PERSONAL_CODE",
+        "Pareiškėjo asmens kodas 47908230270",
+        "47908230270",
+    ),
+    (
+        "EE_PERSONAL_CODE",
+        "nimi;isikukood\nMari Tamm;50110152711",
+        "50110152711",
+    ),
+    (
+        "LV_PERSONAL_CODE",
+        "Jānis Bērziņš, p.k. 220887-03453",
+        "220887-03453",
+    ),
+    (
+        "AT_SVNR",
+        "Sozialversicherungsnummer 2871 150388",
+        "2871 150388",
+    ),
+    (
+        "IS_KENNITALA",
+        "Nafn: Jón Jónsson, kt. 150388-2449",
+        "150388-2449",
+    ),
+    ("GR_AMKA", "Α.Μ.Κ.Α.: 15038824171", "15038824171"),
+    ("PT_NIF", "Contribuinte n.º 218739460", "218739460"),
+    (
+        "CL_RUT",
+        "Nombre: Camila Soto, RUN 16.428.317-8",
+        "16.428.317-8",
+    ),
+    ("AR_CUIL", "C.U.I.L.: 27-35081294-1", "27-35081294-1"),
+    ("HU_TAJ", "TAJ-szám: 518 293 747", "518 293 747"),
+    ("IL_ID", "מספר זהות 315926840", "315926840"),
 ];
 
 /// Recall on [`HELD_OUT`], per entity and overall, printed with each miss

@@ -239,3 +239,43 @@ fn a_sentry_dsn_is_a_secret_not_an_email_address() {
     let entities: Vec<&str> = out.iter().map(|d| e.rule(d.rule).entity.as_str()).collect();
     assert_eq!(entities, ["SENTRY_DSN"]);
 }
+
+/// A short placeholder word counts as a person writes it, not as random
+/// characters happen to spell it: a key whose base64 holds `xxXx` or
+/// `fAkE` is a key (one in some hundred real RSA keys holds one of the
+/// placeholder words in some mix of cases), while a body of `x` and a
+/// value that says `EXAMPLE` stay placeholders.
+#[test]
+fn placeholder_words_count_in_the_case_people_write_them() {
+    let e = engine(1 << 20);
+    let found = |text: &str| {
+        let mut out = Vec::new();
+        e.scanner().scan_slice(text.as_bytes(), None, &mut out);
+        out.iter()
+            .map(|d| e.rule(d.rule).entity.clone())
+            .collect::<Vec<_>>()
+    };
+    let key = |line: &str| {
+        format!(
+            "-----BEGIN RSA PRIVATE KEY-----\n{line}\n\
+             EVwWrYv5VwTGHQQkXowURRnhAyaaBgroV3u7YizTEsCJ5EStTKto3Qy4jWY6dTEo\n\
+             ot8m1NsSHRqi9sooo4gaw6Upp8h0gDiHXQ+9Up/li7SRenMXYj0PRJvxiTKcuGRa\n\
+             -----END RSA PRIVATE KEY-----\n"
+        )
+    };
+    for line in [
+        "1xxXxMZqC9jEZ5Ln1bAOTYueq4iqJrqiGaWZGt15BNJ5j3yECz7z68T60x/db3S9",
+        "1fAkEMZqC9jEZ5Ln1bAOTYueq4iqJrqiGaWZGt15BNJ5j3yECz7z68T60x/db3S9",
+    ] {
+        assert_eq!(found(&key(line)), ["PRIVATE_KEY"], "{line}");
+    }
+    for line in [
+        "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx",
+        "1FAKEMZqC9jEZ5Ln1bAOTYueq4iqJrqiGaWZGt15BNJ5j3yECz7z68T60x/db3S9",
+    ] {
+        assert!(found(&key(line)).is_empty(), "{line}");
+    }
+    // A word of six letters or more counts in any case: people write
+    // `PassWord` and `ChangeMe` in camel case.
+    assert!(found(r#""LocalConsolePassword": "PassWordMustBeAtLeast6Chars.""#).is_empty());
+}

@@ -1,13 +1,15 @@
 //! Check digits and embedded dates of national identity numbers: the
 //! Nordic personal numbers, Poland, Belgium, Ireland, Switzerland, Turkey,
-//! China, Korea, Japan, South Africa, Australia and Mexico.
+//! China, Korea, Japan, South Africa, Australia and Mexico; Romania,
+//! Bulgaria, Czechia and Slovakia, Croatia, Slovenia, the Baltic states,
+//! Austria, Iceland, Greece, Portugal, Hungary, Chile, Argentina and Israel.
 //!
 //! Each function takes the number's digits (`d`, values 0–9, separators
 //! already dropped) or, where letters belong to the number, its text.
 //! Formats are those the issuing registries publish; the references are in
 //! the rules (`rules/pii-national-ids.yaml`).
 
-use super::{all_same, days_in_month, luhn};
+use super::{all_same, days_in_month, iso7064_mod11_10, luhn};
 
 /// `d[..n]` as a number.
 fn number(d: &[u8]) -> u32 {
@@ -312,6 +314,257 @@ pub(super) fn tr_tckn(d: &[u8]) -> bool {
     (odd * 7 + 10 * even - even) % 10 == n(9) && (odd + even + n(9)) % 10 == n(10)
 }
 
+/// Romanian CNP: a sex-and-century digit (1–8; 9 for foreigners), a
+/// birth date, a county (01–52, 70), a serial and a weighted mod-11 check
+/// digit (10 written as 1).
+pub(super) fn ro_cnp(d: &[u8]) -> bool {
+    if d.len() != 13 {
+        return false;
+    }
+    let century = match d[0] {
+        1 | 2 | 7 | 8 | 9 => 1900,
+        3 | 4 => 1800,
+        5 | 6 => 2000,
+        _ => return false,
+    };
+    let county = number(&d[7..9]);
+    const W: [u32; 12] = [2, 7, 9, 1, 4, 6, 3, 5, 8, 2, 7, 9];
+    let check = match weighted(&d[..12], &W) % 11 {
+        10 => 1,
+        r => r,
+    };
+    date(
+        century + number(&d[1..3]),
+        number(&d[3..5]),
+        number(&d[5..7]),
+    ) && matches!(county, 1..=52 | 70)
+        && check == u32::from(d[12])
+}
+
+/// Bulgarian EGN: a birth date (the month +20 for the 1800s, +40 for the
+/// 2000s), a serial and a weighted mod-11 check digit (10 written as 0).
+pub(super) fn bg_egn(d: &[u8]) -> bool {
+    if d.len() != 10 {
+        return false;
+    }
+    let (century, month) = match number(&d[2..4]) {
+        m @ 1..=12 => (1900, m),
+        m @ 21..=32 => (1800, m - 20),
+        m @ 41..=52 => (2000, m - 40),
+        _ => return false,
+    };
+    const W: [u32; 9] = [2, 4, 8, 5, 10, 9, 7, 3, 6];
+    date(century + number(&d[..2]), month, number(&d[4..6]))
+        && weighted(&d[..9], &W) % 11 % 10 == u32::from(d[9])
+}
+
+/// Czech or Slovak birth number (rodné číslo): `YYMMDD/XXXX`, the month
+/// +50 for women (+20 or +70 when a day's serials ran out), the ten-digit
+/// number divisible by 11 (or its first nine leaving 10 and a last 0).
+/// Nine-digit numbers, issued before 1954, have no check and are not taken.
+pub(super) fn cz_birth_number(d: &[u8]) -> bool {
+    if d.len() != 10 {
+        return false;
+    }
+    let month = match number(&d[2..4]) {
+        m @ 1..=12 => m,
+        m @ (21..=32 | 51..=62) => m - 20 - 30 * u32::from(m > 50),
+        m @ 71..=82 => m - 70,
+        _ => return false,
+    };
+    let yy = number(&d[..2]);
+    let n = u64::from(number(&d[..9])) * 10 + u64::from(d[9]);
+    let first_nine = u64::from(number(&d[..9]));
+    date_in_any(&[19, 20], yy, month, number(&d[4..6]))
+        && (n.is_multiple_of(11) || first_nine % 11 == 10 && d[9] == 0)
+}
+
+/// Croatian OIB: eleven digits, ISO 7064 MOD 11,10.
+pub(super) fn hr_oib(d: &[u8]) -> bool {
+    d.len() == 11 && !all_same(d) && iso7064_mod11_10(d)
+}
+
+/// Slovenian EMŠO (as Yugoslav JMBG): `DDMMYYY`, a region, a serial and a
+/// weighted mod-11 check digit.
+pub(super) fn si_emso(d: &[u8]) -> bool {
+    if d.len() != 13 {
+        return false;
+    }
+    let yyy = number(&d[4..7]);
+    let year = if yyy >= 800 { 1000 + yyy } else { 2000 + yyy };
+    const W: [u32; 12] = [7, 6, 5, 4, 3, 2, 7, 6, 5, 4, 3, 2];
+    let check = match 11 - weighted(&d[..12], &W) % 11 {
+        11 => 0,
+        10 => return false,
+        k => k,
+    };
+    date(year, number(&d[2..4]), number(&d[..2])) && check == u32::from(d[12])
+}
+
+/// Lithuanian or Estonian personal code: a sex-and-century digit (1–6),
+/// `YYMMDD`, a serial and a check digit from two rounds of weights.
+pub(super) fn baltic_personal_code(d: &[u8]) -> bool {
+    if d.len() != 11 || !(1..=6).contains(&d[0]) {
+        return false;
+    }
+    let century = 1800 + 100 * ((u32::from(d[0]) - 1) / 2);
+    let mut check = weighted(&d[..10], &[1, 2, 3, 4, 5, 6, 7, 8, 9, 1]) % 11;
+    if check == 10 {
+        check = weighted(&d[..10], &[3, 4, 5, 6, 7, 8, 9, 1, 2, 3]) % 11 % 10;
+    }
+    date(
+        century + number(&d[1..3]),
+        number(&d[3..5]),
+        number(&d[5..7]),
+    ) && check == u32::from(d[10])
+}
+
+/// Latvian personal code of the old form: `DDMMYY-CNNNN`, the century
+/// digit 0–2, and a weighted check digit. (Codes issued since July 2017
+/// start with 32 and hold neither a date nor a check.)
+pub(super) fn lv_personal_code(d: &[u8]) -> bool {
+    if d.len() != 11 || d[6] > 2 {
+        return false;
+    }
+    const W: [u32; 10] = [1, 6, 3, 7, 9, 10, 5, 8, 4, 2];
+    date(
+        1800 + 100 * u32::from(d[6]) + number(&d[4..6]),
+        number(&d[2..4]),
+        number(&d[..2]),
+    ) && (1101 - weighted(&d[..10], &W)) % 11 == u32::from(d[10])
+}
+
+/// Austrian social insurance number: a serial of three digits, a check
+/// digit (weights 3-7-9, 5-8-4-2-1-6 over the rest, mod 11) and the
+/// holder's birth date `DDMMYY` (a day or month may be out of range when
+/// unknown, so the date is not checked).
+pub(super) fn at_svnr(d: &[u8]) -> bool {
+    if d.len() != 10 || d[0] == 0 {
+        return false;
+    }
+    const W: [u32; 10] = [3, 7, 9, 0, 5, 8, 4, 2, 1, 6];
+    weighted(d, &W) % 11 == u32::from(d[3]) && number(&d[6..8]) <= 12
+}
+
+/// Icelandic kennitala: `DDMMYY` (the day +40 for a company), two digits, a
+/// weighted mod-11 check digit and the century (9, 0 or 8).
+pub(super) fn is_kennitala(d: &[u8]) -> bool {
+    if d.len() != 10 {
+        return false;
+    }
+    let century = match d[9] {
+        9 => 1900,
+        0 => 2000,
+        8 => 1800,
+        _ => return false,
+    };
+    let dd = number(&d[..2]);
+    let day = if dd > 40 { dd - 40 } else { dd };
+    const W: [u32; 8] = [3, 2, 7, 6, 5, 4, 3, 2];
+    let check = match 11 - weighted(&d[..8], &W) % 11 {
+        11 => 0,
+        10 => return false,
+        k => k,
+    };
+    date(century + number(&d[4..6]), number(&d[2..4]), day) && check == u32::from(d[8])
+}
+
+/// Greek AMKA: `DDMMYY`, four digits and a Luhn check digit.
+pub(super) fn gr_amka(d: &[u8]) -> bool {
+    d.len() == 11
+        && date_in_any(
+            &[19, 20],
+            number(&d[4..6]),
+            number(&d[2..4]),
+            number(&d[..2]),
+        )
+        && luhn(d)
+}
+
+/// Portuguese NIF: nine digits, the first naming the holder's kind (1–3
+/// people, 5–9 others), a weighted mod-11 check digit.
+pub(super) fn pt_nif(d: &[u8]) -> bool {
+    if d.len() != 9 || matches!(d[0], 0 | 4) || all_same(d) {
+        return false;
+    }
+    let check = 11 - weighted(&d[..8], &[9, 8, 7, 6, 5, 4, 3, 2]) % 11;
+    (if check >= 10 { 0 } else { check }) == u32::from(d[8])
+}
+
+/// Chilean RUT/RUN: a number of seven or eight digits and a mod-11 check
+/// character (`K` for 10), as in `21.736.452-3`.
+pub(super) fn cl_rut(text: &str) -> bool {
+    let Some((body, check)) = text.rsplit_once('-') else {
+        return false;
+    };
+    let digits: Vec<u32> = body
+        .bytes()
+        .filter(u8::is_ascii_digit)
+        .map(|b| u32::from(b - b'0'))
+        .collect();
+    if !(7..=8).contains(&digits.len()) {
+        return false;
+    }
+    let sum: u32 = digits
+        .iter()
+        .rev()
+        .zip([2, 3, 4, 5, 6, 7].iter().cycle())
+        .map(|(d, w)| d * w)
+        .sum();
+    let expected = match 11 - sum % 11 {
+        11 => '0',
+        10 => 'K',
+        k => char::from_digit(k, 10).unwrap_or('?'),
+    };
+    check.eq_ignore_ascii_case(&expected.to_string())
+}
+
+/// Argentine CUIL/CUIT: a kind (20, 23, 24, 27 for people; 30, 33, 34 for
+/// companies), the DNI and a weighted mod-11 check digit.
+pub(super) fn ar_cuil(d: &[u8]) -> bool {
+    if d.len() != 11 || !matches!(number(&d[..2]), 20 | 23 | 24 | 27 | 30 | 33 | 34) {
+        return false;
+    }
+    const W: [u32; 10] = [5, 4, 3, 2, 7, 6, 5, 4, 3, 2];
+    let check = match 11 - weighted(&d[..10], &W) % 11 {
+        11 => 0,
+        10 => return false,
+        k => k,
+    };
+    check == u32::from(d[10])
+}
+
+/// Hungarian TAJ number: nine digits, the last the sum of the first eight
+/// weighted 3 and 7 in turn, mod 10.
+pub(super) fn hu_taj(d: &[u8]) -> bool {
+    if d.len() != 9 || all_same(d) {
+        return false;
+    }
+    let sum: u32 = d[..8]
+        .iter()
+        .enumerate()
+        .map(|(i, &x)| u32::from(x) * if i % 2 == 0 { 3 } else { 7 })
+        .sum();
+    sum % 10 == u32::from(d[8])
+}
+
+/// Israeli identity number (Teudat Zehut): nine digits (shorter ones
+/// padded with zeros), weights 1 and 2 in turn, digit sums, mod 10.
+pub(super) fn il_id(d: &[u8]) -> bool {
+    if d.len() != 9 || all_same(d) {
+        return false;
+    }
+    let sum: u32 = d
+        .iter()
+        .enumerate()
+        .map(|(i, &x)| {
+            let v = u32::from(x) * if i % 2 == 0 { 1 } else { 2 };
+            if v > 9 { v - 9 } else { v }
+        })
+        .sum();
+    sum.is_multiple_of(10)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -384,6 +637,43 @@ mod tests {
         digit_check(kr_rrn, &["850709-1234568", "030211-4512303"]);
         digit_check(jp_my_number, &["1234 5678 9018", "483027519629"]);
         assert!(!jp_my_number(&digits("000000000000")));
+    }
+
+    #[test]
+    fn european_numbers() {
+        digit_check(ro_cnp, &["1850709123455", "6030211401239"]);
+        assert!(!ro_cnp(&digits("1851309123451")), "month 13");
+        digit_check(bg_egn, &["8507091237", "0342114574"]);
+        digit_check(
+            cz_birth_number,
+            &["855709/1235", "030211/4571", "791023/4123"],
+        );
+        digit_check(hr_oib, &["69382714502", "24805197365"]);
+        digit_check(si_emso, &["0907985500121", "1102003505163"]);
+        digit_check(
+            baltic_personal_code,
+            &["38507091237", "60302110452", "47908230270"],
+        );
+        digit_check(lv_personal_code, &["110203-10457", "230879-12039"]);
+        digit_check(at_svnr, &["1233 090785", "4564 110203"]);
+        // The check digit is the fourth: changing the last leaves it valid
+        // only when the date stays one; 9 is no month's tens.
+        assert!(!at_svnr(&digits("1234 090785")));
+        assert!(is_kennitala(&digits("110203-3140")));
+        assert!(is_kennitala(&digits("230879-2659")));
+        assert!(!is_kennitala(&digits("110203-3150")));
+        digit_check(gr_amka, &["09078512341", "23087912053"]);
+        digit_check(pt_nif, &["234567813", "185294065"]);
+        digit_check(hu_taj, &["382 910 454", "704 183 627"]);
+        digit_check(ar_cuil, &["27-38291045-7", "23-29471836-2"]);
+        digit_check(il_id, &["304183627", "029517430"]);
+        assert!(cl_rut("21.736.452-3"));
+        assert!(cl_rut("7.654.321-6"));
+        assert!(!cl_rut("21.736.452-4"));
+        assert!((1_000_000..30_000_000).any(|n: u32| {
+            let s = format!("{n}");
+            cl_rut(&format!("{s}-K")) && !cl_rut(&format!("{s}-0"))
+        }));
     }
 
     #[test]
