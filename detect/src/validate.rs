@@ -82,7 +82,7 @@ pub enum Validator {
     /// Connection URI: the password part is not a template or placeholder.
     UriPassword,
     /// E.164 / national phone: 7–15 digits, not all the same digit, not a
-    /// number set aside for fiction (NANP 555-01xx and 555-1212, Ofcom's
+    /// number set aside for fiction (NANP 555 numbers, Ofcom's
     /// drama ranges), not ending in five zeros (a round quantity:
     /// `+3600000` milliseconds).
     Phone,
@@ -450,20 +450,19 @@ fn digits<'a>(text: &str, store: &'a mut [u8; MAX_DIGITS]) -> Option<&'a [u8]> {
 }
 
 /// Numbers set aside for fiction and documentation: North American
-/// 555-0100 to 555-0199 and 555-1212 (directory assistance), and Ofcom's
-/// drama ranges for UK mobiles (07700 900000–900999) and London
-/// (020 7946 0000–0999). Digits as values 0–9, with or without the country
-/// code.
+/// numbers of the 555 exchange (555-0100 to 555-0199 are reserved for
+/// fiction, 555-1212 is directory assistance, and the rest, though
+/// assignable, are what films, forms and documentation use:
+/// `206-555-1111` in the AWS CLI's examples), and Ofcom's drama ranges for
+/// UK mobiles (07700 900000–900999) and London (020 7946 0000–0999). Digits
+/// as values 0–9, with or without the country code.
 fn fictional_phone(d: &[u8]) -> bool {
     let nanp = match d {
         [1, rest @ ..] if rest.len() == 10 => Some(rest),
         _ if d.len() == 10 => Some(d),
         _ => None,
     };
-    if let Some(n) = nanp
-        && n[3..6] == [5, 5, 5]
-        && (n[6..8] == [0, 1] || n[6..] == [1, 2, 1, 2])
-    {
+    if nanp.is_some_and(|n| n[3..6] == [5, 5, 5]) {
         return true;
     }
     let uk = match d {
@@ -726,13 +725,16 @@ fn us_ssn(d: &[u8]) -> bool {
         111_111_111,
         987_654_320,
     ];
+    // Each group one digit repeated (`111-22-3333`, `222-33-4444`): how
+    // people make one up, and one number in a million otherwise.
+    let made_up = all_same(&d[..3]) && all_same(&d[3..5]) && all_same(&d[5..]);
     area != 0
         && area != 666
         && area < 900
         && group != 0
         && serial != 0
         && !KNOWN_FAKE.contains(&num(d))
-        && !all_same(d)
+        && !made_up
 }
 
 fn us_itin(d: &[u8]) -> bool {
@@ -1329,8 +1331,11 @@ mod tests {
                 "536-22-0000",
                 "078-05-1120",
                 "123-45-6789",
+                "111-22-3333",
+                "777-88-9999",
             ],
         );
+        assert!(ok(Validator::UsSsn, "111-22-3334"));
         assert!(ok(Validator::UsItin, "912-70-1234"));
         assert!(!ok(Validator::UsItin, "912-40-1234"));
         assert!(!ok(Validator::UsItin, "999999999"), "one digit repeated");
@@ -1380,10 +1385,12 @@ mod tests {
             Validator::PersonName,
             &["None", "Test User", "Search", "True"],
         );
-        assert!(ok(Validator::Phone, "+1 206 555 0099"));
+        assert!(ok(Validator::Phone, "+1 206 556 0099"));
         rejects(
             Validator::Phone,
             &[
+                "+1 206 555 0099",
+                "206-555-1111",
                 "+12065550103",
                 "(206) 555-0100",
                 "1-800-555-1212",
