@@ -399,8 +399,21 @@ fn password_value(text: &str) -> bool {
         .bytes()
         .all(|c| c.is_ascii_alphabetic() || c == b'_' || c == b'-')
         && ["pass", "pwd", "secret"].iter().any(|w| lower.contains(w));
+    // A format string's field (`{auth_token}`, `{0}`, `%(password)s`,
+    // `%s`) is where code puts a password.
+    let field = |open: &str, close: char| {
+        text.strip_prefix(open)
+            .and_then(|rest| rest.split_once(close))
+            .is_some_and(|(name, _)| name.bytes().all(|c| c.is_ascii_alphanumeric() || c == b'_'))
+    };
+    let template = field("{", '}') || field("%(", ')') || text.starts_with("%s");
     // A URL (`file://path`, `https://…`) is where a password is, not one.
-    !constant && !timestamp && !names_one && !text.starts_with("arn:") && !text.contains("://")
+    !constant
+        && !timestamp
+        && !names_one
+        && !template
+        && !text.starts_with("arn:")
+        && !text.contains("://")
 }
 
 /// True when no word of `text` is one that fills a name field in code or a
@@ -1248,6 +1261,9 @@ fn uri_password(text: &str) -> bool {
     let Some((userinfo, _)) = rest.rsplit_once('@') else {
         return false;
     };
+    // In a URL of several hosts (`https://a.com:123,user:pass@b.com`) the
+    // user's part follows the last comma.
+    let userinfo = userinfo.rsplit(',').next().unwrap_or(userinfo);
     let Some((_, password)) = userinfo.split_once(':') else {
         return false;
     };
@@ -1259,7 +1275,7 @@ fn uri_password(text: &str) -> bool {
         || p.starts_with('[');
     let placeholder = [
         "password", "passwd", "pass", "pwd", "secret", "changeme", "xxx", "***", "...", "example",
-        "guest", "admin", "root", "user", "test",
+        "guest", "admin", "root", "user", "test", "bar", "baz",
     ]
     .iter()
     .any(|w| p == *w || p.starts_with("your"))
@@ -1633,6 +1649,20 @@ mod tests {
             Validator::UriPassword,
             "postgres://app:S3cr3t-Pw@db.internal:5432/app"
         ));
+        // Several hosts: the user's part follows the last comma.
+        assert!(!ok(
+            Validator::UriPassword,
+            "https://a.com:123,foo:bar@b.com"
+        ));
+        assert!(ok(
+            Validator::UriPassword,
+            "https://a.com:123,ci:Wq3-nT7v@b.com"
+        ));
+        // Format strings' fields are where code puts a password.
+        for template in ["{auth_token}'", "{0}", "%(password)s", "%s"] {
+            assert!(!ok(Validator::PasswordValue, template), "{template}");
+        }
+        assert!(ok(Validator::PasswordValue, "{Wq3-nT7v}"));
         assert!(!ok(
             Validator::UriPassword,
             "postgres://app:${DB_PASSWORD}@db/app"
