@@ -201,6 +201,25 @@ pub enum Validator {
     HuTaj,
     /// Israeli identity number: a Luhn-like check digit.
     IlId,
+    /// US National Provider Identifier: Luhn with the prefix 80840.
+    UsNpi,
+    /// US DEA registration number: a registrant letter and a check digit.
+    UsDea,
+    /// UK driving licence number: the birth date inside it.
+    UkDrivingLicence,
+    /// German social (pension) insurance number: a birth date and a check
+    /// digit over the number and the initial.
+    DeSocialInsurance,
+    /// Thai national identity number: a mod-11 check digit.
+    ThNationalId,
+    /// Brazilian PIS/PASEP/NIT: a mod-11 check digit.
+    BrPis,
+    /// Spanish social security number: a province and mod 97.
+    EsNss,
+    /// Ontario health card number: Luhn.
+    CaOhip,
+    /// Australian Company Number: a weighted check digit.
+    AuAcn,
 }
 
 impl Validator {
@@ -251,6 +270,12 @@ impl Validator {
                 | Validator::ArCuil
                 | Validator::HuTaj
                 | Validator::IlId
+                | Validator::UsNpi
+                | Validator::ThNationalId
+                | Validator::BrPis
+                | Validator::EsNss
+                | Validator::CaOhip
+                | Validator::AuAcn
         )
     }
 
@@ -345,6 +370,15 @@ impl Validator {
             Validator::ArCuil => d.is_some_and(national::ar_cuil),
             Validator::HuTaj => d.is_some_and(national::hu_taj),
             Validator::IlId => d.is_some_and(national::il_id),
+            Validator::UsNpi => d.is_some_and(national::us_npi),
+            Validator::UsDea => national::us_dea(text),
+            Validator::UkDrivingLicence => national::uk_driving_licence(text),
+            Validator::DeSocialInsurance => national::de_social_insurance(text),
+            Validator::ThNationalId => d.is_some_and(national::th_national_id),
+            Validator::BrPis => d.is_some_and(national::br_pis),
+            Validator::EsNss => d.is_some_and(national::es_nss),
+            Validator::CaOhip => d.is_some_and(national::ca_ohip),
+            Validator::AuAcn => d.is_some_and(national::au_acn),
         }
     }
 }

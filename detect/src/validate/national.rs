@@ -2,7 +2,11 @@
 //! Nordic personal numbers, Poland, Belgium, Ireland, Switzerland, Turkey,
 //! China, Korea, Japan, South Africa, Australia and Mexico; Romania,
 //! Bulgaria, Czechia and Slovakia, Croatia, Slovenia, the Baltic states,
-//! Austria, Iceland, Greece, Portugal, Hungary, Chile, Argentina and Israel.
+//! Austria, Iceland, Greece, Portugal, Hungary, Chile, Argentina and Israel;
+//! and numbers of health, social insurance and driving: the US Medicare,
+//! NPI and DEA numbers, the UK driving licence, German, Spanish and
+//! Brazilian social insurance, Thailand, Ontario's health card and
+//! Australian company numbers.
 //!
 //! Each function takes the number's digits (`d`, values 0–9, separators
 //! already dropped) or, where letters belong to the number, its text.
@@ -565,6 +569,123 @@ pub(super) fn il_id(d: &[u8]) -> bool {
     sum.is_multiple_of(10)
 }
 
+/// US National Provider Identifier: ten digits, the first 1 or 2, Luhn
+/// over the number with the prefix 80840.
+pub(super) fn us_npi(d: &[u8]) -> bool {
+    if d.len() != 10 || !matches!(d[0], 1 | 2) {
+        return false;
+    }
+    let mut prefixed = [8, 0, 8, 4, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0];
+    prefixed[5..].copy_from_slice(d);
+    luhn(&prefixed)
+}
+
+/// US DEA registration number: a registrant letter, a second letter (or
+/// `9`), six digits and a check digit (the sum of the odd places and twice
+/// the even places, mod 10).
+pub(super) fn us_dea(text: &str) -> bool {
+    let b = text.as_bytes();
+    if b.len() != 9
+        || !b"ABCDEFGHJKLMPRSTUX".contains(&b[0])
+        || !(b[1].is_ascii_uppercase() || b[1] == b'9')
+        || !b[2..].iter().all(u8::is_ascii_digit)
+    {
+        return false;
+    }
+    let n = |i: usize| u32::from(b[2 + i] - b'0');
+    (n(0) + n(2) + n(4) + 2 * (n(1) + n(3) + n(5))) % 10 == n(6)
+}
+
+/// UK driving licence number (DVLA): five characters of the surname (`9`
+/// padding), the decade, the month of birth (+50 for women), the day, the
+/// year's last digit, two initials, a digit and two check characters.
+pub(super) fn uk_driving_licence(text: &str) -> bool {
+    let b = text.as_bytes();
+    if b.len() != 16 || !b[5..11].iter().all(u8::is_ascii_digit) {
+        return false;
+    }
+    let month = u32::from(b[6] - b'0') % 5 * 10 + u32::from(b[7] - b'0');
+    let day = u32::from(b[8] - b'0') * 10 + u32::from(b[9] - b'0');
+    let year = 1900 + u32::from(b[5] - b'0') * 10 + u32::from(b[10] - b'0');
+    matches!(b[6], b'0' | b'1' | b'5' | b'6') && date(year, month, day)
+}
+
+/// German pension insurance number (the social insurance number): an
+/// area, the birth date `DDMMYY`, the birth name's initial, a serial and a
+/// check digit (the letter as its place in the alphabet, weights
+/// 2-1-2-5-7-1-2-1-2-1-2-1, the products' digit sums, mod 10).
+pub(super) fn de_social_insurance(text: &str) -> bool {
+    let b: Vec<u8> = text.bytes().filter(|&c| c != b' ').collect();
+    if b.len() != 12
+        || !b[..8].iter().chain(&b[9..]).all(u8::is_ascii_digit)
+        || !b[8].is_ascii_uppercase()
+    {
+        return false;
+    }
+    let letter = b[8] - b'A' + 1;
+    let mut d: Vec<u8> = b[..8].iter().map(|c| c - b'0').collect();
+    d.extend([letter / 10, letter % 10]);
+    d.extend(b[9..11].iter().map(|c| c - b'0'));
+    const W: [u32; 12] = [2, 1, 2, 5, 7, 1, 2, 1, 2, 1, 2, 1];
+    let sum: u32 = d
+        .iter()
+        .zip(W)
+        .map(|(&x, w)| {
+            let p = u32::from(x) * w;
+            p / 10 + p % 10
+        })
+        .sum();
+    let area = number(&d[..2]);
+    (2..=89).contains(&area)
+        && date_in_any(
+            &[19, 20],
+            number(&d[6..8]),
+            number(&d[4..6]),
+            number(&d[2..4]),
+        )
+        && sum % 10 == u32::from(b[11] - b'0')
+}
+
+/// Thai national identity number: thirteen digits, the first 1–8, a
+/// weighted mod-11 check digit.
+pub(super) fn th_national_id(d: &[u8]) -> bool {
+    if d.len() != 13 || !(1..=8).contains(&d[0]) {
+        return false;
+    }
+    let sum: u32 = (0..12).map(|i| u32::from(d[i]) * (13 - i as u32)).sum();
+    (11 - sum % 11) % 10 == u32::from(d[12])
+}
+
+/// Brazilian PIS/PASEP/NIT: eleven digits, a weighted mod-11 check digit.
+pub(super) fn br_pis(d: &[u8]) -> bool {
+    if d.len() != 11 || all_same(d) {
+        return false;
+    }
+    let check = 11 - weighted(&d[..10], &[3, 2, 9, 8, 7, 6, 5, 4, 3, 2]) % 11;
+    (if check >= 10 { 0 } else { check }) == u32::from(d[10])
+}
+
+/// Spanish social security number: a province (01–53), eight digits and
+/// the ten before mod 97.
+pub(super) fn es_nss(d: &[u8]) -> bool {
+    // Ten digits overflow a u32.
+    let body = d.iter().take(10).fold(0u64, |n, &x| n * 10 + u64::from(x));
+    d.len() == 12 && (1..=53).contains(&number(&d[..2])) && body % 97 == u64::from(number(&d[10..]))
+}
+
+/// Ontario health card number: ten digits, Luhn.
+pub(super) fn ca_ohip(d: &[u8]) -> bool {
+    d.len() == 10 && d[0] != 0 && !all_same(d) && luhn(d)
+}
+
+/// Australian Company Number: nine digits, weights 8 to 1, the check the
+/// complement of the sum mod 10.
+pub(super) fn au_acn(d: &[u8]) -> bool {
+    d.len() == 9
+        && !all_same(d)
+        && (10 - weighted(&d[..8], &[8, 7, 6, 5, 4, 3, 2, 1]) % 10) % 10 == u32::from(d[8])
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -674,6 +795,31 @@ mod tests {
             let s = format!("{n}");
             cl_rut(&format!("{s}-K")) && !cl_rut(&format!("{s}-0"))
         }));
+    }
+
+    #[test]
+    fn health_insurance_and_driving_numbers() {
+        digit_check(us_npi, &["1982746350", "2740193851"]);
+        assert!(!us_npi(&digits("3982746350")), "first digit 1 or 2");
+        assert!(us_dea("FM4829137"));
+        assert!(us_dea("BJ7302158"));
+        assert!(!us_dea("FM4829138"));
+        assert!(!us_dea("QM4829137"), "no registrant Q");
+        assert!(uk_driving_licence("MORGA753116SM9IJ"));
+        assert!(uk_driving_licence("LI999657054SM9IJ"));
+        assert!(!uk_driving_licence("MORGA713116SM9IJ"), "month 13");
+        assert!(!uk_driving_licence("MORGA702306SM9IJ"), "30 February");
+        assert!(de_social_insurance("12230785M510"));
+        assert!(de_social_insurance("53 041192 S 073"));
+        assert!(de_social_insurance("15070649C103"));
+        assert!(!de_social_insurance("12230785M511"));
+        assert!(!de_social_insurance("12230785N510"));
+        digit_check(th_national_id, &["1-1037-00123-45-8", "3410298765439"]);
+        digit_check(br_pis, &["120.38475.61-1", "27182936459"]);
+        digit_check(es_nss, &["28 12345678 40", "084729183637"]);
+        assert!(!es_nss(&digits("991234567840")), "no province 99");
+        digit_check(ca_ohip, &["4820-193-755", "9138472619"]);
+        digit_check(au_acn, &["123 456 780", "601378296"]);
     }
 
     #[test]
