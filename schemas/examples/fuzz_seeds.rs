@@ -64,6 +64,21 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         }
     }
     std::fs::write(scan_dir.join("long.txt"), long)?;
+    // Texts kept in the repository: a Kubernetes Secret in YAML and JSON,
+    // whose values the engine decodes, and national numbers in their
+    // layouts and scripts.
+    for (name, text) in [
+        (
+            "k8s-secret.yaml",
+            include_str!("../../fuzz/seed-texts/k8s-secret.yaml"),
+        ),
+        (
+            "national-ids.txt",
+            include_str!("../../fuzz/seed-texts/national-ids.txt"),
+        ),
+    ] {
+        std::fs::write(scan_dir.join(name), text)?;
+    }
     std::fs::write(
         scan_dir.join("mixed.txt"),
         "id,name,card\n1,Ana,4539 1488 0343 6467\nexport AWS_ACCESS_KEY_ID=AKIAZ3MHTJQ5F4GKRW7E\n\
