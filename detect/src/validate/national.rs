@@ -25,6 +25,16 @@ fn weighted(d: &[u8], w: &[u32]) -> u32 {
     d.iter().zip(w).map(|(&x, &w)| u32::from(x) * w).sum()
 }
 
+/// The check digit `11 − (Σ d·w mod 11)` of `d[..]` weighted by `w`: 11
+/// is written 0, and 10 has no digit (no number is issued with it).
+fn mod11_complement(d: &[u8], w: &[u32]) -> Option<u32> {
+    match 11 - weighted(d, w) % 11 {
+        11 => Some(0),
+        10 => None,
+        k => Some(k),
+    }
+}
+
 /// True for a real day: `year` in full, `month` 1–12.
 fn date(year: u32, month: u32, day: u32) -> bool {
     days_in_month(year, month).is_some_and(|days| (1..=days).contains(&day))
@@ -103,14 +113,9 @@ pub(super) fn no_fnr(d: &[u8]) -> bool {
     }
     let (dd, mm, yy) = (number(&d[..2]), number(&d[2..4]), number(&d[4..6]));
     let day = if dd > 40 { dd - 40 } else { dd };
-    let check = |n: usize, w: &[u32]| match 11 - weighted(&d[..n], w) % 11 {
-        11 => Some(0),
-        10 => None,
-        k => Some(k),
-    };
     date_in_any(&[18, 19, 20], yy, mm, day)
-        && check(9, &[3, 7, 6, 1, 8, 9, 4, 5, 2]) == Some(u32::from(d[9]))
-        && check(10, &[5, 4, 3, 2, 7, 6, 5, 4, 3, 2]) == Some(u32::from(d[10]))
+        && mod11_complement(&d[..9], &[3, 7, 6, 1, 8, 9, 4, 5, 2]) == Some(u32::from(d[9]))
+        && mod11_complement(&d[..10], &[5, 4, 3, 2, 7, 6, 5, 4, 3, 2]) == Some(u32::from(d[10]))
 }
 
 /// Danish CPR number: `DDMMYY-SSSS`, a real day (the century follows from
@@ -397,12 +402,8 @@ pub(super) fn si_emso(d: &[u8]) -> bool {
     let yyy = number(&d[4..7]);
     let year = if yyy >= 800 { 1000 + yyy } else { 2000 + yyy };
     const W: [u32; 12] = [7, 6, 5, 4, 3, 2, 7, 6, 5, 4, 3, 2];
-    let check = match 11 - weighted(&d[..12], &W) % 11 {
-        11 => 0,
-        10 => return false,
-        k => k,
-    };
-    date(year, number(&d[2..4]), number(&d[..2])) && check == u32::from(d[12])
+    date(year, number(&d[2..4]), number(&d[..2]))
+        && mod11_complement(&d[..12], &W) == Some(u32::from(d[12]))
 }
 
 /// Lithuanian or Estonian personal code: a sex-and-century digit (1–6),
@@ -465,12 +466,8 @@ pub(super) fn is_kennitala(d: &[u8]) -> bool {
     let dd = number(&d[..2]);
     let day = if dd > 40 { dd - 40 } else { dd };
     const W: [u32; 8] = [3, 2, 7, 6, 5, 4, 3, 2];
-    let check = match 11 - weighted(&d[..8], &W) % 11 {
-        11 => 0,
-        10 => return false,
-        k => k,
-    };
-    date(century + number(&d[4..6]), number(&d[2..4]), day) && check == u32::from(d[8])
+    date(century + number(&d[4..6]), number(&d[2..4]), day)
+        && mod11_complement(&d[..8], &W) == Some(u32::from(d[8]))
 }
 
 /// Greek AMKA: `DDMMYY`, four digits and a Luhn check digit.
@@ -530,12 +527,7 @@ pub(super) fn ar_cuil(d: &[u8]) -> bool {
         return false;
     }
     const W: [u32; 10] = [5, 4, 3, 2, 7, 6, 5, 4, 3, 2];
-    let check = match 11 - weighted(&d[..10], &W) % 11 {
-        11 => 0,
-        10 => return false,
-        k => k,
-    };
-    check == u32::from(d[10])
+    mod11_complement(&d[..10], &W) == Some(u32::from(d[10]))
 }
 
 /// Hungarian TAJ number: nine digits, the last the sum of the first eight
