@@ -211,12 +211,8 @@ pub(super) fn ch_ahv(d: &[u8]) -> bool {
     if d.len() != 13 || d[..3] != [7, 5, 6] {
         return false;
     }
-    let sum: u32 = d[..12]
-        .iter()
-        .enumerate()
-        .map(|(i, &x)| u32::from(x) * if i % 2 == 1 { 3 } else { 1 })
-        .sum();
-    (10 - sum % 10) % 10 == u32::from(d[12])
+    const W: [u32; 12] = [1, 3, 1, 3, 1, 3, 1, 3, 1, 3, 1, 3];
+    (10 - weighted(&d[..12], &W) % 10) % 10 == u32::from(d[12])
 }
 
 /// Australian Medicare card number: 10 digits (11 with the person's
@@ -536,12 +532,7 @@ pub(super) fn hu_taj(d: &[u8]) -> bool {
     if d.len() != 9 || all_same(d) {
         return false;
     }
-    let sum: u32 = d[..8]
-        .iter()
-        .enumerate()
-        .map(|(i, &x)| u32::from(x) * if i % 2 == 0 { 3 } else { 7 })
-        .sum();
-    sum % 10 == u32::from(d[8])
+    weighted(&d[..8], &[3, 7, 3, 7, 3, 7, 3, 7]) % 10 == u32::from(d[8])
 }
 
 /// Israeli identity number (Teudat Zehut): nine digits (shorter ones
