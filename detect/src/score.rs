@@ -121,7 +121,9 @@ pub(crate) fn score(
         return None;
     }
     match r.validate {
-        Some(Validator::Email) if is_message_id(buf, &span) => return None,
+        Some(Validator::Email) if is_message_id(buf, &span) || in_url_authority(buf, &span) => {
+            return None;
+        }
         Some(Validator::Ipv4 | Validator::Ipv4Small | Validator::Ipv6)
             if is_network(value, &buf[span.end..]) =>
         {
@@ -389,6 +391,25 @@ fn is_message_id(buf: &[u8], span: &Range<usize>) -> bool {
     MESSAGE_ID_FIELDS
         .iter()
         .any(|f| line.len() >= f.len() && line[..f.len()].eq_ignore_ascii_case(f))
+}
+
+/// True when the address-shaped value at `span` is the password and host
+/// of a URL (`https://foo:bar@bar.com`, `redis://:pw@cache`): its local
+/// part follows a `:`, and the token it ends (back to a blank, a quote or
+/// an angle bracket) holds `://`. A connection string's password is a
+/// secret rule's to judge; when that rule finds a placeholder there, the
+/// rest is no one's address. `mailto:` has no `//`.
+fn in_url_authority(buf: &[u8], span: &Range<usize>) -> bool {
+    if span.start == 0 || buf[span.start - 1] != b':' {
+        return false;
+    }
+    let from = span.start.saturating_sub(256);
+    let token = &buf[from..span.start];
+    let start = token
+        .iter()
+        .rposition(|b| matches!(b, b' ' | b'\t' | b'\r' | b'\n' | b'"' | b'\'' | b'<' | b'>'))
+        .map_or(0, |p| p + 1);
+    memchr::memmem::find(&token[start..], b"://").is_some()
 }
 
 /// The part of `span`'s line within `reach` bytes of it.
