@@ -127,7 +127,7 @@ fn rules_check_reports_a_broken_user_rule() {
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(
         dir.path().join("mine.yaml"),
-        "rules:\n  - id: custom.ticket\n    name: Ticket id\n    entity: TICKET_ID\n    category: secret\n    pattern: '\\b(TCK-[0-9]{6})\\b'\n    anchors: ['TCK-']\n    confidence: 0.9\n    examples: ['see TCK-123456', 'TCK-12']\n    negative_examples: ['TCK-1234567']\n",
+        "rules:\n  - id: custom.ticket\n    name: Ticket id\n    entity: TICKET_ID\n    category: secret\n    pattern: '\\b(TCK-[0-9]{6})\\b'\n    anchors: ['TCK-']\n    confidence: 0.9\n    examples: ['see TCK-481973', 'TCK-12']\n    negative_examples: ['TCK-1234567']\n",
     )
     .unwrap();
     let out = shoal(&["rules", "check", "mine.yaml"], dir.path());

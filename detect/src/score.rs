@@ -171,6 +171,7 @@ pub(crate) fn score(
 
     let secret = r.category == shoal_schemas::Category::Secret;
     if written(&PLACEHOLDERS.in_value, value)
+        || counting(value)
         || secret && written(&PLACEHOLDERS.secret_in_value, value)
     {
         confidence -= 0.5;
@@ -203,6 +204,27 @@ fn written(words: &aho_corasick::AhoCorasick, hay: &[u8]) -> bool {
                 })
     })
 }
+
+/// True when most of `value`'s digits (two thirds or more) count up by
+/// one, six or more in a row (`+44 1234567`, `+44 2345678`, `D1234567`):
+/// how people make a number up, and no issued number's shape. (`123456789`
+/// anywhere is a placeholder word.)
+fn counting(value: &[u8]) -> bool {
+    let (mut run, mut longest) = (1, 0);
+    for w in value.windows(2) {
+        run = if w[0].is_ascii_digit() && w[1] == w[0] + 1 {
+            run + 1
+        } else {
+            1
+        };
+        longest = longest.max(run);
+    }
+    let digits = value.iter().filter(|b| b.is_ascii_digit()).count();
+    longest >= COUNTING && 3 * longest >= 2 * digits
+}
+
+/// Digits counting up in a row that make a value made up.
+const COUNTING: usize = 6;
 
 /// Letters from which a placeholder word counts in any case
 /// (`PassWord`, `ChangeMe`): random characters spell one of six letters

@@ -1096,7 +1096,14 @@ fn ipv4(text: &str) -> Option<bool> {
 fn ipv6(text: &str) -> bool {
     // At least two non-empty groups and one decimal digit, so that C++ and
     // Rust paths such as `dec::add` are not addresses.
-    text.split(':').filter(|g| !g.is_empty()).count() >= 2
+    // The first group, when written, has three or four hex digits: every
+    // address in use starts so (global `2xxx`/`3xxx`, unique local `fdxx`,
+    // link-local `fe80`), and Rust paths (`C::C1`), byte dumps
+    // (`0c:ef:bc:59:53:00:7d:b1`) and counting examples (`1:1:1:1:1:1:1:1`)
+    // do not.
+    let first = text.split(':').next().unwrap_or_default();
+    (first.is_empty() || first.len() >= 3)
+        && text.split(':').filter(|g| !g.is_empty()).count() >= 2
         && text.bytes().any(|b| b.is_ascii_digit())
         && text.parse::<std::net::Ipv6Addr>().is_ok_and(|a| {
             // A link-local address with a small interface id is set by hand
@@ -1585,6 +1592,15 @@ mod tests {
         assert!(!ok(Validator::Ipv6, "::1"));
         assert!(!ok(Validator::Ipv6, "::"));
         assert!(!ok(Validator::Ipv6, "std::vec"));
+        for not_one in [
+            "C::C1",
+            "0c:ef:bc:59:53:00:7d:b1",
+            "1:1:1:1:1:1:1:1",
+            "1::2",
+        ] {
+            assert!(!ok(Validator::Ipv6, not_one), "{not_one}");
+        }
+        assert!(ok(Validator::Ipv6, "::ffff:a01:201"), "IPv4-mapped");
         assert!(!ok(Validator::Ipv6, "dec::add"));
         assert!(ok(Validator::AbaRouting, "021000021"));
         assert!(!ok(Validator::AbaRouting, "021000022"));
