@@ -739,6 +739,8 @@ impl<'e> Scanner<'e> {
             let spans = &mut self.spans;
             digit_runs(buf, from, to, |s, e, digits, dots, spaced| {
                 let before = windows.len();
+                // The digits before the run's first separator, counted once.
+                let mut first: Option<usize> = None;
                 if !engine.letter_rules.is_empty() && buf.get(e).is_some_and(u8::is_ascii_uppercase)
                 {
                     // The number may go on past the letter: `2 69 05 2A 004 012 28`.
@@ -747,8 +749,10 @@ impl<'e> Scanner<'e> {
                     for &(t, r) in &engine.letter_rules {
                         if more > 0
                             && (usize::from(t.min)..=usize::from(t.max)).contains(&total)
-                            && t.first
-                                .is_none_or(|f| first_stretch(buf, s) == usize::from(f))
+                            && t.first.is_none_or(|f| {
+                                *first.get_or_insert_with(|| first_stretch(buf, s))
+                                    == usize::from(f)
+                            })
                         {
                             windows.push((
                                 r,
@@ -758,10 +762,8 @@ impl<'e> Scanner<'e> {
                         }
                     }
                 }
-                // Upper-case letters right before the run, and the digits
-                // before its first separator, counted once.
+                // Upper-case letters right before the run, counted once.
                 let mut letters: Option<usize> = None;
-                let mut first: Option<usize> = None;
                 // The checks of the bytes around the run.
                 let mut around = |t: &DigitsTrigger| {
                     t.dots.is_none_or(|d| dots >= d)

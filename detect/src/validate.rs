@@ -755,6 +755,7 @@ fn iban(text: &str) -> bool {
     rem == 1
 }
 
+/// Digits (values 0–9) as a number.
 fn num(d: &[u8]) -> u32 {
     d.iter().fold(0, |acc, &x| acc * 10 + u32::from(x))
 }

@@ -13,16 +13,17 @@
 //! Formats are those the issuing registries publish; the references are in
 //! the rules (`rules/pii-national-ids.yaml`).
 
-use super::{all_same, days_in_month, iso7064_mod11_10, luhn};
-
-/// `d[..n]` as a number.
-fn number(d: &[u8]) -> u32 {
-    d.iter().fold(0, |n, &x| n * 10 + u32::from(x))
-}
+use super::{all_same, days_in_month, iso7064_mod11_10, luhn, num};
 
 /// Σ `d[i] · w[i]`.
 fn weighted(d: &[u8], w: &[u32]) -> u32 {
     d.iter().zip(w).map(|(&x, &w)| u32::from(x) * w).sum()
+}
+
+/// The check digit `(10 − sum mod 10) mod 10`: what brings `sum` to a
+/// multiple of ten.
+fn mod10_complement(sum: u32) -> u32 {
+    (10 - sum % 10) % 10
 }
 
 /// The check digit `11 − (Σ d·w mod 11)` of `d[..]` weighted by `w`: 11
@@ -51,7 +52,7 @@ pub(super) fn pl_pesel(d: &[u8]) -> bool {
     if d.len() != 11 {
         return false;
     }
-    let (yy, mm, dd) = (number(&d[..2]), number(&d[2..4]), number(&d[4..6]));
+    let (yy, mm, dd) = (num(&d[..2]), num(&d[2..4]), num(&d[4..6]));
     let (century, month) = match mm {
         81..=92 => (1800, mm - 80),
         1..=12 => (1900, mm),
@@ -61,7 +62,7 @@ pub(super) fn pl_pesel(d: &[u8]) -> bool {
         _ => return false,
     };
     const W: [u32; 10] = [1, 3, 7, 9, 1, 3, 7, 9, 1, 3];
-    date(century + yy, month, dd) && (10 - weighted(&d[..10], &W) % 10) % 10 == u32::from(d[10])
+    date(century + yy, month, dd) && mod10_complement(weighted(&d[..10], &W)) == u32::from(d[10])
 }
 
 /// Swedish personnummer: `YYMMDD-NNNC` or with the century (12 digits, 18–20);
@@ -69,10 +70,10 @@ pub(super) fn pl_pesel(d: &[u8]) -> bool {
 pub(super) fn se_personnummer(d: &[u8]) -> bool {
     let ten = match d.len() {
         10 => d,
-        12 if (18..=20).contains(&number(&d[..2])) => &d[2..],
+        12 if (18..=20).contains(&num(&d[..2])) => &d[2..],
         _ => return false,
     };
-    let (yy, mm, dd) = (number(&ten[..2]), number(&ten[2..4]), number(&ten[4..6]));
+    let (yy, mm, dd) = (num(&ten[..2]), num(&ten[2..4]), num(&ten[4..6]));
     let day = if dd > 60 { dd - 60 } else { dd };
     date_in_any(&[19, 20], yy, mm, day) && luhn(ten)
 }
@@ -95,14 +96,10 @@ pub(super) fn fi_hetu(text: &str) -> bool {
         _ => return false,
     };
     let digits: Vec<u8> = b[..6].iter().chain(&b[7..10]).map(|c| c - b'0').collect();
-    let (dd, mm, yy) = (
-        number(&digits[..2]),
-        number(&digits[2..4]),
-        number(&digits[4..6]),
-    );
-    let individual = number(&digits[6..]);
+    let (dd, mm, yy) = (num(&digits[..2]), num(&digits[2..4]), num(&digits[4..6]));
+    let individual = num(&digits[6..]);
     const CHECK: &[u8; 31] = b"0123456789ABCDEFHJKLMNPRSTUVWXY";
-    date(century + yy, mm, dd) && individual >= 2 && CHECK[(number(&digits) % 31) as usize] == b[10]
+    date(century + yy, mm, dd) && individual >= 2 && CHECK[(num(&digits) % 31) as usize] == b[10]
 }
 
 /// Norwegian fødselsnummer (or D-number, day +40): `DDMMYY` and five
@@ -111,7 +108,7 @@ pub(super) fn no_fnr(d: &[u8]) -> bool {
     if d.len() != 11 {
         return false;
     }
-    let (dd, mm, yy) = (number(&d[..2]), number(&d[2..4]), number(&d[4..6]));
+    let (dd, mm, yy) = (num(&d[..2]), num(&d[2..4]), num(&d[4..6]));
     let day = if dd > 40 { dd - 40 } else { dd };
     date_in_any(&[18, 19, 20], yy, mm, day)
         && mod11_complement(&d[..9], &[3, 7, 6, 1, 8, 9, 4, 5, 2]) == Some(u32::from(d[9]))
@@ -125,7 +122,7 @@ pub(super) fn dk_cpr(d: &[u8]) -> bool {
     if d.len() != 10 || all_same(&d[6..]) {
         return false;
     }
-    let (dd, mm, yy) = (number(&d[..2]), number(&d[2..4]), number(&d[4..6]));
+    let (dd, mm, yy) = (num(&d[..2]), num(&d[2..4]), num(&d[4..6]));
     let century = match (d[6], yy) {
         (0..=3, _) | (4 | 9, 37..) => 1900,
         (4 | 9, _) | (5..=8, ..=57) => 2000,
@@ -142,16 +139,16 @@ pub(super) fn cn_resident_id(d: &[u8]) -> bool {
     if !(17..=18).contains(&d.len()) {
         return false;
     }
-    let province = number(&d[..2]);
+    let province = num(&d[..2]);
     let known = matches!(province, 11..=15 | 21..=23 | 31..=37 | 41..=46 | 50..=54 | 61..=65 | 71 | 81 | 82);
-    let year = number(&d[6..10]);
+    let year = num(&d[6..10]);
     const W: [u32; 17] = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2];
     // The check's value: 10 stands for `X`.
     const CHECK: [u8; 11] = [1, 0, 10, 9, 8, 7, 6, 5, 4, 3, 2];
     let check = CHECK[(weighted(&d[..17], &W) % 11) as usize];
     known
         && (1900..=2099).contains(&year)
-        && date(year, number(&d[10..12]), number(&d[12..14]))
+        && date(year, num(&d[10..12]), num(&d[12..14]))
         && d.get(17).map_or(check == 10, |&last| last == check)
 }
 
@@ -168,11 +165,8 @@ pub(super) fn kr_rrn(d: &[u8]) -> bool {
         _ => 2000,
     };
     const W: [u32; 12] = [2, 3, 4, 5, 6, 7, 8, 9, 2, 3, 4, 5];
-    date(
-        century + number(&d[..2]),
-        number(&d[2..4]),
-        number(&d[4..6]),
-    ) && (11 - weighted(&d[..12], &W) % 11) % 10 == u32::from(d[12])
+    date(century + num(&d[..2]), num(&d[2..4]), num(&d[4..6]))
+        && (11 - weighted(&d[..12], &W) % 11) % 10 == u32::from(d[12])
 }
 
 /// Japanese Individual Number (My Number): 12 digits, the last a check
@@ -196,12 +190,7 @@ pub(super) fn jp_my_number(d: &[u8]) -> bool {
 pub(super) fn za_id(d: &[u8]) -> bool {
     d.len() == 13
         && d[10] <= 2
-        && date_in_any(
-            &[19, 20],
-            number(&d[..2]),
-            number(&d[2..4]),
-            number(&d[4..6]),
-        )
+        && date_in_any(&[19, 20], num(&d[..2]), num(&d[2..4]), num(&d[4..6]))
         && luhn(d)
 }
 
@@ -212,7 +201,7 @@ pub(super) fn ch_ahv(d: &[u8]) -> bool {
         return false;
     }
     const W: [u32; 12] = [1, 3, 1, 3, 1, 3, 1, 3, 1, 3, 1, 3];
-    (10 - weighted(&d[..12], &W) % 10) % 10 == u32::from(d[12])
+    mod10_complement(weighted(&d[..12], &W)) == u32::from(d[12])
 }
 
 /// Australian Medicare card number: 10 digits (11 with the person's
@@ -259,11 +248,8 @@ pub(super) fn mx_curp(text: &str) -> bool {
         };
         sum += v * (18 - i as u32);
     }
-    date(
-        century + number(&d[..2]),
-        number(&d[2..4]),
-        number(&d[4..6]),
-    ) && (10 - sum % 10) % 10 == u32::from(b[17] - b'0')
+    date(century + num(&d[..2]), num(&d[2..4]), num(&d[4..6]))
+        && mod10_complement(sum) == u32::from(b[17] - b'0')
 }
 
 /// Belgian national register number: `YYMMDD`, a serial of 001–997 and
@@ -274,11 +260,11 @@ pub(super) fn be_national_number(d: &[u8]) -> bool {
     if d.len() != 11 || all_same(d) {
         return false;
     }
-    let (mm, dd) = (number(&d[2..4]) % 20, number(&d[4..6]));
-    let serial = number(&d[6..9]);
-    let body = u64::from(number(&d[..9]));
-    let key = u64::from(number(&d[9..]));
-    number(&d[2..4]) <= 52
+    let (mm, dd) = (num(&d[2..4]) % 20, num(&d[4..6]));
+    let serial = num(&d[6..9]);
+    let body = u64::from(num(&d[..9]));
+    let key = u64::from(num(&d[9..]));
+    num(&d[2..4]) <= 52
         && mm <= 12
         && dd <= 31
         && (1..=997).contains(&serial)
@@ -332,17 +318,14 @@ pub(super) fn ro_cnp(d: &[u8]) -> bool {
         5 | 6 => 2000,
         _ => return false,
     };
-    let county = number(&d[7..9]);
+    let county = num(&d[7..9]);
     const W: [u32; 12] = [2, 7, 9, 1, 4, 6, 3, 5, 8, 2, 7, 9];
     let check = match weighted(&d[..12], &W) % 11 {
         10 => 1,
         r => r,
     };
-    date(
-        century + number(&d[1..3]),
-        number(&d[3..5]),
-        number(&d[5..7]),
-    ) && matches!(county, 1..=52 | 70)
+    date(century + num(&d[1..3]), num(&d[3..5]), num(&d[5..7]))
+        && matches!(county, 1..=52 | 70)
         && check == u32::from(d[12])
 }
 
@@ -352,14 +335,14 @@ pub(super) fn bg_egn(d: &[u8]) -> bool {
     if d.len() != 10 {
         return false;
     }
-    let (century, month) = match number(&d[2..4]) {
+    let (century, month) = match num(&d[2..4]) {
         m @ 1..=12 => (1900, m),
         m @ 21..=32 => (1800, m - 20),
         m @ 41..=52 => (2000, m - 40),
         _ => return false,
     };
     const W: [u32; 9] = [2, 4, 8, 5, 10, 9, 7, 3, 6];
-    date(century + number(&d[..2]), month, number(&d[4..6]))
+    date(century + num(&d[..2]), month, num(&d[4..6]))
         && weighted(&d[..9], &W) % 11 % 10 == u32::from(d[9])
 }
 
@@ -371,16 +354,16 @@ pub(super) fn cz_birth_number(d: &[u8]) -> bool {
     if d.len() != 10 {
         return false;
     }
-    let month = match number(&d[2..4]) {
+    let month = match num(&d[2..4]) {
         m @ 1..=12 => m,
         m @ (21..=32 | 51..=62) => m - 20 - 30 * u32::from(m > 50),
         m @ 71..=82 => m - 70,
         _ => return false,
     };
-    let yy = number(&d[..2]);
-    let n = u64::from(number(&d[..9])) * 10 + u64::from(d[9]);
-    let first_nine = u64::from(number(&d[..9]));
-    date_in_any(&[19, 20], yy, month, number(&d[4..6]))
+    let yy = num(&d[..2]);
+    let n = u64::from(num(&d[..9])) * 10 + u64::from(d[9]);
+    let first_nine = u64::from(num(&d[..9]));
+    date_in_any(&[19, 20], yy, month, num(&d[4..6]))
         && (n.is_multiple_of(11) || first_nine % 11 == 10 && d[9] == 0)
 }
 
@@ -395,10 +378,10 @@ pub(super) fn si_emso(d: &[u8]) -> bool {
     if d.len() != 13 {
         return false;
     }
-    let yyy = number(&d[4..7]);
+    let yyy = num(&d[4..7]);
     let year = if yyy >= 800 { 1000 + yyy } else { 2000 + yyy };
     const W: [u32; 12] = [7, 6, 5, 4, 3, 2, 7, 6, 5, 4, 3, 2];
-    date(year, number(&d[2..4]), number(&d[..2]))
+    date(year, num(&d[2..4]), num(&d[..2]))
         && mod11_complement(&d[..12], &W) == Some(u32::from(d[12]))
 }
 
@@ -413,11 +396,7 @@ pub(super) fn baltic_personal_code(d: &[u8]) -> bool {
     if check == 10 {
         check = weighted(&d[..10], &[3, 4, 5, 6, 7, 8, 9, 1, 2, 3]) % 11 % 10;
     }
-    date(
-        century + number(&d[1..3]),
-        number(&d[3..5]),
-        number(&d[5..7]),
-    ) && check == u32::from(d[10])
+    date(century + num(&d[1..3]), num(&d[3..5]), num(&d[5..7])) && check == u32::from(d[10])
 }
 
 /// Latvian personal code of the old form: `DDMMYY-CNNNN`, the century
@@ -429,9 +408,9 @@ pub(super) fn lv_personal_code(d: &[u8]) -> bool {
     }
     const W: [u32; 10] = [1, 6, 3, 7, 9, 10, 5, 8, 4, 2];
     date(
-        1800 + 100 * u32::from(d[6]) + number(&d[4..6]),
-        number(&d[2..4]),
-        number(&d[..2]),
+        1800 + 100 * u32::from(d[6]) + num(&d[4..6]),
+        num(&d[2..4]),
+        num(&d[..2]),
     ) && (1101 - weighted(&d[..10], &W)) % 11 == u32::from(d[10])
 }
 
@@ -444,7 +423,7 @@ pub(super) fn at_svnr(d: &[u8]) -> bool {
         return false;
     }
     const W: [u32; 10] = [3, 7, 9, 0, 5, 8, 4, 2, 1, 6];
-    weighted(d, &W) % 11 == u32::from(d[3]) && number(&d[6..8]) <= 12
+    weighted(d, &W) % 11 == u32::from(d[3]) && num(&d[6..8]) <= 12
 }
 
 /// Icelandic kennitala: `DDMMYY` (the day +40 for a company), two digits, a
@@ -459,23 +438,16 @@ pub(super) fn is_kennitala(d: &[u8]) -> bool {
         8 => 1800,
         _ => return false,
     };
-    let dd = number(&d[..2]);
+    let dd = num(&d[..2]);
     let day = if dd > 40 { dd - 40 } else { dd };
     const W: [u32; 8] = [3, 2, 7, 6, 5, 4, 3, 2];
-    date(century + number(&d[4..6]), number(&d[2..4]), day)
+    date(century + num(&d[4..6]), num(&d[2..4]), day)
         && mod11_complement(&d[..8], &W) == Some(u32::from(d[8]))
 }
 
 /// Greek AMKA: `DDMMYY`, four digits and a Luhn check digit.
 pub(super) fn gr_amka(d: &[u8]) -> bool {
-    d.len() == 11
-        && date_in_any(
-            &[19, 20],
-            number(&d[4..6]),
-            number(&d[2..4]),
-            number(&d[..2]),
-        )
-        && luhn(d)
+    d.len() == 11 && date_in_any(&[19, 20], num(&d[4..6]), num(&d[2..4]), num(&d[..2])) && luhn(d)
 }
 
 /// Portuguese NIF: nine digits, the first naming the holder's kind (1–3
@@ -519,7 +491,7 @@ pub(super) fn cl_rut(text: &str) -> bool {
 /// Argentine CUIL/CUIT: a kind (20, 23, 24, 27 for people; 30, 33, 34 for
 /// companies), the DNI and a weighted mod-11 check digit.
 pub(super) fn ar_cuil(d: &[u8]) -> bool {
-    if d.len() != 11 || !matches!(number(&d[..2]), 20 | 23 | 24 | 27 | 30 | 33 | 34) {
+    if d.len() != 11 || !matches!(num(&d[..2]), 20 | 23 | 24 | 27 | 30 | 33 | 34) {
         return false;
     }
     const W: [u32; 10] = [5, 4, 3, 2, 7, 6, 5, 4, 3, 2];
@@ -618,14 +590,9 @@ pub(super) fn de_social_insurance(text: &str) -> bool {
             p / 10 + p % 10
         })
         .sum();
-    let area = number(&d[..2]);
+    let area = num(&d[..2]);
     (2..=89).contains(&area)
-        && date_in_any(
-            &[19, 20],
-            number(&d[6..8]),
-            number(&d[4..6]),
-            number(&d[2..4]),
-        )
+        && date_in_any(&[19, 20], num(&d[6..8]), num(&d[4..6]), num(&d[2..4]))
         && sum % 10 == u32::from(b[11] - b'0')
 }
 
@@ -653,7 +620,7 @@ pub(super) fn br_pis(d: &[u8]) -> bool {
 pub(super) fn es_nss(d: &[u8]) -> bool {
     // Ten digits overflow a u32.
     let body = d.iter().take(10).fold(0u64, |n, &x| n * 10 + u64::from(x));
-    d.len() == 12 && (1..=53).contains(&number(&d[..2])) && body % 97 == u64::from(number(&d[10..]))
+    d.len() == 12 && (1..=53).contains(&num(&d[..2])) && body % 97 == u64::from(num(&d[10..]))
 }
 
 /// Ontario health card number: ten digits, Luhn.
@@ -666,7 +633,7 @@ pub(super) fn ca_ohip(d: &[u8]) -> bool {
 pub(super) fn au_acn(d: &[u8]) -> bool {
     d.len() == 9
         && !all_same(d)
-        && (10 - weighted(&d[..8], &[8, 7, 6, 5, 4, 3, 2, 1]) % 10) % 10 == u32::from(d[8])
+        && mod10_complement(weighted(&d[..8], &[8, 7, 6, 5, 4, 3, 2, 1])) == u32::from(d[8])
 }
 
 #[cfg(test)]
