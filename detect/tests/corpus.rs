@@ -1905,6 +1905,119 @@ const HELD_OUT: &[(&str, &str, &str)] = &[
         "5382-019-742",
     ),
     ("AU_ACN", "Acme Pty Ltd (ACN 098 273 619)", "098 273 619"),
+    // Batch 13 (first session of 2026-11-24): that session's password
+    // hashes and secrets in the files and commands they turn up in,
+    // written after the rules and before they were run on it.
+    (
+        "PASSWORD_HASH",
+        r#"    password: "$y$j9T$fv8zI1QBHEeecXfM4zl.NH$Txu3dndTELTDMMrp12g3R17UtFqwsQ7A6vs2Zm5CKDK""#,
+        "$y$j9T$fv8zI1QBHEeecXfM4zl.NH$Txu3dndTELTDMMrp12g3R17UtFqwsQ7A6vs2Zm5CKDK",
+    ),
+    (
+        "PASSWORD_HASH",
+        "user_pw = '$7$C6..../....QLwGJEcvNguPitvz$m9OyZQppCKK2EJRCZcw7Qar9K/NRemv9KLxtl07DMid'",
+        "$7$C6..../....QLwGJEcvNguPitvz$m9OyZQppCKK2EJRCZcw7Qar9K/NRemv9KLxtl07DMid",
+    ),
+    (
+        "PASSWORD_HASH",
+        " app_rw   | t        | SCRAM-SHA-256$4096:JjumJI8a6888lqSP5Aipvw==$4e+Di0CsfXLqCF8SArfSJjANRDkssVo9HP2QdUjP9yw=:oJh0QHOgUae1aKJERBScDQGZxL0EQMMQOHZmFI4Nhuo=",
+        "SCRAM-SHA-256$4096:JjumJI8a6888lqSP5Aipvw==$4e+Di0CsfXLqCF8SArfSJjANRDkssVo9HP2QdUjP9yw=:oJh0QHOgUae1aKJERBScDQGZxL0EQMMQOHZmFI4Nhuo=",
+    ),
+    (
+        "PASSWORD_HASH",
+        r#""reporting" "md5de9701c571fb04f8a201c51ef393e355""#,
+        "md5de9701c571fb04f8a201c51ef393e355",
+    ),
+    (
+        "PASSWORD_HASH",
+        r#"{"model": "auth.user", "pk": 3, "fields": {"password": "pbkdf2:sha256:600000$IKHs49jK55Lv9Bt3$27e1d8e7138cf81a48f0a67ab0c391e0407cb3a14a6046c804869eb78e47be79"}}"#,
+        "pbkdf2:sha256:600000$IKHs49jK55Lv9Bt3$27e1d8e7138cf81a48f0a67ab0c391e0407cb3a14a6046c804869eb78e47be79",
+    ),
+    (
+        "PASSWORD_HASH",
+        "3,mia,scrypt:32768:8:1$OHYn2tq2s9su34Ad$21aee58fa4536fb31a8807e5bb489273415c0d89a0a6749c0900e1b3588ff06c8540290c3432f2187c4c88928ab3a7e0985dd262af327ce201c650bd85dd6e3d,2026-11-02",
+        "scrypt:32768:8:1$OHYn2tq2s9su34Ad$21aee58fa4536fb31a8807e5bb489273415c0d89a0a6749c0900e1b3588ff06c8540290c3432f2187c4c88928ab3a7e0985dd262af327ce201c650bd85dd6e3d",
+    ),
+    (
+        "PASSWORD_HASH",
+        "olcRootPW: {SSHA}lzzrqwLASlhgCNGhLgATUbWzUQgNWdzgGufFzg==",
+        "{SSHA}lzzrqwLASlhgCNGhLgATUbWzUQgNWdzgGufFzg==",
+    ),
+    (
+        "PASSWORD_HASH",
+        "deploy:{SHA}FYpqTFExQgStowGWtiUnhnnBm3A=",
+        "{SHA}FYpqTFExQgStowGWtiUnhnnBm3A=",
+    ),
+    (
+        "META_ACCESS_TOKEN",
+        "$fb->setDefaultAccessToken('EAAJ168ATfq6vzscIQHxHYHzDV0aOId3FmNYlBFbqkEBhte6mEF1VXPdzxY6DO1IJzbJHXfCQ3e1a0CwpzMl9DimTT0DpBDtvcohP1YFm6w2UoUkpEdeeWPvSKeMWXUPMJOl9Y4OqQuDRItLsF2HaKFIwvtRdlzwIrTAAD6Mwme7uJ');",
+        "EAAJ168ATfq6vzscIQHxHYHzDV0aOId3FmNYlBFbqkEBhte6mEF1VXPdzxY6DO1IJzbJHXfCQ3e1a0CwpzMl9DimTT0DpBDtvcohP1YFm6w2UoUkpEdeeWPvSKeMWXUPMJOl9Y4OqQuDRItLsF2HaKFIwvtRdlzwIrTAAD6Mwme7uJ",
+    ),
+    (
+        "LAUNCHDARKLY_KEY",
+        r#"ld_client = ldclient.LDClient(Config("sdk-10371cb8-1a74-4fa8-83a1-cc377ba8247c"))"#,
+        "sdk-10371cb8-1a74-4fa8-83a1-cc377ba8247c",
+    ),
+    (
+        "INFRACOST_KEY",
+        "          INFRACOST_API_KEY: ico-MGP2fR19ZCJk3QPqOTapbfePVm6O0hPp",
+        "ico-MGP2fR19ZCJk3QPqOTapbfePVm6O0hPp",
+    ),
+    (
+        "AKAMAI_TOKEN",
+        r#"  "accessToken": "akab-l5puskkv1epyuy2m-qsgpte00viq1llp4","#,
+        "akab-l5puskkv1epyuy2m-qsgpte00viq1llp4",
+    ),
+    (
+        "ELEVENLABS_KEY",
+        "-H 'xi-api-key: sk_44fc9ea0c0236f377f858cc76d3b3de59c37d4ed396c21ed'",
+        "sk_44fc9ea0c0236f377f858cc76d3b3de59c37d4ed396c21ed",
+    ),
+    (
+        "AWS_BEDROCK_API_KEY",
+        r#"os.environ["AWS_BEARER_TOKEN_BEDROCK"] = "ABSKQmVkcm9ja0FQSUtleS10OHpnLWF0LTQ4MzE0NDE2MTg3NDoyb0JTMlZNOGVWR0tBOU9iT3NIR3Zyc2Mrc1BqVjEveFpLWW5FMUpx""#,
+        "ABSKQmVkcm9ja0FQSUtleS10OHpnLWF0LTQ4MzE0NDE2MTg3NDoyb0JTMlZNOGVWR0tBOU9iT3NIR3Zyc2Mrc1BqVjEveFpLWW5FMUpx",
+    ),
+    (
+        "AWS_BEDROCK_API_KEY",
+        "Authorization: Bearer bedrock-api-key-YmVkcm9jay5hbWF6b25hd3MuY29tLz9BY3Rpb249Q2FsbFdpdGhCZWFyZXJUb2tlbiZYLUFtei1BbGdvcml0aG09QVdTNC1ITUFDLVNIQTI1NiZYLUFtei1DcmVkZW50aWFsPUFTSUFBRlZCSjZBMjdJTTQ1MVgxJTJGMjAyNjExMjQlMkZ1cy1lYXN0LTElMkZiZWRyb2NrJTJGYXdzNF9yZXF1ZXN0JlgtQW16LURhdGU9MjAyNjExMjRUMTAxNTAwWiZYLUFtei1FeHBpcmVzPTQzMjAwJlgtQW16LVNlY3VyaXR5LVRva2VuPVpQMFRzMkQwdHBIOWNKVHc2RFV0VE9VZWhySk03RkhJRXZmNzduR3JVNm5vV0lKZGcxMEdVUjNUdFZlQkdDa2VaUDcwSDloWm42bnV2Qk1SUktDZlN6VnAxWmcxWVFmZXZveHRGYkdaeUZoSzRiTWlDbGs1N3ZybFRURjNDb2t1MGlrWThPYklOSlhBNWs3ZGRBSVVGZHByMTE3NXZycXVKZWJENUNXaWZxdThLYk9IVFJ1ODloMzhBSGV2cDFtT1FvdFpuM2lJRGNWYWdQNlI2OWVKYVVVanhONmtlMGR6QTVHQ3RocFpZRldmd1NqcGpFSkk1RkZqWnp4dXlxMVA3dHZhbHloOHNSSHMyZGxVTnEyeUU4dG12ejk2V3F1MjN0c3p5bk9XUHVLRiZYLUFtei1TaWduYXR1cmU9YjRjNTk5MGYwMGUzYzZlNDFkNTAzODM4YjkzYzEyMWMyNjY3ZTA3ZDBhYjA4NjM1ODQzZjA5YTI4Y2EwZGVjMiZYLUFtei1TaWduZWRIZWFkZXJzPWhvc3QmVmVyc2lvbj0x",
+        "bedrock-api-key-YmVkcm9jay5hbWF6b25hd3MuY29tLz9BY3Rpb249Q2FsbFdpdGhCZWFyZXJUb2tlbiZYLUFtei1BbGdvcml0aG09QVdTNC1ITUFDLVNIQTI1NiZYLUFtei1DcmVkZW50aWFsPUFTSUFBRlZCSjZBMjdJTTQ1MVgxJTJGMjAyNjExMjQlMkZ1cy1lYXN0LTElMkZiZWRyb2NrJTJGYXdzNF9yZXF1ZXN0JlgtQW16LURhdGU9MjAyNjExMjRUMTAxNTAwWiZYLUFtei1FeHBpcmVzPTQzMjAwJlgtQW16LVNlY3VyaXR5LVRva2VuPVpQMFRzMkQwdHBIOWNKVHc2RFV0VE9VZWhySk03RkhJRXZmNzduR3JVNm5vV0lKZGcxMEdVUjNUdFZlQkdDa2VaUDcwSDloWm42bnV2Qk1SUktDZlN6VnAxWmcxWVFmZXZveHRGYkdaeUZoSzRiTWlDbGs1N3ZybFRURjNDb2t1MGlrWThPYklOSlhBNWs3ZGRBSVVGZHByMTE3NXZycXVKZWJENUNXaWZxdThLYk9IVFJ1ODloMzhBSGV2cDFtT1FvdFpuM2lJRGNWYWdQNlI2OWVKYVVVanhONmtlMGR6QTVHQ3RocFpZRldmd1NqcGpFSkk1RkZqWnp4dXlxMVA3dHZhbHloOHNSSHMyZGxVTnEyeUU4dG12ejk2V3F1MjN0c3p5bk9XUHVLRiZYLUFtei1TaWduYXR1cmU9YjRjNTk5MGYwMGUzYzZlNDFkNTAzODM4YjkzYzEyMWMyNjY3ZTA3ZDBhYjA4NjM1ODQzZjA5YTI4Y2EwZGVjMiZYLUFtei1TaWduZWRIZWFkZXJzPWhvc3QmVmVyc2lvbj0x",
+    ),
+    (
+        "AMAZON_LWA_CLIENT_SECRET",
+        "  client_secret: amzn1.oa2-cs.v1.78aba230cc285296c2597ad996fefefd1bbfea63550282f52609a468b6f33044",
+        "amzn1.oa2-cs.v1.78aba230cc285296c2597ad996fefefd1bbfea63550282f52609a468b6f33044",
+    ),
+    (
+        "SALESFORCE_TOKEN",
+        "Access Token     00D5DFgNKxZnl97!AQlAQ5_QRoZmNZsODQ5mwaPYoOPrk09DowGRWfQMb1mjjkbVe3dsKILztg8TKm5QLIIVWp5hweEv55932Yxhn6GouWO.Z10T_Z6hdztjG",
+        "00D5DFgNKxZnl97!AQlAQ5_QRoZmNZsODQ5mwaPYoOPrk09DowGRWfQMb1mjjkbVe3dsKILztg8TKm5QLIIVWp5hweEv55932Yxhn6GouWO.Z10T_Z6hdztjG",
+    ),
+    (
+        "ZAPIER_WEBHOOK",
+        "await fetch('https://hooks.zapier.com/hooks/catch/92727133/qva1wt/', { method: 'POST', body });",
+        "https://hooks.zapier.com/hooks/catch/92727133/qva1wt/",
+    ),
+    (
+        "IFTTT_WEBHOOK_KEY",
+        "    url: https://maker.ifttt.com/use/dv5TvPTyIypTamffgx_KNT",
+        "dv5TvPTyIypTamffgx_KNT",
+    ),
+    (
+        "RANCHER_TOKEN",
+        "rancher login https://rancher.corp.internal --token token-garhz:0jh1yeke60sqm8vdv4katt1ibueogjp9rzbfshfleyxokk8fwk0knk",
+        "token-garhz:0jh1yeke60sqm8vdv4katt1ibueogjp9rzbfshfleyxokk8fwk0knk",
+    ),
+    (
+        "CLOUDINARY_URL",
+        "heroku config:set CLOUDINARY_URL=cloudinary://738014007177979:ESUbdgYsLbBr7TrUhrj7w5dvyxt@acme-4ow4s -a acme-media",
+        "cloudinary://738014007177979:ESUbdgYsLbBr7TrUhrj7w5dvyxt@acme-4ow4s",
+    ),
+    (
+        "WOOCOMMERCE_KEY",
+        r#"wcapi = API(url="https://shop.acme.test", consumer_key="ck_8e480d89a081049e342e0d9c5e40819d1ccab05e", consumer_secret="cs_8a75dd81af3d875a5087b1b03c53a5903edf79ec")"#,
+        "cs_8a75dd81af3d875a5087b1b03c53a5903edf79ec",
+    ),
 ];
 
 /// Recall on [`HELD_OUT`], per entity and overall, printed with each miss
@@ -1932,9 +2045,12 @@ const HELD_OUT: &[(&str, &str, &str)] = &[
 /// rules in the files such secrets are kept in), 12 of 16 of an eleventh
 /// (more national numbers: one value of mine was wrong, three labels were
 /// abbreviations the rules lacked, now words) and all 10 of a twelfth
-/// (health, social insurance and driving numbers).
-/// No line is missed now (card groups joined by dots, `3530.7933.7915.6683`,
-/// once were). No line may give
+/// (health, social insurance and driving numbers), and all 22 of a
+/// thirteenth (password hashes and secrets of the first session of
+/// 2026-11-24). One line is missed: `Tel.: +49 89 12345678`, written with
+/// digits counting up, which the rules take for made up since the seventh
+/// session of 2026-11-23 (card groups joined by dots,
+/// `3530.7933.7915.6683`, once were missed too). No line may give
 /// a finding of another entity away from its value.
 #[test]
 fn held_out_layouts_measure_how_the_rules_carry_over() {
