@@ -601,12 +601,14 @@ fn national_id(rng: &mut Rng) -> (&'static str, String, String) {
             28 => (
                 "CL_RUT",
                 Validator::ClRut,
+                // Dotted as written, or without dots as databases keep it.
                 format!(
-                    "{}.{}.{}-{}",
+                    "{}{sep}{}{sep}{}-{}",
                     5 + rng.below(20),
                     rng.digits(3),
                     rng.digits(3),
-                    rng.chars(b"0123456789K", 1)
+                    rng.chars(b"0123456789K", 1),
+                    sep = if rng.below(2) == 0 { "." } else { "" }
                 ),
                 &["RUT: {}", "Nombre: Camila Soto, RUN {}"],
             ),
@@ -614,10 +616,11 @@ fn national_id(rng: &mut Rng) -> (&'static str, String, String) {
                 "AR_CUIL",
                 Validator::ArCuil,
                 format!(
-                    "{}-{}-{}",
+                    "{}{sep}{}{sep}{}",
                     rng.pick(&["20", "23", "27"]),
                     rng.digits(8),
-                    rng.digits(1)
+                    rng.digits(1),
+                    sep = if rng.below(2) == 0 { "-" } else { "" }
                 ),
                 &["CUIL: {}", "cuit {}"],
             ),
