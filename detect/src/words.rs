@@ -4,8 +4,9 @@
 //! is worth a regex only with one of the rule's words nearby. Runs are
 //! frequent in real text (tens of thousands per MiB of source code), and
 //! the phone rules alone share a few dozen words, so the words are looked up
-//! for all rules at once: at each word start, only the words beginning with
-//! that letter are tried. The spans around successive runs overlap (a table
+//! for all rules at once: each word start's first three bytes are looked up
+//! in a bitmap, and only where that lets them through are the words
+//! beginning with its first two bytes compared. The spans around successive runs overlap (a table
 //! of numbers has a run every few bytes and a span of some 200), so
 //! [`Near`] keeps the occurrences found in a buffer and scans only the part
 //! of each new span not seen yet, at the starts of its words (found with
@@ -17,12 +18,14 @@ use crate::simd;
 #[derive(Debug)]
 pub(crate) struct WordSet {
     words: Vec<Vec<u8>>,
-    /// Ids of the words by their first byte.
-    by_first: Vec<Vec<u32>>,
-    /// One bit per pair of lower-cased bytes that can begin a word (every
-    /// pair after the first byte of a one-byte word): most word starts in
-    /// text are ruled out by one lookup.
-    pairs: Vec<u64>,
+    /// The words by their first byte: each word's second byte (none for a
+    /// one-byte word) and id, so that a word start is compared in full only
+    /// with the words that begin with its first two bytes.
+    by_first: Vec<Vec<(Option<u8>, u32)>>,
+    /// One bit per hash of three lower-cased bytes that can begin a word
+    /// (every third byte after a two-byte word, every pair after a
+    /// one-byte one): most word starts in text are ruled out by one lookup.
+    starts: Vec<u64>,
     /// Some word starts with an ASCII byte that is neither a letter nor a
     /// digit.
     odd_start: bool,
@@ -37,7 +40,7 @@ impl WordSet {
         WordSet {
             words: Vec::new(),
             by_first: vec![Vec::new(); 256],
-            pairs: vec![0; 65536 / 64],
+            starts: vec![0; START_BITS / 64],
             odd_start: false,
             lead_start: false,
         }
@@ -53,16 +56,17 @@ impl WordSet {
         let id = self.words.len();
         if let Some(&first) = word.first() {
             // Ids stay far below u32::MAX: they count a rule set's words.
-            self.by_first[usize::from(first)].push(id as u32);
+            self.by_first[usize::from(first)].push((word.get(1).copied(), id as u32));
             self.odd_start |= first.is_ascii() && !first.is_ascii_alphanumeric();
             self.lead_start |= first >= 0xC0;
-            let seconds: Vec<u8> = match word.get(1) {
-                Some(&second) => vec![second],
-                None => (0..=255).collect(),
-            };
-            for second in seconds {
-                let pair = usize::from(first) << 8 | usize::from(second);
-                self.pairs[pair / 64] |= 1 << (pair % 64);
+            let any = || (0..=255).collect::<Vec<u8>>();
+            let seconds = word.get(1).map_or_else(any, |&b| vec![b]);
+            let thirds = word.get(2).map_or_else(any, |&b| vec![b]);
+            for &second in &seconds {
+                for &third in &thirds {
+                    let bit = start_bit(first, second, third);
+                    self.starts[bit / 64] |= 1 << (bit % 64);
+                }
             }
         }
         self.words.push(word);
@@ -157,19 +161,23 @@ impl WordSet {
     }
 
     /// The words that start at `buf[i]` (a word start), whole; most starts
-    /// are ruled out by their first two bytes.
+    /// are ruled out by their first three bytes.
     #[inline]
     fn try_words(&self, buf: &[u8], i: usize, out: &mut Vec<(usize, usize, u32)>) {
-        let second = buf.get(i + 1).map_or(0, u8::to_ascii_lowercase);
-        let pair = usize::from(buf[i].to_ascii_lowercase()) << 8 | usize::from(second);
-        if self.pairs[pair / 64] & (1 << (pair % 64)) != 0 {
+        let byte = |k: usize| buf.get(i + k).map_or(0, u8::to_ascii_lowercase);
+        let bit = start_bit(byte(0), byte(1), byte(2));
+        if self.starts[bit / 64] & (1 << (bit % 64)) != 0 {
             self.compare_words(buf, i, out);
         }
     }
 
     #[cold]
     fn compare_words(&self, buf: &[u8], i: usize, out: &mut Vec<(usize, usize, u32)>) {
-        for &id in &self.by_first[usize::from(buf[i].to_ascii_lowercase())] {
+        let second = buf.get(i + 1).map(u8::to_ascii_lowercase);
+        for &(s, id) in &self.by_first[usize::from(buf[i].to_ascii_lowercase())] {
+            if s.is_some() && s != second {
+                continue;
+            }
             let word = &self.words[id as usize];
             let end = i + word.len();
             if end <= buf.len()
@@ -180,6 +188,17 @@ impl WordSet {
             }
         }
     }
+}
+
+/// Bits of [`WordSet::starts`]: 2^17, 16 KiB.
+const START_BITS: usize = 1 << 17;
+
+/// The bit of a word start's first three bytes (lower-cased; 0 past the
+/// end of the buffer) in [`WordSet::starts`].
+#[inline]
+fn start_bit(first: u8, second: u8, third: u8) -> usize {
+    let key = u32::from(first) << 16 | u32::from(second) << 8 | u32::from(third);
+    (key.wrapping_mul(0x9E37_79B1) >> (32 - START_BITS.trailing_zeros())) as usize
 }
 
 /// The words of a [`WordSet`] found so far in one buffer, for spans asked
