@@ -376,6 +376,7 @@ impl Engine {
             lower: Vec::new(),
             near: Near::default(),
             spans: Vec::new(),
+            pieces: Vec::new(),
             headers: Vec::new(),
             entries: Vec::new(),
             decoded: Vec::new(),
@@ -414,6 +415,9 @@ pub struct Scanner<'e> {
     near: Near,
     /// Candidate spans of the current digit run.
     spans: Vec<(usize, usize)>,
+    /// The separator-free stretches of the current digit run, with their
+    /// digits, found once for all the `bare` rules it reaches.
+    pieces: Vec<(usize, usize, u8)>,
     /// Headers of encoded maps in the buffer: offset, and whether JSON.
     headers: Vec<(usize, bool)>,
     /// Their entries.
@@ -737,6 +741,7 @@ impl<'e> Scanner<'e> {
             let near = &mut self.near;
             near.clear();
             let spans = &mut self.spans;
+            let pieces = &mut self.pieces;
             digit_runs(buf, from, to, |s, e, digits, dots, spaced| {
                 let before = windows.len();
                 // The digits before the run's first separator, counted once.
@@ -797,6 +802,7 @@ impl<'e> Scanner<'e> {
                 // The span whose gate words are in `near`, looked up once for
                 // all the gated rules that get that far.
                 let mut looked: Option<(usize, usize)> = None;
+                let mut pieces_found = false;
                 let list = &engine.digit_table[digit_table_index(buf, s, digits, spaced)];
                 for &(t, r) in list {
                     if !around(&t) {
@@ -811,13 +817,16 @@ impl<'e> Scanner<'e> {
                     let run_bare = usize::from(digits) == e - s;
                     let only_dots = usize::from(digits) + usize::from(dots) == e - s;
                     if t.bare && !run_bare {
-                        stretches(
-                            buf,
-                            s,
-                            e,
-                            |_| false,
-                            |n, _| (t.min..=t.max).contains(&n),
-                            spans,
+                        if !pieces_found {
+                            pieces.clear();
+                            bare_pieces(buf, s, e, pieces);
+                            pieces_found = true;
+                        }
+                        spans.extend(
+                            pieces
+                                .iter()
+                                .filter(|&&(_, _, n)| (t.min..=t.max).contains(&n))
+                                .map(|&(ps, pe, _)| (ps, pe)),
                         );
                     } else if let Some(d) = t.dots.filter(|_| !only_dots) {
                         stretches(
@@ -1300,6 +1309,18 @@ fn run_after_letter(buf: &[u8], mut at: usize) -> (usize, usize) {
         at += 1;
     }
     (at, digits)
+}
+
+/// Pushes onto `out` the separator-free stretches of the digit run
+/// `buf[s..e]`, each with its digits (saturating at 255).
+fn bare_pieces(buf: &[u8], s: usize, e: usize, out: &mut Vec<(usize, usize, u8)>) {
+    let mut at = s;
+    while at < e {
+        let end = at + buf[at..e].iter().take_while(|&&b| is_digit(b)).count();
+        out.push((at, end, u8::try_from(end - at).unwrap_or(u8::MAX)));
+        // Past the separator to the next digit.
+        at = end + buf[end..e].iter().take_while(|&&b| !is_digit(b)).count();
+    }
 }
 
 /// Pushes onto `out` the stretches of the digit run `buf[s..e]` that hold
