@@ -451,16 +451,30 @@ fn password_value(text: &str) -> bool {
 }
 
 /// True when no word of `text` is one that fills a name field in code or a
-/// form without being a name.
+/// form without being a name, or one that names an organisation (`Dr.
+/// Dobbs Magazine`).
 fn person_name(text: &str) -> bool {
     const NOT_NAMES: &[&str] = &[
         "admin",
+        "college",
+        "company",
+        "corp",
         "customer",
         "default",
         "example",
         "false",
         "first",
+        "foundation",
+        "gmbh",
+        "group",
+        "hospital",
+        "inc",
+        "institute",
+        "journal",
         "last",
+        "llc",
+        "ltd",
+        "magazine",
         "name",
         "nil",
         "none",
@@ -470,9 +484,12 @@ fn person_name(text: &str) -> bool {
         "sample",
         "search",
         "string",
+        "support",
+        "team",
         "test",
         "true",
         "undefined",
+        "university",
         "unknown",
         "user",
         "value",

@@ -279,3 +279,46 @@ fn placeholder_words_count_in_the_case_people_write_them() {
     // `PassWord` and `ChangeMe` in camel case.
     assert!(found(r#""LocalConsolePassword": "PassWordMustBeAtLeast6Chars.""#).is_empty());
 }
+
+#[test]
+fn a_saved_message_gives_its_people_by_their_header_names_and_addresses() {
+    let e = engine(1 << 20);
+    let text = b"Return-Path: <billing@northwind-freight.example>\r\n\
+From: Ingrid Halvorsen <ingrid.halvorsen@fjordline.no>\r\n\
+To: \"Okafor, Chidi\" <c.okafor@lagos-clinic.ng>\r\n\
+Cc: Amazon Web Services <no-reply-aws@amazon.com>\r\n\
+Subject: From: Maria Kovacs <maria.kovacs@brightline.hu>\r\n\
+\r\n\
+Dear Chidi,\r\n\
+please find the scan attached. Mrs Halvorsen will call on Monday.\r\n";
+    let mut out = Vec::new();
+    e.scanner().scan_slice(text, None, &mut out);
+    let found: Vec<(&str, &str)> = out
+        .iter()
+        .map(|d| {
+            (
+                e.rule(d.rule).entity.as_str(),
+                std::str::from_utf8(&text[d.start as usize..d.end as usize]).unwrap(),
+            )
+        })
+        .collect();
+    let people: Vec<&str> = found
+        .iter()
+        .filter(|(entity, _)| *entity == "PERSON")
+        .map(|&(_, value)| value)
+        .collect();
+    // The display names of From and To, the salutation's name and the
+    // titled one; not the company in Cc, nor a header quoted in the subject.
+    assert_eq!(
+        people,
+        ["Ingrid Halvorsen", "Okafor, Chidi", "Chidi", "Halvorsen"],
+        "{found:?}"
+    );
+    // Every address but the Return-Path's, whose `.example` domain is
+    // reserved for examples.
+    let addresses = found
+        .iter()
+        .filter(|(entity, _)| *entity == "EMAIL")
+        .count();
+    assert_eq!(addresses, 4, "{found:?}");
+}
