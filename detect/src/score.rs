@@ -415,13 +415,17 @@ fn is_message_id(buf: &[u8], span: &Range<usize>) -> bool {
         .any(|f| line.len() >= f.len() && line[..f.len()].eq_ignore_ascii_case(f))
 }
 
-/// True when the address-shaped value at `span` is the password and host
-/// of a URL (`https://foo:bar@bar.com`, `redis://:pw@cache`): its local
-/// part follows a `:`, and the token it ends (back to a blank, a quote or
-/// an angle bracket) holds `://`. A connection string's password is a
+/// True when the address-shaped value at `span` is the user or password
+/// and host of a URL (`https://git@bitbucket.org/…`,
+/// `https://foo:bar@bar.com`, `redis://:pw@cache`): its local part follows
+/// the `://` itself, or a `:` in a token (back to a blank, a quote or an
+/// angle bracket) that holds `://`. A connection string's password is a
 /// secret rule's to judge; when that rule finds a placeholder there, the
 /// rest is no one's address. `mailto:` has no `//`.
 fn in_url_authority(buf: &[u8], span: &Range<usize>) -> bool {
+    if buf[..span.start].ends_with(b"://") {
+        return true;
+    }
     if span.start == 0 || buf[span.start - 1] != b':' {
         return false;
     }
