@@ -71,11 +71,21 @@ unsafe extern "C" {
 /// such short, frequent literals, while one SIMD `memchr` pass per literal
 /// (over one of its bytes, a byte without case when there is one, the other
 /// checked at each hit) finds each at a fraction of the cost.
+///
+/// A literal that holds another one of the set (`postgres://` holds `://`,
+/// `session_token` holds `token`) is kept out of the database too: it is
+/// checked where the literal it holds is found. The search's time grows
+/// with the number of literals it is built from, not with how often they
+/// occur, so such a check costs less than searching for the longer literal
+/// as well.
 #[derive(Debug)]
 pub(crate) struct Literals {
     db: Option<NonNull<HsDatabase>>,
     /// Pattern id in the database → id in the caller's list.
     long_ids: Vec<usize>,
+    /// Pattern id in the database → the literals that hold it, checked at
+    /// each of its occurrences.
+    held: Vec<Vec<Holder>>,
     /// The literals of one or two bytes.
     short: Vec<Short>,
     lens: Vec<usize>,
@@ -109,6 +119,28 @@ struct Short {
     /// that is not a letter when there is one, so that a hit needs no
     /// second look at case.
     key: usize,
+}
+
+/// A literal found where a literal it holds is found.
+#[derive(Debug)]
+struct Holder {
+    id: usize,
+    lit: Vec<u8>,
+    /// Matched in any case.
+    caseless: bool,
+    /// Where in `lit` the first occurrence of the held literal starts.
+    at: usize,
+}
+
+/// Where `inner` first occurs in `outer` (in any case when `caseless`).
+fn find_in(outer: &[u8], inner: &[u8], caseless: bool) -> Option<usize> {
+    outer.windows(inner.len()).position(|w| {
+        if caseless {
+            w.eq_ignore_ascii_case(inner)
+        } else {
+            w == inner
+        }
+    })
 }
 
 /// Per-thread scratch space of a [`Literals`] set.
@@ -203,7 +235,39 @@ impl Literals {
         }
         let mut short = Vec::new();
         let mut long_ids = Vec::new();
-        for (id, (lit, caseless)) in literals.iter().enumerate() {
+        let mut holders = Vec::new();
+        // Shortest first, so that a literal's held literals are placed
+        // before it; a literal held by another stays in the database.
+        let mut order: Vec<usize> = (0..literals.len()).collect();
+        order.sort_by_key(|&id| (literals[id].0.len(), id));
+        for id in order {
+            let (lit, caseless) = &literals[id];
+            if lit.len() > 2 {
+                // The longest literal of the database it holds: one it
+                // holds in the case it is written in, or one in any case.
+                let inner = long_ids
+                    .iter()
+                    .enumerate()
+                    .filter_map(|(slot, &i): (usize, &usize)| {
+                        let (inner, inner_caseless) = &literals[i];
+                        let fits = *inner_caseless || !*caseless;
+                        let at = find_in(lit, inner, *inner_caseless).filter(|_| fits)?;
+                        Some((inner.len(), slot, at))
+                    })
+                    .max();
+                if let Some((_, slot, at)) = inner {
+                    holders.push((
+                        slot,
+                        Holder {
+                            id,
+                            lit: lit.clone(),
+                            caseless: *caseless,
+                            at,
+                        },
+                    ));
+                    continue;
+                }
+            }
             if lit.len() <= 2 {
                 let key = lit
                     .iter()
@@ -224,9 +288,14 @@ impl Literals {
         } else {
             compile(literals, &long_ids)?
         };
+        let mut held: Vec<Vec<Holder>> = long_ids.iter().map(|_| Vec::new()).collect();
+        for (slot, holder) in holders {
+            held[slot].push(holder);
+        }
         Ok(Literals {
             db,
             long_ids,
+            held,
             short,
             lens,
         })
@@ -255,8 +324,7 @@ impl Literals {
 
     /// Calls `on_match(id, end)` for every occurrence of every literal in
     /// `data`, overlapping ones included; `end` is an offset into `data`, one
-    /// past the literal's last byte. Occurrences of long literals come in
-    /// order of `end`, then those of short ones.
+    /// past the literal's last byte. Occurrences come in no set order.
     pub(crate) fn scan(
         &self,
         scratch: &mut Scratch,
@@ -266,8 +334,26 @@ impl Literals {
         if let (Some(db), Some(s)) = (self.db, scratch.scratch) {
             let length =
                 c_uint::try_from(data.len()).map_err(|_| "buffer larger than 4 GiB".to_owned())?;
-            let long_ids = &self.long_ids;
-            let mut mapped = |id: usize, end: usize| on_match(long_ids[id], end);
+            let (long_ids, held, lens) = (&self.long_ids, &self.held, &self.lens);
+            let mut mapped = |slot: usize, end: usize| {
+                let id = long_ids[slot];
+                on_match(id, end);
+                let start = end - lens[id];
+                for h in &held[slot] {
+                    let Some(from) = start.checked_sub(h.at) else {
+                        continue;
+                    };
+                    if data.get(from..from + h.lit.len()).is_some_and(|w| {
+                        if h.caseless {
+                            w.eq_ignore_ascii_case(&h.lit)
+                        } else {
+                            w == h.lit.as_slice()
+                        }
+                    }) {
+                        on_match(h.id, from + h.lit.len());
+                    }
+                }
+            };
             let mut context = Context {
                 on_match: &mut mapped,
                 panicked: false,
@@ -453,6 +539,77 @@ mod tests {
             ]
         );
         assert_eq!(lits.len_of(1), 3);
+    }
+
+    #[test]
+    fn literals_held_by_others_are_found_as_a_search_for_each_finds_them() {
+        let set: Vec<(Vec<u8>, bool)> = [
+            ("token", true),
+            ("session_token", true),
+            ("Token-", false),
+            ("://", true),
+            ("postgres://", false),
+            ("Xx://", true),
+            ("abc", false),
+            ("ABCD", true),
+            ("key-", false),
+            ("api-key-", false),
+            ("my-api-key-", true),
+            ("tok", true),
+            ("@", true),
+        ]
+        .iter()
+        .map(|&(l, c)| (l.as_bytes().to_vec(), c))
+        .collect();
+        let lits = Literals::new(&set).unwrap();
+        // Held literals are out of the database: all but `://`, `abc`,
+        // `tok`, `ABCD` (any case, so not held by `abc`), `key-` and
+        // `my-api-key-` (any case, so not held by `key-` nor `api-key-`).
+        assert_eq!(lits.long_ids, [3, 6, 11, 7, 8, 10]);
+        let pieces: [&[u8]; 14] = [
+            b"token",
+            b"TOKEN",
+            b"session_",
+            b"Session_",
+            b"Token-",
+            b"://",
+            b"postgres",
+            b"xX",
+            b"abc",
+            b"ABCd",
+            b"my-api-",
+            b"key-",
+            b"@",
+            b" ",
+        ];
+        let mut text = Vec::new();
+        let mut x = 0x2545_f491_4f6c_dd1du64;
+        for _ in 0..4000 {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            text.extend_from_slice(pieces[(x % pieces.len() as u64) as usize]);
+        }
+        let mut scratch = lits.scratch().unwrap();
+        let mut found = Vec::new();
+        lits.scan(&mut scratch, &text, &mut |id, end| found.push((id, end)))
+            .unwrap();
+        found.sort_unstable();
+        let mut expected = Vec::new();
+        for (id, (lit, caseless)) in set.iter().enumerate() {
+            for (at, w) in text.windows(lit.len()).enumerate() {
+                if if *caseless {
+                    w.eq_ignore_ascii_case(lit)
+                } else {
+                    w == lit.as_slice()
+                } {
+                    expected.push((id, at + lit.len()));
+                }
+            }
+        }
+        expected.sort_unstable();
+        assert!(expected.len() > 2000, "{}", expected.len());
+        assert_eq!(found, expected);
     }
 
     #[test]
