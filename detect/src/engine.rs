@@ -782,6 +782,8 @@ impl<'e> Scanner<'e> {
                         && t.first.is_none_or(|f| {
                             *first.get_or_insert_with(|| first_stretch(buf, s)) == usize::from(f)
                         })
+                        && (!t.joined || usize::from(digits) != e - s)
+                        && t.begins.is_none_or(|c| begins_with(buf, s, e, c))
                 };
                 // An IPv6 address: most runs have no colon near them.
                 if !engine.ipv6_rules.is_empty() && colon_near(buf, s) {
@@ -1433,6 +1435,16 @@ impl<'a> NextDigit<'a> {
             None => simd::digit_mask_portable(&self.buf[at..]),
         };
     }
+}
+
+/// True when a stretch of the run `buf[s..e]` (its start, or a digit right
+/// after one of its separators) is one of `chars` or follows one.
+fn begins_with(buf: &[u8], s: usize, e: usize, chars: crate::rules::Chars) -> bool {
+    (s > 0 && chars.has(buf[s - 1]))
+        || chars.has(buf[s])
+        || buf[s..e]
+            .windows(2)
+            .any(|w| is_sep(w[0]) && (chars.has(w[0]) || chars.has(w[1])))
 }
 
 /// The digits in a row from `buf[s]`, up to 255.

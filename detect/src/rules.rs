@@ -25,15 +25,16 @@
 //! The value is the capture group named `value`, else group 1, else the whole
 //! match. Every rule needs a prefilter trigger: `anchors` (literals, at least
 //! one of which occurs in, or within `max_len` of, every match), or `digits`
-//! (`{min, max, dots, letters_before, letters_exact, prefix, letter_after, ipv6, word, bare, letter_inside, first}`: the match contains a run of
+//! (`{min, max, dots, letters_before, letters_exact, prefix, letter_after, ipv6, word, bare, letter_inside, first, begins, joined}`: the match contains a run of
 //! digits joined by single separators with that many digits, at least `dots`
 //! `.` separators, at least `letters_before` upper-case letters right before (one space or `-` between)
 //! it (exactly that many, touching it, when `letters_exact`), the `prefix` character right before it, an upper-case letter
 //! right after it when `letter_after`, when `ipv6` it lies in a run of
 //! hex digits and colons shaped like an IPv6 address, when `word` the
 //! match is a whole word made of the run, when `bare` its digits have no
-//! separators between them, and `first` digits stand before the run's first
-//! separator).
+//! separators between them, `first` digits stand before the run's first
+//! separator, a stretch of it begins with or after one of the `begins`
+//! characters, and when `joined` a separator joins its digits).
 //!
 //! Context words match whole words (`tel` in `Tel:` or `mobile_tel`, not in
 //! `hotel` or `telnet`). A rule that cannot reach the reporting
@@ -108,6 +109,40 @@ pub struct DigitsTrigger {
     /// identity code, which a timestamp's ten digits in a row do not have.
     #[serde(default)]
     pub first: Option<u8>,
+    /// A stretch of the run (its start, or a digit right after one of its
+    /// separators) begins with one of these characters or right after one:
+    /// `+0` for a national phone number, written `0…` or `+49…` (an epoch
+    /// timestamp's `1…` is neither).
+    #[serde(default)]
+    pub begins: Option<Chars>,
+    /// The match's digits are joined by a separator somewhere (`555-0100`,
+    /// as the pattern asks): a run of bare digits holds none.
+    #[serde(default)]
+    pub joined: bool,
+}
+
+/// A set of ASCII characters, written in a rule file as a string of them
+/// (`'+0'`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Chars(u128);
+
+impl Chars {
+    /// True when `b` is one of the characters.
+    pub fn has(self, b: u8) -> bool {
+        b < 128 && self.0 >> b & 1 == 1
+    }
+}
+
+impl<'de> Deserialize<'de> for Chars {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Chars, D::Error> {
+        let text = String::deserialize(d)?;
+        if text.is_empty() || !text.is_ascii() {
+            return Err(serde::de::Error::custom(
+                "expected one or more ASCII characters",
+            ));
+        }
+        Ok(Chars(text.bytes().fold(0, |set, b| set | 1 << b)))
+    }
 }
 
 /// A cheap test of the bytes around an anchor hit, run before any regex.
