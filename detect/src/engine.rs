@@ -783,6 +783,8 @@ impl<'e> Scanner<'e> {
                             *first.get_or_insert_with(|| first_stretch(buf, s)) == usize::from(f)
                         })
                         && (!t.joined || usize::from(digits) != e - s)
+                        && t.last
+                            .is_none_or(|l| last_stretch(buf, s, e) == usize::from(l))
                         && t.begins.is_none_or(|c| begins_with(buf, s, e, c))
                 };
                 // An IPv6 address: most runs have no colon near them.
@@ -1445,6 +1447,16 @@ fn begins_with(buf: &[u8], s: usize, e: usize, chars: crate::rules::Chars) -> bo
         || buf[s..e]
             .windows(2)
             .any(|w| is_sep(w[0]) && (chars.has(w[0]) || chars.has(w[1])))
+}
+
+/// The digits in a row that end the run `buf[s..e]`, up to 255.
+fn last_stretch(buf: &[u8], s: usize, e: usize) -> usize {
+    buf[s..e]
+        .iter()
+        .rev()
+        .take(255)
+        .take_while(|b| b.is_ascii_digit())
+        .count()
 }
 
 /// The digits in a row from `buf[s]`, up to 255.

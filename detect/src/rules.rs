@@ -25,7 +25,7 @@
 //! The value is the capture group named `value`, else group 1, else the whole
 //! match. Every rule needs a prefilter trigger: `anchors` (literals, at least
 //! one of which occurs in, or within `max_len` of, every match), or `digits`
-//! (`{min, max, dots, letters_before, letters_exact, prefix, letter_after, ipv6, word, bare, letter_inside, first, begins, joined}`: the match contains a run of
+//! (`{min, max, dots, letters_before, letters_exact, prefix, letter_after, ipv6, word, bare, letter_inside, first, last, begins, joined}`: the match contains a run of
 //! digits joined by single separators with that many digits, at least `dots`
 //! `.` separators, at least `letters_before` upper-case letters right before (one space or `-` between)
 //! it (exactly that many, touching it, when `letters_exact`), the `prefix` character right before it, an upper-case letter
@@ -33,7 +33,7 @@
 //! hex digits and colons shaped like an IPv6 address, when `word` the
 //! match is a whole word made of the run, when `bare` its digits have no
 //! separators between them, `first` digits stand before the run's first
-//! separator, a stretch of it begins with or after one of the `begins`
+//! separator and `last` after its last one, a stretch of it begins with or after one of the `begins`
 //! characters, and when `joined` a separator joins its digits).
 //!
 //! Context words match whole words (`tel` in `Tel:` or `mobile_tel`, not in
@@ -109,6 +109,11 @@ pub struct DigitsTrigger {
     /// identity code, which a timestamp's ten digits in a row do not have.
     #[serde(default)]
     pub first: Option<u8>,
+    /// The run's last stretch, after its last separator, has exactly this
+    /// many digits: the check digit after the `-` of a Chilean RUT, which
+    /// a date's `2019-08-09` does not have.
+    #[serde(default)]
+    pub last: Option<u8>,
     /// A stretch of the run (its start, or a digit right after one of its
     /// separators) begins with one of these characters or right after one:
     /// `+0` for a national phone number, written `0…` or `+49…` (an epoch
