@@ -2046,6 +2046,26 @@ const HELD_OUT: &[(&str, &str, &str)] = &[
         "-- \nMr Kowalczyk will call you back.",
         "Kowalczyk",
     ),
+    // Batch 15 (first session of 2026-11-24): magnetic stripe data in a
+    // reader's log, a payment terminal's JSON and an EMV chip's track 2
+    // equivalent, written after the track rules and before they were run
+    // on it: 2 of 3, the EMV form (`D` for `=`) missing; a rule of its own
+    // since.
+    (
+        "CARD_TRACK_DATA",
+        r#"INFO reader=3 data="%B4366598591703544^HALVORSEN/INGRID^27081010000000000000000?""#,
+        "4366598591703544",
+    ),
+    (
+        "CARD_TRACK_DATA",
+        r#"{"ksn": "FFFF0A1B2C3D4E00017", "track2": ";5251970714861415=29032010000012300000?"}"#,
+        "5251970714861415",
+    ),
+    (
+        "CARD_TRACK_DATA",
+        "Track 2 Equivalent Data: 4918767836566130D29032011234567890F",
+        "4918767836566130",
+    ),
 ];
 
 /// Recall on [`HELD_OUT`], per entity and overall, printed with each miss

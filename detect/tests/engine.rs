@@ -322,3 +322,33 @@ please find the scan attached. Mrs Halvorsen will call on Monday.\r\n";
         .count();
     assert_eq!(addresses, 4, "{found:?}");
 }
+
+#[test]
+fn stripe_data_outranks_the_card_number_it_holds() {
+    let e = engine(1 << 20);
+    let text =
+        b"swipe %B4941604869203854^OKAFOR/CHIDI M^2708101000000?;4941604869203854=2708101000000?\n\
+chip 4284902156199222D29032011234567890F\n\
+card 4666266479443578\n";
+    let mut out = Vec::new();
+    e.scanner().scan_slice(text, None, &mut out);
+    let found: Vec<(&str, &str)> = out
+        .iter()
+        .map(|d| {
+            (
+                e.rule(d.rule).entity.as_str(),
+                std::str::from_utf8(&text[d.start as usize..d.end as usize]).unwrap(),
+            )
+        })
+        .collect();
+    // Each track's number once, as track data; a bare number stays a card.
+    assert_eq!(
+        found,
+        [
+            ("CARD_TRACK_DATA", "4941604869203854"),
+            ("CARD_TRACK_DATA", "4941604869203854"),
+            ("CARD_TRACK_DATA", "4284902156199222"),
+            ("CREDIT_CARD", "4666266479443578"),
+        ]
+    );
+}
