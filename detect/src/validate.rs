@@ -81,6 +81,11 @@ pub enum Validator {
     BirthDate,
     /// Connection URI: the password part is not a template or placeholder.
     UriPassword,
+    /// Vehicle identification number (ISO 3779): 17 digits and capitals
+    /// but I, O and Q, the last four digits, at least one letter; with a
+    /// North American manufacturer's code (first character 1–5), whose
+    /// numbers must carry one, the check digit in position 9.
+    Vin,
     /// E.164 / national phone: 7–15 digits, not all the same digit, not a
     /// number set aside for fiction (NANP 555 numbers, Ofcom's
     /// drama ranges), not ending in five zeros (a round quantity:
@@ -304,6 +309,7 @@ impl Validator {
             }
             Validator::InAadhaar => d.is_some_and(|d| d.len() == 12 && d[0] >= 2 && verhoeff(d)),
             Validator::InPan => in_pan(text),
+            Validator::Vin => vin(value),
             Validator::AuTfn => d.is_some_and(au_tfn),
             Validator::EsNif => es_nif(text),
             Validator::EsNie => es_nie(text),
@@ -878,6 +884,36 @@ fn in_pan(text: &str) -> bool {
     s.len() == 10 && b"PCHFATBLJG".contains(&s[3].to_ascii_uppercase())
 }
 
+/// See [`Validator::Vin`]: the check digit is the sum of the characters'
+/// values (digits as themselves, letters 1–9 in turn from A, J and S, P 7
+/// and R 9) weighted 8 to 2, 10, 0 and 9 to 2, mod 11, 10 written `X`.
+fn vin(v: &[u8]) -> bool {
+    const WEIGHTS: [u32; 17] = [8, 7, 6, 5, 4, 3, 2, 10, 0, 9, 8, 7, 6, 5, 4, 3, 2];
+    if v.len() != 17 || !v[13..].iter().all(u8::is_ascii_digit) {
+        return false;
+    }
+    let mut sum = 0;
+    let mut letters = false;
+    for (&c, w) in v.iter().zip(WEIGHTS) {
+        let value = match c {
+            b'0'..=b'9' => u32::from(c - b'0'),
+            b'A'..=b'H' => u32::from(c - b'A') + 1,
+            b'J'..=b'N' => u32::from(c - b'J') + 1,
+            b'P' => 7,
+            b'R' => 9,
+            b'S'..=b'Z' => u32::from(c - b'S') + 2,
+            _ => return false,
+        };
+        letters |= c.is_ascii_uppercase();
+        sum += value * w;
+    }
+    let check = match sum % 11 {
+        10 => b'X',
+        n => b'0' + n as u8,
+    };
+    letters && (!(b'1'..=b'5').contains(&v[0]) || v[8] == check)
+}
+
 fn au_tfn(d: &[u8]) -> bool {
     const W: [u32; 9] = [1, 4, 3, 7, 5, 8, 6, 9, 10];
     d.len() == 9
@@ -1360,6 +1396,32 @@ mod tests {
         for x in values {
             assert!(!ok(v, x), "{v:?} takes {x}");
         }
+    }
+
+    #[test]
+    fn vehicle_identification_numbers() {
+        // Check digits computed apart; European makers need none.
+        accepts(
+            Validator::Vin,
+            &[
+                "1FT5L2TT9FM325212",
+                "2HG6SJW10LY559849",
+                "5YJYRS5DXKE039379",
+                "3VWRPLBU3FP637731",
+                "WVWZZZ1KZBW265217",
+                "VF1RFB00565174608",
+            ],
+        );
+        rejects(
+            Validator::Vin,
+            &[
+                "1HG477BB1N6692228",
+                "1FT5L2TT9FM32521",
+                "1FT5L2TT9FM32521A",
+                "WVWZZZ1KZBW2652I7",
+                "12345678901234567",
+            ],
+        );
     }
 
     #[test]

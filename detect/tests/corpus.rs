@@ -2066,6 +2066,30 @@ const HELD_OUT: &[(&str, &str, &str)] = &[
         "Track 2 Equivalent Data: 4918767836566130D29032011234567890F",
         "4918767836566130",
     ),
+    // Batch 16 (first session of 2026-11-24): vehicle identification
+    // numbers in a claim, a CSV export, a German registration and an
+    // insurance form, written after the VIN rule and before it was run on
+    // it.
+    (
+        "VIN",
+        "Vehicle: 2020 Ford F-150, VIN 1FT9RXUC3LN286568, plate 8KLM204",
+        "1FT9RXUC3LN286568",
+    ),
+    (
+        "VIN",
+        "vin,make,model\n19X6NK7WXPA239078,Honda,Civic",
+        "19X6NK7WXPA239078",
+    ),
+    (
+        "VIN",
+        "Fahrzeug-Identifizierungsnummer: WDD2050421F386169",
+        "WDD2050421F386169",
+    ),
+    (
+        "VIN",
+        "Chassis No.: JMZKF4W7A06628773 (Mazda CX-5)",
+        "JMZKF4W7A06628773",
+    ),
 ];
 
 /// Recall on [`HELD_OUT`], per entity and overall, printed with each miss
