@@ -1,5 +1,7 @@
 //! Values stored encoded, which the rules cannot read as written: the
-//! `data` entries of Kubernetes Secrets, base64 by the API's contract.
+//! `data` entries of Kubernetes Secrets, base64 by the API's contract, and
+//! LDIF attributes written `name:: base64` (what `ldapsearch` and `slapcat`
+//! print for a `userPassword` or a name outside ASCII).
 //!
 //! A Secret's `data` map is found from its header: `data:` alone on its
 //! line in YAML (the entries on the lines below, indented further), or
@@ -14,28 +16,108 @@ use std::ops::Range;
 
 use base64::Engine as _;
 
-/// The literals that start a map, as the anchor search looks for them
-/// (in the case written): YAML's `data:` and JSON's `"data"`.
-pub(crate) const HEADERS: [&[u8]; 2] = [b"data:", b"\"data\""];
+/// The literals that start a map or an encoded value, as the anchor search
+/// looks for them (in the case written): YAML's `data:`, JSON's `"data"`
+/// and LDIF's `:: ` (see [`Kind`]).
+pub(crate) const HEADERS: [&[u8]; 3] = [b"data:", b"\"data\"", b":: "];
 
-/// One entry of a `data` map: its key and its value as written (without
-/// quotes), as ranges of the buffer.
+/// Which of [`HEADERS`] a header is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub(crate) enum Kind {
+    /// A Secret's `data:` map in YAML.
+    Yaml,
+    /// A Secret's `"data": {` map in JSON.
+    Json,
+    /// An LDIF attribute `name:: base64`, its value possibly folded over
+    /// lines that begin with a space.
+    Ldif,
+}
+
+impl Kind {
+    /// The kind of header `HEADERS[i]`.
+    pub(crate) const ALL: [Kind; 3] = [Kind::Yaml, Kind::Json, Kind::Ldif];
+}
+
+/// One entry of a `data` map, or one LDIF attribute: its key and its value
+/// as written (without quotes), as ranges of the buffer. A folded LDIF
+/// value runs from its first character to the end of its last line.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Entry {
     pub(crate) key: Range<usize>,
     pub(crate) value: Range<usize>,
+    /// An LDIF value: its lines are joined by a line break and a space.
+    pub(crate) ldif: bool,
 }
 
-/// The entries of the map whose header (one of [`HEADERS`], `json` telling
+impl Entry {
+    /// The encoded characters of the value, its lines joined, in `out`
+    /// (cleared first).
+    pub(crate) fn encoded(&self, buf: &[u8], out: &mut Vec<u8>) {
+        out.clear();
+        let value = &buf[self.value.clone()];
+        if self.ldif {
+            out.extend(
+                value
+                    .iter()
+                    .filter(|&&b| !matches!(b, b'\r' | b'\n' | b' ')),
+            );
+        } else {
+            out.extend_from_slice(value);
+        }
+    }
+}
+
+/// The entries of the map whose header (one of [`HEADERS`], `kind` telling
 /// which) starts at `at`, appended to `out`. Returns where the map ends, so
 /// that a header inside it is not read again; `at` itself when there is no
 /// map there.
-pub(crate) fn entries(buf: &[u8], at: usize, json: bool, out: &mut Vec<Entry>) -> usize {
-    if json {
-        json_entries(buf, at, out)
-    } else {
-        yaml_entries(buf, at, out)
+pub(crate) fn entries(buf: &[u8], at: usize, kind: Kind, out: &mut Vec<Entry>) -> usize {
+    match kind {
+        Kind::Yaml => yaml_entries(buf, at, out),
+        Kind::Json => json_entries(buf, at, out),
+        Kind::Ldif => ldif_entry(buf, at, out),
     }
+}
+
+/// The LDIF attribute whose `:: ` is at `at`: its description (a name and
+/// options, `userPassword`, `cn;lang-de`) begins the line, and its value is
+/// base64 up to the line's end, continued on each following line that
+/// begins with one space (RFC 2849).
+fn ldif_entry(buf: &[u8], at: usize, out: &mut Vec<Entry>) -> usize {
+    let line_start = memchr::memrchr(b'\n', &buf[..at]).map_or(0, |n| n + 1);
+    let name = &buf[line_start..at];
+    let is_name_byte = |b: &u8| b.is_ascii_alphanumeric() || matches!(b, b'-' | b';');
+    if !name.first().is_some_and(u8::is_ascii_alphabetic) || !name.iter().all(is_name_byte) {
+        return at;
+    }
+    let start = skip_blanks(buf, at + HEADERS[2].len(), buf.len());
+    // Base64 up to the line's end (a carriage return before it allowed).
+    let line_value = |from: usize| {
+        let eol = line_end(buf, from);
+        let text = buf[from..eol]
+            .strip_suffix(b"\r")
+            .unwrap_or(&buf[from..eol]);
+        (text.iter().all(|&b| is_base64(b)) && !text.is_empty()).then_some(from + text.len())
+    };
+    let Some(mut end) = line_value(start) else {
+        return at;
+    };
+    loop {
+        let next = line_end(buf, end) + 1;
+        if buf.get(next) != Some(&b' ') {
+            break;
+        }
+        match line_value(next + 1) {
+            Some(e) => end = e,
+            None => break,
+        }
+    }
+    out.push(Entry {
+        key: line_start..at,
+        value: start..end,
+        ldif: true,
+    });
+    end
 }
 
 fn is_key_byte(b: u8) -> bool {
@@ -132,7 +214,11 @@ fn yaml_entry(buf: &[u8], at: usize, eol: usize) -> Option<Entry> {
             (v..v + len, v + len)
         }
     };
-    (rest_is_empty(buf, rest, eol) && !value.is_empty()).then_some(Entry { key, value })
+    (rest_is_empty(buf, rest, eol) && !value.is_empty()).then_some(Entry {
+        key,
+        value,
+        ldif: false,
+    })
 }
 
 fn skip_space(buf: &[u8], mut at: usize) -> usize {
@@ -182,7 +268,11 @@ fn json_entries(buf: &[u8], at: usize, out: &mut Vec<Entry>) -> usize {
         };
         i = skip_space(buf, value.end + 1);
         if !value.is_empty() && buf[key.clone()].iter().all(|&b| is_key_byte(b)) {
-            found.push(Entry { key, value });
+            found.push(Entry {
+                key,
+                value,
+                ldif: false,
+            });
         }
         match buf.get(i) {
             Some(b',') => i += 1,
@@ -243,22 +333,58 @@ mod tests {
 
     /// The entries of the map whose header (`json` saying which) comes
     /// first in `text`, as (key, value).
-    fn map(text: &str, json: bool) -> Vec<(String, String)> {
-        let header = std::str::from_utf8(HEADERS[usize::from(json)]).unwrap();
+    fn map(text: &str, kind: Kind) -> Vec<(String, String)> {
+        let header = std::str::from_utf8(HEADERS[kind as usize]).unwrap();
         let at = text.find(header).unwrap();
         let mut out = Vec::new();
-        entries(text.as_bytes(), at, json, &mut out);
+        entries(text.as_bytes(), at, kind, &mut out);
         out.iter()
             .map(|e| (text[e.key.clone()].into(), text[e.value.clone()].into()))
             .collect()
     }
 
     fn yaml(text: &str) -> Vec<(String, String)> {
-        map(text, false)
+        map(text, Kind::Yaml)
     }
 
     fn json(text: &str) -> Vec<(String, String)> {
-        map(text, true)
+        map(text, Kind::Json)
+    }
+
+    /// The LDIF attribute of the first `:: ` in `text`, its value's lines
+    /// joined.
+    fn ldif(text: &str) -> Vec<(String, String)> {
+        let at = text.find(":: ").unwrap();
+        let mut out = Vec::new();
+        entries(text.as_bytes(), at, Kind::Ldif, &mut out);
+        out.iter()
+            .map(|e| {
+                let mut joined = Vec::new();
+                e.encoded(text.as_bytes(), &mut joined);
+                (
+                    text[e.key.clone()].into(),
+                    String::from_utf8(joined).unwrap(),
+                )
+            })
+            .collect()
+    }
+
+    #[test]
+    fn ldif_attributes_with_folded_values() {
+        let text = "dn: uid=ingrid,ou=people,dc=fjordline,dc=no\nuserPassword:: e1NTSEF9K3VPZDFjQkZwcXhmUmhBV0o3WlJtTUhSY01CWWhWcURzVEdq\n YlE9PQ==\ncn;lang-no:: w4VzZQ==\r\nmail: ingrid@fjordline.no\n";
+        assert_eq!(
+            ldif(text),
+            pairs(&[(
+                "userPassword",
+                "e1NTSEF9K3VPZDFjQkZwcXhmUmhBV0o3WlJtTUhSY01CWWhWcURzVEdqYlE9PQ=="
+            )])
+        );
+        let from = text.find("cn;").unwrap();
+        assert_eq!(ldif(&text[from..]), pairs(&[("cn;lang-no", "w4VzZQ==")]));
+        // Not an attribute at the start of a line, nor a base64 value.
+        assert!(ldif("x = a:: b64==\n").is_empty());
+        assert!(ldif("Example:: see below\n").is_empty());
+        assert!(ldif("::: YQ==\n").is_empty());
     }
 
     fn pairs(p: &[(&str, &str)]) -> Vec<(String, String)> {

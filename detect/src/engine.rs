@@ -149,7 +149,7 @@ pub struct Engine {
     /// For each anchor pattern, the rules it triggers.
     anchor_rules: Vec<Vec<u32>>,
     /// The anchor patterns of [`crate::decode::HEADERS`], in that order.
-    decode_headers: [usize; 2],
+    decode_headers: [usize; 3],
     /// The digits triggers and their rules but IPv6's, sorted by `min`: the
     /// source of `digit_table`, through which each run reaches them.
     digit_rules: Vec<(DigitsTrigger, u32)>,
@@ -418,8 +418,8 @@ pub struct Scanner<'e> {
     /// The separator-free stretches of the current digit run, with their
     /// digits, found once for all the `bare` rules it reaches.
     pieces: Vec<(usize, usize, u8)>,
-    /// Headers of encoded maps in the buffer: offset, and whether JSON.
-    headers: Vec<(usize, bool)>,
+    /// Headers of encoded maps and values in the buffer: offset and kind.
+    headers: Vec<(usize, crate::decode::Kind)>,
     /// Their entries.
     entries: Vec<crate::decode::Entry>,
     /// An entry's decoded value.
@@ -566,10 +566,10 @@ impl<'e> Scanner<'e> {
                 .extend((0..engine.rules.len()).map(|r| (r as u32, 0, end)));
             if !self.nested {
                 let from = region.start.saturating_sub(MAX_MATCH_LEN);
-                for (json, header) in crate::decode::HEADERS.iter().enumerate() {
+                for (header, kind) in crate::decode::HEADERS.iter().zip(crate::decode::Kind::ALL) {
                     self.headers.extend(
                         memchr::memmem::find_iter(&buf[from..end], header)
-                            .map(|at| (from + at, json == 1)),
+                            .map(|at| (from + at, kind)),
                     );
                 }
             }
@@ -702,8 +702,8 @@ impl<'e> Scanner<'e> {
             stats.anchor_hits += 1;
             let start = search_start + end - engine.anchors.len_of(id);
             let end = search_start + end;
-            if !nested && engine.decode_headers.contains(&id) {
-                headers.push((start, id == engine.decode_headers[1]));
+            if !nested && let Some(k) = engine.decode_headers.iter().position(|&h| h == id) {
+                headers.push((start, crate::decode::Kind::ALL[k]));
             }
             for &r in &engine.anchor_rules[id] {
                 let Compiled {
@@ -903,9 +903,9 @@ impl<'e> Scanner<'e> {
         let mut entries = std::mem::take(&mut self.entries);
         headers.sort_unstable();
         let mut parsed = 0;
-        for &(at, json) in &headers {
+        for &(at, kind) in &headers {
             if at >= parsed {
-                parsed = crate::decode::entries(buf, at, json, &mut entries).max(at + 1);
+                parsed = crate::decode::entries(buf, at, kind, &mut entries).max(at + 1);
             }
         }
         headers.clear();
@@ -913,13 +913,15 @@ impl<'e> Scanner<'e> {
 
         let mut found = std::mem::take(&mut self.found);
         let mut decoded = std::mem::take(&mut self.decoded);
-        let (mut text, mut inner) = (Vec::new(), Vec::new());
+        let (mut text, mut inner, mut raw) = (Vec::new(), Vec::new(), Vec::new());
         let bytes = self.stats.bytes;
         self.nested = true;
         for entry in entries.drain(..) {
-            if !region.contains(&entry.value.start)
-                || !crate::decode::decode_text(&buf[entry.value.clone()], &mut decoded)
-            {
+            if !region.contains(&entry.value.start) {
+                continue;
+            }
+            entry.encoded(buf, &mut raw);
+            if !crate::decode::decode_text(&raw, &mut decoded) {
                 continue;
             }
             // Keys are ASCII (`decode::entries` takes no other bytes).
@@ -950,18 +952,25 @@ impl<'e> Scanner<'e> {
             found.retain(|d| {
                 d.json_path.is_some() || d.start < encoded.start || d.end > encoded.end
             });
-            let path = crate::decode::json_path(&key);
+            // A Secret's entry has a JSON path; an LDIF attribute is a line.
+            let path = (!entry.ldif).then(|| crate::decode::json_path(&key));
+            let folded = raw.len() != entry.value.len();
             for d in inner.drain(..) {
-                let span = crate::decode::encoded_span(
-                    d.start as usize - prefix..d.end as usize - prefix,
-                    entry.value.len(),
-                );
+                // A value folded over lines is reported whole.
+                let span = if folded {
+                    0..entry.value.len()
+                } else {
+                    crate::decode::encoded_span(
+                        d.start as usize - prefix..d.end as usize - prefix,
+                        entry.value.len(),
+                    )
+                };
                 found.push(Detection {
                     start: base.offset + (entry.value.start + span.start) as u64,
                     end: base.offset + (entry.value.start + span.end) as u64,
                     line: 0,
                     column: 0,
-                    json_path: Some(path.clone()),
+                    json_path: path.clone(),
                     ..d
                 });
             }

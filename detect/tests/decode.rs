@@ -190,3 +190,48 @@ fn findings_of_decoded_values_hold_no_value() {
         }
     }
 }
+
+/// An LDIF export as `ldapsearch` prints it: values outside plain ASCII
+/// text in base64 after `::`, lines folded at 76 columns.
+#[test]
+fn ldif_values_are_found_decoded_folded_or_not() {
+    let hash = "{SSHA}+uOd1cBFpqxfRhAWJ7ZRmMHRcMBYhVqDsTGjbQ==";
+    let encoded = b64(hash);
+    let (head, tail) = encoded.split_at(76 - "userPassword:: ".len());
+    let text = format!(
+        "dn: uid=ingrid,ou=people,dc=fjordline,dc=no\n\
+         objectClass: inetOrgPerson\n\
+         userPassword:: {head}\n {tail}\n\
+         mail:: {}\n\
+         description: see below:: not base64\n",
+        b64(EMAIL)
+    );
+    for prefilter in [true, false] {
+        let e = engine(1 << 20, prefilter);
+        let out = scan(&e, text.as_bytes());
+        let got: Vec<(&str, &str, Option<&str>)> = out
+            .iter()
+            .map(|d| {
+                (
+                    e.rule(d.rule).entity.as_str(),
+                    &text[d.start as usize..d.end as usize],
+                    d.json_path.as_deref(),
+                )
+            })
+            .collect();
+        // The folded hash is reported on its whole value, both lines; the
+        // address on the characters that encode it. No JSON path: these are
+        // lines, not a Secret's entries.
+        let folded = format!("{head}\n {tail}");
+        assert_eq!(
+            got,
+            [
+                ("PASSWORD_HASH", folded.as_str(), None),
+                ("EMAIL", b64(EMAIL).as_str(), None),
+            ],
+            "prefilter {prefilter}"
+        );
+        assert_eq!(out[0].value, hash.as_bytes());
+        assert_eq!(out[1].value, EMAIL.as_bytes());
+    }
+}
