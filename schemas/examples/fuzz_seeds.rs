@@ -65,8 +65,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     }
     std::fs::write(scan_dir.join("long.txt"), long)?;
     // Texts kept in the repository: a Kubernetes Secret in YAML and JSON,
-    // whose values the engine decodes, and national numbers in their
-    // layouts and scripts.
+    // whose values the engine decodes, national numbers in their layouts
+    // and scripts, and an LDIF entry (folded base64 values), a message,
+    // stripe data and password hashes.
     for (name, text) in [
         (
             "k8s-secret.yaml",
@@ -75,6 +76,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         (
             "national-ids.txt",
             include_str!("../../fuzz/seed-texts/national-ids.txt"),
+        ),
+        (
+            "ldif-mail-cards.txt",
+            include_str!("../../fuzz/seed-texts/ldif-mail-cards.txt"),
         ),
     ] {
         std::fs::write(scan_dir.join(name), text)?;
