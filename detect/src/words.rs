@@ -6,11 +6,11 @@
 //! the phone rules alone share a few dozen words, so the words are looked up
 //! for all rules at once: each word start's first three bytes are looked up
 //! in a bitmap, and only where that lets them through are the words
-//! beginning with its first two bytes compared. The spans around successive runs overlap (a table
-//! of numbers has a run every few bytes and a span of some 200), so
-//! [`Near`] keeps the occurrences found in a buffer and scans only the part
-//! of each new span not seen yet, at the starts of its words (found with
-//! [`crate::simd::alnum_upper_masks`]).
+//! beginning with its first two bytes compared. The spans around successive
+//! runs overlap (a table of numbers has a run every few bytes and a span of
+//! some 200), so [`Near`] keeps the occurrences found in a buffer and scans
+//! only the part of each new span not seen yet, at the starts of its words
+//! (found with [`crate::simd::alnum_upper_masks`]).
 
 use crate::simd;
 
