@@ -280,6 +280,20 @@ fn placeholder_words_count_in_the_case_people_write_them() {
     assert!(found(r#""LocalConsolePassword": "PassWordMustBeAtLeast6Chars.""#).is_empty());
 }
 
+/// (entity, text of the span) of each detection in `text`, in order.
+fn entities_and_values<'a>(e: &'a Engine, text: &'a [u8]) -> Vec<(&'a str, &'a str)> {
+    let mut out = Vec::new();
+    e.scanner().scan_slice(text, None, &mut out);
+    out.iter()
+        .map(|d| {
+            (
+                e.rule(d.rule).entity.as_str(),
+                std::str::from_utf8(&text[d.start as usize..d.end as usize]).unwrap(),
+            )
+        })
+        .collect()
+}
+
 #[test]
 fn a_saved_message_gives_its_people_by_their_header_names_and_addresses() {
     let e = engine(1 << 20);
@@ -291,17 +305,7 @@ Subject: From: Maria Kovacs <maria.kovacs@brightline.hu>\r\n\
 \r\n\
 Dear Chidi,\r\n\
 please find the scan attached. Mrs Halvorsen will call on Monday.\r\n";
-    let mut out = Vec::new();
-    e.scanner().scan_slice(text, None, &mut out);
-    let found: Vec<(&str, &str)> = out
-        .iter()
-        .map(|d| {
-            (
-                e.rule(d.rule).entity.as_str(),
-                std::str::from_utf8(&text[d.start as usize..d.end as usize]).unwrap(),
-            )
-        })
-        .collect();
+    let found = entities_and_values(&e, text);
     let people: Vec<&str> = found
         .iter()
         .filter(|(entity, _)| *entity == "PERSON")
@@ -330,17 +334,7 @@ fn stripe_data_outranks_the_card_number_it_holds() {
         b"swipe %B4941604869203854^OKAFOR/CHIDI M^2708101000000?;4941604869203854=2708101000000?\n\
 chip 4284902156199222D29032011234567890F\n\
 card 4666266479443578\n";
-    let mut out = Vec::new();
-    e.scanner().scan_slice(text, None, &mut out);
-    let found: Vec<(&str, &str)> = out
-        .iter()
-        .map(|d| {
-            (
-                e.rule(d.rule).entity.as_str(),
-                std::str::from_utf8(&text[d.start as usize..d.end as usize]).unwrap(),
-            )
-        })
-        .collect();
+    let found = entities_and_values(&e, text);
     // Each track's number once, as track data; a bare number stays a card.
     assert_eq!(
         found,
