@@ -2090,6 +2090,24 @@ const HELD_OUT: &[(&str, &str, &str)] = &[
         "Chassis No.: JMZKF4W7A06628773 (Mazda CX-5)",
         "JMZKF4W7A06628773",
     ),
+    // Batch 17 (first session of 2026-11-24): device identifiers in a
+    // support ticket, a CSV export and a phone's own screen, written after
+    // the IMEI rule and before it was run on it.
+    (
+        "IMEI",
+        "Handset: Pixel 8, IMEI 35-153376-880464-8, SIM ICCID on file",
+        "35-153376-880464-8",
+    ),
+    (
+        "IMEI",
+        "imei,msisdn_hash\n012729923575054,9f2c41",
+        "012729923575054",
+    ),
+    (
+        "IMEI",
+        "*#06# shows IMEI1 350536229995419",
+        "350536229995419",
+    ),
 ];
 
 /// Recall on [`HELD_OUT`], per entity and overall, printed with each miss
@@ -2126,7 +2144,8 @@ const HELD_OUT: &[(&str, &str, &str)] = &[
 /// last, `Bonjour Élodie,`, once initials outside ASCII were read). A
 /// fifteenth, 3 lines of magnetic stripe data, found 2 (an EMV chip's
 /// track 2 form, `D` for `=`, has a rule since), and a sixteenth, 4
-/// vehicle identification numbers, all 4. One line is missed: `Tel.: +49 89 12345678`, written with digits counting up, which
+/// vehicle identification numbers, all 4, and a seventeenth, 3 IMEIs,
+/// all 3. One line is missed: `Tel.: +49 89 12345678`, written with digits counting up, which
 /// the rules take for made up since the seventh session of 2026-11-23
 /// (card groups joined by dots, `3530.7933.7915.6683`, once were missed
 /// too). No line may give a finding of another entity away from its
