@@ -767,6 +767,8 @@ impl<'e> Scanner<'e> {
                         }
                     }
                 }
+                // No separator joins the run.
+                let run_bare = usize::from(digits) == e - s;
                 // Upper-case letters right before the run, counted once.
                 let mut letters: Option<usize> = None;
                 // The checks of the bytes around the run.
@@ -782,7 +784,7 @@ impl<'e> Scanner<'e> {
                         && t.first.is_none_or(|f| {
                             *first.get_or_insert_with(|| first_stretch(buf, s)) == usize::from(f)
                         })
-                        && (!t.joined || usize::from(digits) != e - s)
+                        && (!t.joined || !run_bare)
                         && t.last
                             .is_none_or(|l| last_stretch(buf, s, e) == usize::from(l))
                         && t.begins.is_none_or(|c| begins_with(buf, s, e, c))
@@ -818,7 +820,6 @@ impl<'e> Scanner<'e> {
                     // that counts dots, its stretches joined by dots alone
                     // (`192.0.2.0/255.255.255.0` holds two addresses).
                     spans.clear();
-                    let run_bare = usize::from(digits) == e - s;
                     let only_dots = usize::from(digits) + usize::from(dots) == e - s;
                     if t.bare && !run_bare {
                         if !pieces_found {
@@ -833,11 +834,10 @@ impl<'e> Scanner<'e> {
                                 .map(|&(ps, pe, _)| (ps, pe)),
                         );
                     } else if let Some(d) = t.dots.filter(|_| !only_dots) {
-                        stretches(
+                        dotted_stretches(
                             buf,
                             s,
                             e,
-                            |b| b == b'.',
                             |n, dots| (t.min..=t.max).contains(&n) && dots >= d,
                             spans,
                         );
@@ -1336,21 +1336,20 @@ fn bare_pieces(buf: &[u8], s: usize, e: usize, out: &mut Vec<(usize, usize, u8)>
     }
 }
 
-/// Pushes onto `out` the stretches of the digit run `buf[s..e]` that hold
-/// digits and the separators `inside` keeps, and whose digit and dot counts
-/// `fits` accepts.
-fn stretches(
+/// Pushes onto `out` the stretches of the digit run `buf[s..e]` joined by
+/// `.` alone whose digit and dot counts `fits` accepts (`bare_pieces` finds
+/// those without separators, in a tighter loop: it runs far more often).
+fn dotted_stretches(
     buf: &[u8],
     s: usize,
     e: usize,
-    inside: impl Fn(u8) -> bool,
     fits: impl Fn(u8, u8) -> bool,
     out: &mut Vec<(usize, usize)>,
 ) {
     let mut at = s;
     while at < e {
         let (mut end, mut digits, mut dots) = (at, 0u8, 0u8);
-        while end < e && (is_digit(buf[end]) || inside(buf[end])) {
+        while end < e && (is_digit(buf[end]) || buf[end] == b'.') {
             digits = digits.saturating_add(u8::from(is_digit(buf[end])));
             dots = dots.saturating_add(u8::from(buf[end] == b'.'));
             end += 1;

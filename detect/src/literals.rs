@@ -132,15 +132,20 @@ struct Holder {
     at: usize,
 }
 
+/// True when `bytes` are `lit` (in any case when `caseless`).
+fn is_literal(bytes: &[u8], lit: &[u8], caseless: bool) -> bool {
+    if caseless {
+        bytes.eq_ignore_ascii_case(lit)
+    } else {
+        bytes == lit
+    }
+}
+
 /// Where `inner` first occurs in `outer` (in any case when `caseless`).
 fn find_in(outer: &[u8], inner: &[u8], caseless: bool) -> Option<usize> {
-    outer.windows(inner.len()).position(|w| {
-        if caseless {
-            w.eq_ignore_ascii_case(inner)
-        } else {
-            w == inner
-        }
-    })
+    outer
+        .windows(inner.len())
+        .position(|w| is_literal(w, inner, caseless))
 }
 
 /// Per-thread scratch space of a [`Literals`] set.
@@ -343,13 +348,10 @@ impl Literals {
                     let Some(from) = start.checked_sub(h.at) else {
                         continue;
                     };
-                    if data.get(from..from + h.lit.len()).is_some_and(|w| {
-                        if h.caseless {
-                            w.eq_ignore_ascii_case(&h.lit)
-                        } else {
-                            w == h.lit.as_slice()
-                        }
-                    }) {
+                    if data
+                        .get(from..from + h.lit.len())
+                        .is_some_and(|w| is_literal(w, &h.lit, h.caseless))
+                    {
                         on_match(h.id, from + h.lit.len());
                     }
                 }
@@ -403,13 +405,10 @@ impl Literals {
                 let Some(start) = at.checked_sub(*key) else {
                     return;
                 };
-                if data.get(start..start + lit.len()).is_some_and(|w| {
-                    if *caseless {
-                        w.eq_ignore_ascii_case(lit)
-                    } else {
-                        w == lit.as_slice()
-                    }
-                }) {
+                if data
+                    .get(start..start + lit.len())
+                    .is_some_and(|w| is_literal(w, lit, *caseless))
+                {
                     on_match(*id, start + lit.len());
                 }
             };
