@@ -129,10 +129,18 @@ pub(crate) fn score(
         {
             return None;
         }
+        Some(Validator::Ipv4 | Validator::Ipv4Small) if in_list_of_decimals(buf, &span) => {
+            return None;
+        }
         Some(Validator::Ipv4Small) if opens_comment(buf, &span) => return None,
         _ => {}
     }
     let mut confidence = r.confidence;
+    if matches!(r.validate, Some(Validator::Ipv4 | Validator::Ipv4Small))
+        && object_identifier(value)
+    {
+        confidence -= 0.3;
+    }
     if let Some(v) = r.validate
         && v.digits_only()
         && value.iter().filter(|b| b.is_ascii_digit()).count() >= TABLE_DIGITS
@@ -350,6 +358,66 @@ fn is_network(value: &[u8], after: &[u8]) -> bool {
     } else {
         false
     }
+}
+
+/// True when the dotted quad at `span` sits in a list of decimals, the
+/// way SVG path data glues them (`-1.32,1.32.53.22,1.08`,
+/// `2.34-2.54,1.4.49.12-1.52`): a number of one dot stands right next to
+/// it, joined by a comma, a minus or a blank. An address's neighbours in a
+/// list are addresses (`10.0.0.1,10.0.0.2`, `85.10.196.1-85.10.196.254`).
+fn in_list_of_decimals(buf: &[u8], span: &Range<usize>) -> bool {
+    let joint = |b: u8| matches!(b, b',' | b'-' | b' ');
+    // The number after: `,1.08`, `-.06`, `-1.52,`.
+    let after = buf.get(span.end).is_some_and(|&b| joint(b)) && {
+        let rest = &buf[span.end + 1..];
+        let rest = rest.strip_prefix(b"-").unwrap_or(rest);
+        one_dot(rest.iter().copied(), false)
+    };
+    // The number before, read backwards: `2.54,`, `.18 `.
+    let before = span.start > 0 && joint(buf[span.start - 1]) && {
+        let rest = &buf[..span.start - 1];
+        one_dot(rest.iter().rev().copied(), true)
+    };
+    after || before
+}
+
+/// True when `bytes` begin with a decimal number holding exactly one dot
+/// with a digit on its fractional side (`1.08`, `.06`, `2.54`), not going
+/// on with another dot; `backwards` when the bytes are read from the end of
+/// the number (its fraction first).
+fn one_dot(bytes: impl Iterator<Item = u8>, backwards: bool) -> bool {
+    let (mut read_before_dot, mut read_after_dot, mut dots) = (0, 0, 0);
+    for b in bytes {
+        match b {
+            b'0'..=b'9' if dots == 0 => read_before_dot += 1,
+            b'0'..=b'9' => read_after_dot += 1,
+            b'.' => dots += 1,
+            _ => break,
+        }
+        if dots > 1 || read_before_dot + read_after_dot > 12 {
+            return false;
+        }
+    }
+    let fraction = if backwards {
+        read_before_dot
+    } else {
+        read_after_dot
+    };
+    dots == 1 && fraction > 0
+}
+
+/// True when a dotted quad is an object identifier of an arc that code and
+/// standards cite by the hundred: X.500 attribute types (`2.5.4.3`, the
+/// common name), object classes (`2.5.6.x`) and certificate extensions
+/// (`2.5.29.17`), the Edwards and Montgomery curve keys (`1.3.101.112`,
+/// Ed25519) and the internet arc itself (`1.3.6.1`). Addresses in those
+/// ranges exist, but are far rarer in text than the identifiers; near a
+/// word of networking they still reach the low band.
+fn object_identifier(value: &[u8]) -> bool {
+    [&b"2.5.4."[..], b"2.5.6.", b"2.5.29.", b"1.3.101."]
+        .iter()
+        .any(|arc| value.starts_with(arc))
+        || value == b"1.3.6.1"
 }
 
 /// True when the value at `span` is the first word of a comment line
@@ -701,6 +769,32 @@ mod tests {
         assert!(is_network(b"0.0.0.0", b"/0"));
         assert!(is_network(b"::", b"/0"));
         assert!(!is_network(b"8000::", b"/0"));
+    }
+
+    #[test]
+    fn a_quad_among_decimals_is_path_data() {
+        let at = |text: &[u8], value: &[u8]| in_list_of_decimals(text, &span_of(text, value));
+        assert!(at(b"-.88.87-1.32,1.32.53.22,1.08.66", b"1.32.53.22"));
+        assert!(at(b"2.34-2.54,1.4.49.12-1.52,0,.05", b"1.4.49.12"));
+        assert!(at(b"l2.64-.18 1.75.67.38-.06h1.59", b"1.75.67.38"));
+        assert!(!at(b"allow 85.10.196.1-85.10.196.254", b"85.10.196.1"));
+        assert!(!at(b"allow 85.10.196.1-85.10.196.254", b"85.10.196.254"));
+        assert!(!at(b"[\"10.0.0.1\", \"10.0.0.2\"]", b"10.0.0.2"));
+        assert!(!at(b"10.0.0.1,10.0.0.2", b"10.0.0.1"));
+        assert!(!at(b"from 81.2.69.77 port 52144", b"81.2.69.77"));
+        assert!(!at(b"version 2 81.2.69.77", b"81.2.69.77"), "no dot");
+        assert!(!at(b"v1.2.3 81.2.69.77", b"81.2.69.77"), "two dots");
+    }
+
+    #[test]
+    fn object_identifiers_of_busy_arcs() {
+        assert!(object_identifier(b"2.5.4.38"));
+        assert!(object_identifier(b"2.5.29.37"));
+        assert!(object_identifier(b"1.3.101.112"));
+        assert!(object_identifier(b"1.3.6.1"));
+        assert!(!object_identifier(b"2.5.41.74"));
+        assert!(!object_identifier(b"1.3.6.10"));
+        assert!(!object_identifier(b"81.2.69.77"));
     }
 
     #[test]
