@@ -43,6 +43,8 @@ const PLACEHOLDER_IN_VALUE: &[&[u8]] = &[
     b"51 franklin st",
     b"59 temple place",
     b"675 mass ave",
+    // and its telephone number, in the same notices.
+    b"542-5942",
     // The stock names of forms and documentation.
     b"john doe",
     b"jane doe",

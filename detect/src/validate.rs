@@ -71,6 +71,10 @@ pub enum Validator {
     /// (their interface id is often the device's MAC address, `…ff:fe…`)
     /// unless the id is under 65,536 (`fe80::1`, a router's, set by hand).
     Ipv6,
+    /// MAC address: an individual (unicast) address, whose first octet has
+    /// its group bit (the lowest) clear; a group address (`01:00:5e:…`
+    /// multicast, `33:33:…`, the broadcast `ff:ff:…`) is no device's.
+    Mac,
     /// GitHub token: CRC32 checksum in the last 6 base62 characters.
     GithubToken,
     /// npm token: CRC32 checksum in the last 6 base62 characters.
@@ -323,6 +327,7 @@ impl Validator {
             Validator::Ipv4 => ipv4(text).is_some_and(|small| !small),
             Validator::Ipv4Small => ipv4(text).is_some_and(|small| small),
             Validator::Ipv6 => ipv6(text),
+            Validator::Mac => mac(text),
             Validator::GithubToken => crc32_base62_token(text, 6),
             Validator::NpmToken => crc32_base62_token(text, 6),
             Validator::Jwt => jwt(text),
@@ -1145,6 +1150,12 @@ fn ipv4(text: &str) -> Option<bool> {
             | [1, 2, 3, 4]
     );
     (n == 4 && !no_one).then(|| octets[0] != 10 && octets.iter().all(|&o| o < 32))
+}
+
+fn mac(text: &str) -> bool {
+    text.get(..2)
+        .and_then(|first| u8::from_str_radix(first, 16).ok())
+        .is_some_and(|first| first & 1 == 0)
 }
 
 fn ipv6(text: &str) -> bool {
