@@ -45,6 +45,8 @@ const PLACEHOLDER_IN_VALUE: &[&[u8]] = &[
     b"675 mass ave",
     // and its telephone number, in the same notices.
     b"542-5942",
+    // The example address of JSON libraries' documentation.
+    b"10 downing st",
     // The stock names of forms and documentation.
     b"john doe",
     b"jane doe",
@@ -167,6 +169,12 @@ pub(crate) fn score(
             confidence += ctx.boost;
         } else if ctx.required {
             return None;
+        } else if r.validate == Some(Validator::CreditCard) && long_bare_number(value) {
+            // Nineteen digits together, with no word of cards near, are as
+            // often a 64-bit constant (`current_block = 4488286894823169796;`
+            // in machine-translated C, `> 4485585228861014016` in a proof's
+            // bound) as one of the rare cards of that length.
+            confidence -= 0.3;
         }
         // Penalty words count on the match's own line only.
         if !rule.penalty_words.is_empty() {
@@ -360,6 +368,12 @@ fn is_network(value: &[u8], after: &[u8]) -> bool {
     } else {
         false
     }
+}
+
+/// True for nineteen digits without a separator: a card number of the
+/// longest length, or a 64-bit integer.
+fn long_bare_number(value: &[u8]) -> bool {
+    value.len() == 19 && value.iter().all(u8::is_ascii_digit)
 }
 
 /// True when the dotted quad at `span` sits in a list of decimals, the

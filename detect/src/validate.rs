@@ -334,9 +334,12 @@ impl Validator {
             Validator::BirthDate => birth_date(text),
             Validator::UriPassword => uri_password(text),
             Validator::Phone => d.is_some_and(|d| phone(d, 7)),
-            Validator::PhoneInternational => {
-                d.is_some_and(|d| phone(d, 8) && !(d.len() <= 10 && thousands(value)))
-            }
+            Validator::PhoneInternational => d.is_some_and(|d| {
+                phone(d, 8)
+                    && !(d.len() <= 10 && thousands(value))
+                    && !spare_country_code(d)
+                    && !expanded_date(value)
+            }),
             Validator::Email => email(text),
             Validator::AbaRouting => d.is_some_and(aba_routing),
             Validator::AccountNumber => {
@@ -578,6 +581,50 @@ fn thousands(text: &[u8]) -> bool {
         && middle.iter().all(|g| g.len() == 3 && digits(g))
         && digits(last)
         && (last.len() == 3 || decimal)
+}
+
+/// True when `d` starts with a country calling code that the ITU has not
+/// assigned (E.164 spare codes: `28x`, `89x`, `999`, …). Codes are a prefix
+/// code, so the first digits decide.
+fn spare_country_code(d: &[u8]) -> bool {
+    const SPARE_TWO: &[[u8; 2]] = &[[2, 8], [8, 9]];
+    const SPARE_THREE: &[u16] = &[
+        210, 214, 215, 217, 219, 259, 292, 293, 294, 295, 296, 384, 422, 424, 425, 426, 427, 428,
+        429, 671, 684, 693, 694, 695, 696, 697, 698, 699, 801, 802, 803, 804, 805, 806, 807, 809,
+        851, 854, 857, 858, 859, 871, 872, 873, 874, 884, 885, 887, 889, 969, 978, 990, 997, 999,
+    ];
+    match d {
+        [a, b, c, ..] => {
+            SPARE_TWO.contains(&[*a, *b])
+                || SPARE_THREE.contains(&(u16::from(*a) * 100 + u16::from(*b) * 10 + u16::from(*c)))
+        }
+        _ => false,
+    }
+}
+
+/// True when `text` starts as an ISO 8601 date with an expanded year
+/// (`+9999-12-31 23:59`, `+10000-01-01`): a sign, four to six digits, a
+/// month and a day.
+fn expanded_date(text: &[u8]) -> bool {
+    let Some(body) = text.strip_prefix(b"+") else {
+        return false;
+    };
+    let year = body.iter().take_while(|b| b.is_ascii_digit()).count();
+    let Some(rest) = body.get(year..).and_then(|r| r.strip_prefix(b"-")) else {
+        return false;
+    };
+    let two = |at: usize| -> Option<u8> {
+        match rest.get(at..at + 2)? {
+            [a, b] if a.is_ascii_digit() && b.is_ascii_digit() => {
+                Some((a - b'0') * 10 + (b - b'0'))
+            }
+            _ => None,
+        }
+    };
+    (4..=6).contains(&year)
+        && two(0).is_some_and(|m| (1..=12).contains(&m))
+        && rest.get(2) == Some(&b'-')
+        && two(3).is_some_and(|d| (1..=31).contains(&d))
 }
 
 /// True when the number ends in five zeros: a round number (a product,
@@ -1407,6 +1454,20 @@ mod tests {
         for x in values {
             assert!(!ok(v, x), "{v:?} takes {x}");
         }
+    }
+
+    #[test]
+    fn international_numbers_start_with_an_assigned_code_and_are_no_dates() {
+        let v = Validator::PhoneInternational;
+        assert!(ok(v, "+44 7911 123456"));
+        assert!(ok(v, "+998 90 123 45 67"), "Uzbekistan");
+        assert!(ok(v, "+880 1712 345678"), "Bangladesh");
+        assert!(!ok(v, "+999 1234 5678"), "spare code");
+        assert!(!ok(v, "+289 4512 3456"), "spare 28x");
+        assert!(!ok(v, "+9999-12-31 23"), "an expanded year");
+        assert!(!ok(v, "+10000-01-01 00"), "five digits of year");
+        assert!(ok(v, "+4930-901820 12"), "no month after the year");
+        assert!(ok(v, "+4930-13-31 12"), "no month 13");
     }
 
     #[test]
