@@ -370,10 +370,11 @@ fn is_network(value: &[u8], after: &[u8]) -> bool {
     }
 }
 
-/// True for nineteen digits without a separator: a card number of the
-/// longest length, or a 64-bit integer.
+/// True for nineteen digits without a separator starting with `4`: a Visa
+/// number of the rarest length, or a 64-bit integer. (UnionPay issues
+/// nineteen-digit cards by the million: `62…` keeps its score.)
 fn long_bare_number(value: &[u8]) -> bool {
-    value.len() == 19 && value.iter().all(u8::is_ascii_digit)
+    value.len() == 19 && value[0] == b'4' && value.iter().all(u8::is_ascii_digit)
 }
 
 /// True when the dotted quad at `span` sits in a list of decimals, the
