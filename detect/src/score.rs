@@ -195,10 +195,28 @@ pub(crate) fn score(
         confidence -= 0.5;
     } else if written(&PLACEHOLDERS.test_in_value, value) {
         confidence -= 0.2;
-    } else if written(&PLACEHOLDERS.nearby, &buf[same_line(buf, &span, NEARBY)]) {
+    } else if written_as_word(&PLACEHOLDERS.nearby, &buf[same_line(buf, &span, NEARBY)]) {
         confidence -= 0.15;
     }
     Some(confidence.clamp(0.0, 1.0))
+}
+
+/// [`written`], where a short word must also start a word of the text:
+/// after no letter, or as a camel-case hump (`myTest`, `isFake`). The
+/// words around a value are prose and code, where `test` ends `latest`,
+/// `fastest` and `contest` (`latest login from 81.2.69.77`).
+fn written_as_word(words: &aho_corasick::AhoCorasick, hay: &[u8]) -> bool {
+    words.find_overlapping_iter(hay).any(|m| {
+        let word = &hay[m.range()];
+        let starts_word = match m.start().checked_sub(1).map(|i| hay[i]) {
+            Some(before) if before.is_ascii_alphabetic() => {
+                before.is_ascii_lowercase() && word[0].is_ascii_uppercase()
+            }
+            _ => true,
+        };
+        (starts_word || word.iter().filter(|b| b.is_ascii_alphabetic()).count() >= LONG_WORD)
+            && written(words, word)
+    })
 }
 
 /// True when `hay` holds one of the automaton's words as a person writes
@@ -786,6 +804,24 @@ mod tests {
         assert!(is_network(b"0.0.0.0", b"/0"));
         assert!(is_network(b"::", b"/0"));
         assert!(!is_network(b"8000::", b"/0"));
+    }
+
+    #[test]
+    fn a_short_placeholder_word_near_a_value_starts_a_word() {
+        let nearby = &PLACEHOLDERS.nearby;
+        assert!(written_as_word(nearby, b"test login from"));
+        assert!(written_as_word(nearby, b"a_test_user"));
+        assert!(written_as_word(nearby, b"myTestServer"));
+        assert!(written_as_word(nearby, b"TEST:"));
+        assert!(written_as_word(nearby, b"for example"));
+        assert!(
+            written_as_word(nearby, b"counterexample"),
+            "a long word anywhere"
+        );
+        assert!(!written_as_word(nearby, b"latest login from"));
+        assert!(!written_as_word(nearby, b"the fastest route"));
+        assert!(!written_as_word(nearby, b"LATEST"));
+        assert!(!written_as_word(nearby, b"contest winner"));
     }
 
     #[test]
