@@ -335,10 +335,11 @@ impl Validator {
             Validator::UriPassword => uri_password(text),
             Validator::Phone => d.is_some_and(|d| phone(d, 7)),
             Validator::PhoneInternational => d.is_some_and(|d| {
-                phone(d, 8)
-                    && !(d.len() <= 10 && thousands(value))
-                    && !spare_country_code(d)
-                    && !expanded_date(value)
+                // A quantity in thousands, a spare country code, a date.
+                let other = (d.len() <= 10 && thousands(value))
+                    || spare_country_code(d)
+                    || expanded_date(value);
+                phone(d, 8) && !other
             }),
             Validator::Email => email(text),
             Validator::AbaRouting => d.is_some_and(aba_routing),
