@@ -39,14 +39,17 @@ const PLACEHOLDER_IN_VALUE: &[&[u8]] = &[
     b"ff:ff:ff:ff:ff:ff",
     b"00:00:00:00:00:00",
     b"00:11:22:33:44:55",
+    b"de:ad:be:ef",
     // The Free Software Foundation's addresses, in every GPL notice.
     b"51 franklin st",
     b"59 temple place",
     b"675 mass ave",
     // and its telephone number, in the same notices.
     b"542-5942",
-    // The example address of JSON libraries' documentation.
+    // The example address of JSON libraries' documentation, and the
+    // street of the town of forms and manuals (`123 Any Street, Anytown`).
     b"10 downing st",
+    b"any street",
     // The stock names of forms and documentation.
     b"john doe",
     b"jane doe",
