@@ -482,6 +482,10 @@ fn person_name(text: &str) -> bool {
         "foundation",
         "gmbh",
         "group",
+        // Greetings (`"Mr. Hi"`, a club in a graph library's karate data).
+        "hello",
+        "hey",
+        "hi",
         "hospital",
         "inc",
         "institute",
@@ -1126,7 +1130,7 @@ fn br_cpf(d: &[u8]) -> bool {
 }
 
 fn br_cnpj(d: &[u8]) -> bool {
-    if d.len() != 14 || all_same(d) {
+    if d.len() != 14 || all_same(d) || timestamp(d) {
         return false;
     }
     const W1: [u32; 12] = [5, 4, 3, 2, 9, 8, 7, 6, 5, 4, 3, 2];
@@ -1137,6 +1141,21 @@ fn br_cnpj(d: &[u8]) -> bool {
         if r < 2 { 0 } else { 11 - r }
     };
     digit(&W1) == u32::from(d[12]) && digit(&W2) == u32::from(d[13])
+}
+
+/// True when fourteen digits read as a time stamp `YYYYMMDDhhmmss` from
+/// 1990 to 2039 (`20210507025929`, a Wayback Machine capture in a URL):
+/// one CNPJ in some hundred thousand reads so, one such stamp in a hundred
+/// passes the CNPJ's check digits.
+fn timestamp(d: &[u8]) -> bool {
+    let n = |r: std::ops::Range<usize>| d[r].iter().fold(0u32, |n, &x| n * 10 + u32::from(x));
+    d.len() == 14
+        && (1990..=2039).contains(&n(0..4))
+        && (1..=12).contains(&n(4..6))
+        && (1..=31).contains(&n(6..8))
+        && n(8..10) <= 23
+        && n(10..12) <= 59
+        && n(12..14) <= 59
 }
 
 fn sg_nric(text: &str) -> bool {
@@ -1455,6 +1474,19 @@ mod tests {
         for x in values {
             assert!(!ok(v, x), "{v:?} takes {x}");
         }
+    }
+
+    #[test]
+    fn a_cnpj_is_no_time_stamp() {
+        assert!(ok(Validator::BrCnpj, "11.222.333/0001-81"));
+        assert!(
+            !ok(Validator::BrCnpj, "20210507025929"),
+            "a capture's time, though its check digits pass"
+        );
+        let d: Vec<u8> = b"20210507025929".iter().map(|b| b - b'0').collect();
+        assert!(timestamp(&d));
+        let not: Vec<u8> = b"20211307025929".iter().map(|b| b - b'0').collect();
+        assert!(!timestamp(&not), "month 13");
     }
 
     #[test]
