@@ -1400,9 +1400,53 @@ fn birth_date(text: &str) -> bool {
 }
 
 fn email(text: &str) -> bool {
-    const FILE_EXTENSIONS: &[&str] = &[
-        "png", "jpg", "jpeg", "gif", "svg", "webp", "ico", "css", "js", "ts", "map", "pdf", "zip",
+    // File names (`logo@2x.png`, `icons-64x64@2.tar`), systemd template
+    // units (`pg_basebackup@15-main.timer`, `getty@tty1.service`) and a
+    // placeholder's domain (`username@site.domain`): none of these
+    // suffixes is a top-level domain (`.services` and `.domains` are).
+    const NOT_DOMAINS: &[&str] = &[
+        "png",
+        "jpg",
+        "jpeg",
+        "gif",
+        "svg",
+        "webp",
+        "ico",
+        "css",
+        "js",
+        "ts",
+        "map",
+        "pdf",
+        "zip",
         "gz",
+        "tar",
+        "tgz",
+        "bz2",
+        "xz",
+        "txt",
+        "log",
+        "conf",
+        "json",
+        "yaml",
+        "yml",
+        "xml",
+        "html",
+        "htm",
+        "woff",
+        "woff2",
+        "ttf",
+        "service",
+        "socket",
+        "timer",
+        "target",
+        "mount",
+        "automount",
+        "path",
+        "slice",
+        "scope",
+        "swap",
+        "device",
+        "domain",
     ];
     let tld = text.rsplit('.').next().unwrap_or("").to_ascii_lowercase();
     // `%40` is `@` URL-encoded (`pii.email.url_encoded`).
@@ -1415,7 +1459,7 @@ fn email(text: &str) -> bool {
     // `sk-ssh-ed25519@openssh.com`, `chacha20-poly1305@openssh.com`: names
     // of SSH key types and ciphers.
     let ssh_name = domain.eq_ignore_ascii_case("openssh.com") && local.contains('-');
-    !FILE_EXTENSIONS.contains(&tld.as_str()) && !git && !ssh_name
+    !NOT_DOMAINS.contains(&tld.as_str()) && !git && !ssh_name
 }
 
 fn aba_routing(d: &[u8]) -> bool {
