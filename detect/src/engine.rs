@@ -798,10 +798,11 @@ impl<'e> Scanner<'e> {
                         }
                         // The window is the address itself, with the bytes
                         // around it that the pattern looks at: two before
-                        // (`x[1::2]` is a slice, `[::1]` an address), one
-                        // after.
+                        // (`x[1::2]` is a slice, `[::1]` an address), two
+                        // after (a dot and the digit that would go on to a
+                        // dotted quad, `::ffff:10.0.0.1`).
                         if let Some(run) = address.get_or_insert_with(|| ipv6_run(buf, s)) {
-                            windows.push((r, run.start.saturating_sub(2), (run.end + 1).min(len)));
+                            windows.push((r, run.start.saturating_sub(2), (run.end + 2).min(len)));
                         }
                     }
                 }
