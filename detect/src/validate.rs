@@ -537,8 +537,9 @@ fn digits<'a>(text: &str, store: &'a mut [u8; MAX_DIGITS]) -> Option<&'a [u8]> {
 /// fiction, 555-1212 is directory assistance, and the rest, though
 /// assignable, are what films, forms and documentation use:
 /// `206-555-1111` in the AWS CLI's examples), and Ofcom's drama ranges for
-/// UK mobiles (07700 900000–900999) and London (020 7946 0000–0999). Digits
-/// as values 0–9, with or without the country code.
+/// UK mobiles (07700 900000–900999), London (020 7946 0000–0999) and other
+/// areas (01632 960xxx, eleven cities' 0xx1 496 0xxx, 0191 498 0xxx).
+/// Digits as values 0–9, with or without the country code.
 fn fictional_phone(d: &[u8]) -> bool {
     let nanp = match d {
         [1, rest @ ..] if rest.len() == 10 => Some(rest),
@@ -553,8 +554,19 @@ fn fictional_phone(d: &[u8]) -> bool {
         [0, rest @ ..] => rest,
         _ => return false,
     };
-    uk.len() == 10
-        && (uk.starts_with(&[7, 7, 0, 0, 9, 0, 0]) || uk.starts_with(&[2, 0, 7, 9, 4, 6, 0]))
+    // Ofcom's drama ranges: mobiles 07700 900xxx, London 020 7946 0xxx,
+    // the geographic 01632 960xxx, and 0xx1 496 0xxx in Leeds, Sheffield,
+    // Nottingham, Leicester, Bristol, Reading, Birmingham, Edinburgh,
+    // Glasgow, Liverpool and Manchester (0191 498 0xxx in Tyneside).
+    const DRAMA: &[&[u8]] = &[
+        &[7, 7, 0, 0, 9, 0, 0],
+        &[2, 0, 7, 9, 4, 6, 0],
+        &[1, 6, 3, 2, 9, 6, 0],
+        &[1, 9, 1, 4, 9, 8, 0],
+    ];
+    let city = matches!(uk, [1, 1 | 2 | 3 | 4 | 5 | 6, 1, 4, 9, 6, 0, ..])
+        || matches!(uk, [1, 1, 3..=8, 4, 9, 6, 0, ..]);
+    uk.len() == 10 && (DRAMA.iter().any(|r| uk.starts_with(r)) || city)
 }
 
 /// The phone validators' test of the digits `d`: `min` to 15 of them, not
