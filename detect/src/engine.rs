@@ -1289,7 +1289,10 @@ impl Shape {
                 buf.get(at).is_some_and(|&b| then.has(b))
                     && self.then_line.as_ref().is_none_or(|line| {
                         let rest = &buf[at..];
-                        let value = rest.iter().take_while(|&&b| line.has(b)).count();
+                        let mut value = rest.iter().take_while(|&&b| line.has(b)).count();
+                        if matches!(rest.get(value), Some(b'"' | b'\'')) {
+                            value += 1;
+                        }
                         let blank = rest[value..]
                             .iter()
                             .take_while(|&&b| b == b' ' || b == b'\t')

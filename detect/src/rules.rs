@@ -179,9 +179,11 @@ pub struct Around {
     #[serde(default)]
     pub then: Option<String>,
     /// From the `then` byte on, the line holds only bytes of this class,
-    /// then at most spaces, tabs and a carriage return before its end (or
-    /// the end of the text): the value of a `key = value` line, which a
-    /// line of code (`tokens = tokenize.generate_tokens(...)`) is not.
+    /// then perhaps one closing quote (the end of a quoted list item,
+    /// `- "DB_PASSWORD=…"`), then at most spaces, tabs and a carriage
+    /// return before its end (or the end of the text): the value of a
+    /// `key = value` line, which a line of code (`tokens =
+    /// tokenize.generate_tokens(...)`) is not.
     #[serde(default)]
     pub then_line: Option<String>,
 }
