@@ -165,6 +165,9 @@ pub struct Engine {
     ipv6_rules: Vec<(DigitsTrigger, u32)>,
     /// The context words of gated digit rules ([`Compiled::gate`]).
     gate_words: WordSet,
+    /// Every rule's context words in one automaton, and the rules of
+    /// each: which rules a table's column names name.
+    context_index: (aho_corasick::AhoCorasick, Vec<Vec<u32>>),
     options: EngineOptions,
     digest: String,
 }
@@ -309,7 +312,31 @@ impl Engine {
             id: "(anchors)".into(),
             reason,
         })?;
+        let context_index = {
+            let mut words: Vec<&[u8]> = Vec::new();
+            let mut owners: Vec<Vec<u32>> = Vec::new();
+            for (r, rule) in rules.iter().enumerate() {
+                for w in &rule.context_words {
+                    match words.iter().position(|x| *x == w.as_slice()) {
+                        Some(i) => owners[i].push(r as u32),
+                        None => {
+                            words.push(w);
+                            owners.push(vec![r as u32]);
+                        }
+                    }
+                }
+            }
+            let automaton = aho_corasick::AhoCorasick::builder()
+                .ascii_case_insensitive(true)
+                .build(&words)
+                .map_err(|e| Error::Rule {
+                    id: "(context words)".into(),
+                    reason: e.to_string(),
+                })?;
+            (automaton, owners)
+        };
         Ok(Engine {
+            context_index,
             rules,
             anchors,
             literals,
@@ -381,6 +408,9 @@ impl Engine {
             entries: Vec::new(),
             decoded: Vec::new(),
             nested: false,
+            table: None,
+            cursor: crate::table::Cursor::default(),
+            table_rules: Vec::new(),
         }
     }
 }
@@ -426,6 +456,13 @@ pub struct Scanner<'e> {
     decoded: Vec<u8>,
     /// Scanning decoded text: encoded maps inside it are not decoded.
     nested: bool,
+    /// The header of the table the record starts with, if it does: its
+    /// cells' column names are context ([`crate::table`]).
+    table: Option<crate::table::Table>,
+    /// The current line's delimiters, for `table`.
+    cursor: crate::table::Cursor,
+    /// The rules whose context words name one of `table`'s columns.
+    table_rules: Vec<u32>,
 }
 
 /// Position bookkeeping of a buffer within its record.
@@ -553,6 +590,26 @@ impl<'e> Scanner<'e> {
         let engine = self.engine;
         self.windows.clear();
         self.found.clear();
+        self.cursor.reset();
+        if !self.nested && base.offset == 0 && region.start == 0 {
+            self.table = crate::table::Table::detect(buf);
+            // The rules whose context words name a column.
+            self.table_rules.clear();
+            if let Some(table) = &self.table {
+                let (automaton, owners) = &engine.context_index;
+                for name in table.columns() {
+                    let name = name.as_bytes();
+                    for m in automaton.find_overlapping_iter(name) {
+                        if score::is_whole_word(name, m.start(), m.end()) {
+                            self.table_rules
+                                .extend_from_slice(&owners[m.pattern().as_usize()]);
+                        }
+                    }
+                }
+                self.table_rules.sort_unstable();
+                self.table_rules.dedup();
+            }
+        }
         let len = buf.len();
 
         self.stats.bytes += region.len() as u64;
@@ -590,6 +647,17 @@ impl<'e> Scanner<'e> {
                         (region.end + rule.rule.max_len).min(len),
                     ));
                 }
+            }
+        }
+
+        // Column triggers: in a table, a rule whose context words name a
+        // column runs over the whole region; each match is scored with
+        // the name of its own cell's column.
+        if field.is_none() && !self.nested && self.table.is_some() {
+            for &r in &self.table_rules {
+                let max_len = engine.rules[r as usize].rule.max_len;
+                self.windows
+                    .push((r, region.start, (region.end + max_len).min(len)));
             }
         }
 
@@ -742,6 +810,8 @@ impl<'e> Scanner<'e> {
             near.clear();
             let spans = &mut self.spans;
             let pieces = &mut self.pieces;
+            let table = self.table.as_ref().filter(|_| !self.nested);
+            let cursor = &mut self.cursor;
             digit_runs(buf, from, to, |s, e, digits, dots, spaced| {
                 let before = windows.len();
                 // The digits before the run's first separator, counted once.
@@ -883,7 +953,12 @@ impl<'e> Scanner<'e> {
                                 near.look(&engine.gate_words, buf, span.0, span.1);
                                 looked = Some(span);
                             }
-                            if !words::any_found(near.bits(), &compiled.gate) {
+                            // Or the column's name, in a table.
+                            if !words::any_found(near.bits(), &compiled.gate)
+                                && !table
+                                    .and_then(|t| t.column(buf, cs, cursor))
+                                    .is_some_and(|c| names_any(c, &compiled.context_words))
+                            {
                                 continue;
                             }
                         }
@@ -1035,7 +1110,17 @@ impl<'e> Scanner<'e> {
                 continue;
             }
             let threshold = self.engine.options.threshold;
-            if let Some(confidence) = score::score(rule, buf, span.clone(), field, &mut self.lower)
+            // In a table, the cell's column name is context from outside.
+            let column = match (&self.table, field) {
+                (Some(t), None) if !self.nested => t.column(buf, span.start, &mut self.cursor),
+                _ => None,
+            };
+            let outside = score::Outside {
+                field: field.or(column),
+                cell: column.is_some(),
+            };
+            if let Some(confidence) =
+                score::score(rule, buf, span.clone(), outside, &mut self.lower)
                 && confidence >= threshold
             {
                 self.found.push(Detection {
@@ -1051,6 +1136,13 @@ impl<'e> Scanner<'e> {
             }
         }
     }
+}
+
+/// True when one of `words` is a word of the column name `name`.
+fn names_any(name: &str, words: &[Vec<u8>]) -> bool {
+    words
+        .iter()
+        .any(|w| score::contains_word(name.as_bytes(), w))
 }
 
 /// The index of `literal` among the anchors, added (with no rules yet)

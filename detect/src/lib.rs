@@ -9,7 +9,9 @@
 //! consumes a record block by block ([`engine`]), confirms candidates with the
 //! rule's regex and [`validate::Validator`], and scores them ([`score`]);
 //! the base64 values of Kubernetes Secrets are scanned decoded, their
-//! findings placed on the encoded characters (`decode.rs`);
+//! findings placed on the encoded characters (`decode.rs`); a record that
+//! starts with a table's header line gives each cell its column's name as
+//! context (`table.rs`);
 //! [`privacy::to_finding`] turns a [`Detection`] into a
 //! [`shoal_schemas::Finding`] with a masked preview and a keyed fingerprint.
 
@@ -21,6 +23,7 @@ pub mod privacy;
 pub mod rules;
 pub mod score;
 mod simd;
+mod table;
 pub mod validate;
 mod words;
 

@@ -105,6 +105,18 @@ static PLACEHOLDERS: std::sync::LazyLock<Placeholders> = std::sync::LazyLock::ne
     }
 });
 
+/// Where a value's context comes from besides the text around it.
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct Outside<'a> {
+    /// A name for the value from outside the text: a JSON key, a database
+    /// column, or the column of its cell in a table.
+    pub field: Option<&'a str>,
+    /// The value is a cell of a table whose header was read: its column's
+    /// name is `field`, and the lines above (the header among them) are no
+    /// context of its own.
+    pub cell: bool,
+}
+
 /// Scores the value at `span` of `buf` for `rule`; `None` when the rule's
 /// validator, entropy floor or required context rejects it, or the bytes
 /// around it show it is no one's ([`is_network`], [`is_message_id`]).
@@ -112,9 +124,10 @@ pub(crate) fn score(
     rule: &Compiled,
     buf: &[u8],
     span: Range<usize>,
-    field: Option<&str>,
+    outside: Outside<'_>,
     scratch: &mut Vec<u8>,
 ) -> Option<f32> {
+    let Outside { field, cell } = outside;
     let value = &buf[span.clone()];
     let r = &rule.rule;
     if let Some(v) = r.validate
@@ -160,7 +173,11 @@ pub(crate) fn score(
         let Range {
             start: from,
             end: to,
-        } = context_region(buf, &span, ctx.window);
+        } = if cell {
+            same_line(buf, &span, ctx.window)
+        } else {
+            context_region(buf, &span, ctx.window)
+        };
         // A word counts when it lies whole in the region and stands as a
         // word of the text, as the digit-run gate sees it (`xtel` cut at
         // the `t` is no `tel`).

@@ -346,3 +346,49 @@ card 4666266479443578\n";
         ]
     );
 }
+
+/// A CSV export: the header names each column once, at the top, and every
+/// cell below gets its column's name as context, in every block of a
+/// record read block by block.
+#[test]
+fn a_tables_column_names_are_context_for_every_row() {
+    let mut csv = String::from("id,order_id,ssn,phone,dob,created_at\n");
+    // Many rows, so that the last ones lie blocks past the header.
+    for i in 0..3000 {
+        csv.push_str(&format!("{i},481{i:06},,,,2024-01-05\n"));
+    }
+    csv.push_str("9001,481000001,536228790,4158720143,03/12/1990,2024-01-05\n");
+    csv.push_str("9002,223546718,,,,1990-03-12\n");
+    let e = engine(16 * 1024);
+    let mut out = Vec::new();
+    e.scanner()
+        .scan_reader(csv.as_bytes(), None, &mut out)
+        .unwrap();
+    let found: Vec<(&str, &[u8])> = out
+        .iter()
+        .map(|d| (e.rule(d.rule).entity.as_str(), d.value.as_slice()))
+        .collect();
+    assert!(csv.len() > 4 * 16 * 1024, "the rows span several blocks");
+    assert!(found.contains(&("US_SSN", &b"536228790"[..])), "{found:?}");
+    assert!(found.contains(&("PHONE", &b"4158720143"[..])), "{found:?}");
+    assert!(
+        found.contains(&("DATE_OF_BIRTH", &b"03/12/1990"[..])),
+        "{found:?}"
+    );
+    // The same shapes in other columns are no such values.
+    assert!(
+        !found
+            .iter()
+            .any(|(_, v)| *v == b"223546718" || *v == b"1990-03-12"),
+        "an order id is no SSN, a creation date no birth date: {found:?}"
+    );
+    assert_eq!(found.len(), 3, "{found:?}");
+
+    // Without the header line, the same row holds none of them.
+    let body = csv.split_once('\n').map(|(_, b)| b).unwrap_or_default();
+    out.clear();
+    e.scanner()
+        .scan_reader(body.as_bytes(), None, &mut out)
+        .unwrap();
+    assert!(out.is_empty(), "{out:?}");
+}
