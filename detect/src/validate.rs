@@ -564,8 +564,8 @@ fn fictional_phone(d: &[u8]) -> bool {
         &[1, 6, 3, 2, 9, 6, 0],
         &[1, 9, 1, 4, 9, 8, 0],
     ];
-    let city = matches!(uk, [1, 2..=6, 1, 4, 9, 6, 0, ..])
-        || matches!(uk, [1, 1, 3..=8, 4, 9, 6, 0, ..]);
+    let city =
+        matches!(uk, [1, 2..=6, 1, 4, 9, 6, 0, ..]) || matches!(uk, [1, 1, 3..=8, 4, 9, 6, 0, ..]);
     uk.len() == 10 && (DRAMA.iter().any(|r| uk.starts_with(r)) || city)
 }
 
