@@ -67,7 +67,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     // Texts kept in the repository: a Kubernetes Secret in YAML and JSON,
     // whose values the engine decodes, national numbers in their layouts
     // and scripts, and an LDIF entry (folded base64 values), a message,
-    // stripe data and password hashes.
+    // stripe data and password hashes, and a table whose header names its
+    // columns (quoted cells, `;` delimiters, a line of another shape).
     for (name, text) in [
         (
             "k8s-secret.yaml",
@@ -81,6 +82,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             "ldif-mail-cards.txt",
             include_str!("../../fuzz/seed-texts/ldif-mail-cards.txt"),
         ),
+        ("table.csv", include_str!("../../fuzz/seed-texts/table.csv")),
     ] {
         std::fs::write(scan_dir.join(name), text)?;
     }
