@@ -636,11 +636,7 @@ impl<'e> Scanner<'e> {
         // header, a column) runs over the whole region.
         if let Some(field) = field {
             for (r, rule) in engine.rules.iter().enumerate() {
-                if rule
-                    .context_words
-                    .iter()
-                    .any(|w| score::contains_word(field.as_bytes(), w))
-                {
+                if names_any(field, &rule.context_words) {
                     self.windows.push((
                         r as u32,
                         region.start,
@@ -1138,7 +1134,7 @@ impl<'e> Scanner<'e> {
     }
 }
 
-/// True when one of `words` is a word of the column name `name`.
+/// True when one of `words` is a word of `name`, a field's or a column's.
 fn names_any(name: &str, words: &[Vec<u8>]) -> bool {
     words
         .iter()

@@ -57,10 +57,10 @@ impl Table {
             .position(|&b| b == b'\n' || !header_byte(b))
             .filter(|&e| head[e] == b'\n')?;
         let header = strip_cr(&record_start[..end]);
-        let delimiter = DELIMITERS
+        let (count, std::cmp::Reverse(delimiter)) = DELIMITERS
             .into_iter()
-            .max_by_key(|&d| (count_outside_quotes(header, d), std::cmp::Reverse(d)))?;
-        let count = count_outside_quotes(header, delimiter);
+            .map(|d| (count_outside_quotes(header, d), std::cmp::Reverse(d)))
+            .max()?;
         if count == 0 {
             return None;
         }
@@ -91,14 +91,9 @@ impl Table {
         if cursor.line != Some(line) {
             let end = memchr::memchr(b'\n', &buf[line..]).map_or(buf.len(), |e| line + e);
             cursor.delimiters.clear();
-            let mut quoted = false;
-            for (i, &b) in buf[line..end].iter().enumerate() {
-                if b == b'"' {
-                    quoted = !quoted;
-                } else if b == self.delimiter && !quoted {
-                    cursor.delimiters.push(line + i);
-                }
-            }
+            cursor
+                .delimiters
+                .extend(delimiters(&buf[line..end], self.delimiter).map(|i| line + i));
             cursor.line = Some(line);
             cursor.fits = cursor.delimiters.len() + 1 == self.columns.len();
         }
@@ -151,29 +146,27 @@ fn strip_cr(line: &[u8]) -> &[u8] {
     line.strip_suffix(b"\r").unwrap_or(line)
 }
 
-fn count_outside_quotes(line: &[u8], delimiter: u8) -> usize {
+/// The positions of `delimiter` in `line` outside double quotes.
+fn delimiters(line: &[u8], delimiter: u8) -> impl Iterator<Item = usize> + '_ {
     let mut quoted = false;
-    line.iter()
-        .filter(|&&b| {
-            if b == b'"' {
-                quoted = !quoted;
-            }
-            b == delimiter && !quoted
-        })
-        .count()
+    line.iter().enumerate().filter_map(move |(i, &b)| {
+        if b == b'"' {
+            quoted = !quoted;
+        }
+        (b == delimiter && !quoted).then_some(i)
+    })
+}
+
+fn count_outside_quotes(line: &[u8], delimiter: u8) -> usize {
+    delimiters(line, delimiter).count()
 }
 
 fn split_outside_quotes(line: &[u8], delimiter: u8) -> Vec<&[u8]> {
     let mut cells = Vec::new();
-    let mut quoted = false;
     let mut start = 0;
-    for (i, &b) in line.iter().enumerate() {
-        if b == b'"' {
-            quoted = !quoted;
-        } else if b == delimiter && !quoted {
-            cells.push(&line[start..i]);
-            start = i + 1;
-        }
+    for i in delimiters(line, delimiter) {
+        cells.push(&line[start..i]);
+        start = i + 1;
     }
     cells.push(&line[start..]);
     cells
