@@ -187,14 +187,19 @@ impl Engine {
         for (i, rule) in set.rules().iter().enumerate() {
             // Parsed once: the regex is built from this, and an `anchored`
             // rule's window reach comes from its longest possible match.
-            let hir = syntax::parse_with(
-                &rule.pattern,
-                &syntax::Config::new().unicode(false).utf8(false),
-            )
-            .map_err(|e| Error::Rule {
-                id: rule.id.clone(),
-                reason: format!("pattern: {e}"),
-            })?;
+            // A `field_only` rule's pattern must match all of a value, to
+            // its end (see `Scanner::confirm_values`).
+            let pattern = if rule.field_only {
+                format!("(?:{})\\z", rule.pattern)
+            } else {
+                rule.pattern.clone()
+            };
+            let hir =
+                syntax::parse_with(&pattern, &syntax::Config::new().unicode(false).utf8(false))
+                    .map_err(|e| Error::Rule {
+                        id: rule.id.clone(),
+                        reason: format!("pattern: {e}"),
+                    })?;
             let re = Regex::builder()
                 .configure(Regex::config().utf8_empty(false))
                 .build_from_hir(&hir)
@@ -411,6 +416,7 @@ impl Engine {
             table: None,
             cursor: crate::table::Cursor::default(),
             table_rules: Vec::new(),
+            values: Vec::new(),
         }
     }
 }
@@ -463,6 +469,9 @@ pub struct Scanner<'e> {
     cursor: crate::table::Cursor,
     /// The rules whose context words name one of `table`'s columns.
     table_rules: Vec<u32>,
+    /// Whole values for `field_only` rules: rule, byte range, and the
+    /// table column naming it (`None`: the field from outside).
+    values: Vec<(u32, std::ops::Range<usize>, Option<usize>)>,
 }
 
 /// Position bookkeeping of a buffer within its record.
@@ -617,10 +626,14 @@ impl<'e> Scanner<'e> {
             self.trigger(buf, &region);
         } else {
             // Every rule over all the text: a match starting in the region
-            // ends at most MAX_MATCH_LEN after it.
+            // ends at most MAX_MATCH_LEN after it. (`field_only` rules have
+            // no trigger to leave out: they run on values below, as here.)
             let end = (region.end + MAX_MATCH_LEN).min(len);
-            self.windows
-                .extend((0..engine.rules.len()).map(|r| (r as u32, 0, end)));
+            self.windows.extend(
+                (0..engine.rules.len())
+                    .filter(|&r| !engine.rules[r].rule.field_only)
+                    .map(|r| (r as u32, 0, end)),
+            );
             if !self.nested {
                 let from = region.start.saturating_sub(MAX_MATCH_LEN);
                 for (header, kind) in crate::decode::HEADERS.iter().zip(crate::decode::Kind::ALL) {
@@ -633,10 +646,28 @@ impl<'e> Scanner<'e> {
         }
 
         // Field triggers: a rule whose context words name the field (a CSV
-        // header, a column) runs over the whole region.
+        // header, a column) runs over the whole region; a `field_only` rule
+        // on the whole record, when the buffer holds all of it.
         if let Some(field) = field {
             for (r, rule) in engine.rules.iter().enumerate() {
-                if names_any(field, &rule.context_words) {
+                if !names_any(field, &rule.context_words) {
+                    continue;
+                }
+                if rule.rule.field_only {
+                    if base.offset == 0 && region == (0..len) {
+                        // A decoded value is scanned after its key and `: `.
+                        let skip = if self.nested
+                            && buf.starts_with(field.as_bytes())
+                            && buf[field.len()..].starts_with(b": ")
+                        {
+                            field.len() + 2
+                        } else {
+                            0
+                        };
+                        let value = crate::table::trim_value(buf, skip..len);
+                        self.values.push((r as u32, value, None));
+                    }
+                } else {
                     self.windows.push((
                         r as u32,
                         region.start,
@@ -651,10 +682,14 @@ impl<'e> Scanner<'e> {
         // the name of its own cell's column.
         if field.is_none() && !self.nested && self.table.is_some() {
             for &r in &self.table_rules {
-                let max_len = engine.rules[r as usize].rule.max_len;
+                let rule = &engine.rules[r as usize];
+                if rule.rule.field_only {
+                    continue;
+                }
                 self.windows
-                    .push((r, region.start, (region.end + max_len).min(len)));
+                    .push((r, region.start, (region.end + rule.rule.max_len).min(len)));
             }
+            self.table_cells(buf, &region);
         }
 
         // Group the windows by rule, merge those of each rule and confirm
@@ -674,6 +709,9 @@ impl<'e> Scanner<'e> {
             self.confirm(buf, base, r as usize, ws..we, &region, field);
         }
         self.windows = windows;
+        if !self.values.is_empty() {
+            self.confirm_values(buf, base, field);
+        }
         if !self.headers.is_empty() {
             self.decode(buf, base, &region);
         }
@@ -1052,6 +1090,96 @@ impl<'e> Scanner<'e> {
         self.entries = entries;
         self.decoded = decoded;
         self.found = found;
+    }
+
+    /// The cells, in `region`'s lines, of the columns that `field_only`
+    /// rules' context words name: values for those rules.
+    fn table_cells(&mut self, buf: &[u8], region: &std::ops::Range<usize>) {
+        let Some(table) = &self.table else {
+            return;
+        };
+        let engine = self.engine;
+        let mut wanted: Vec<(u32, usize)> = Vec::new();
+        for &r in &self.table_rules {
+            let rule = &engine.rules[r as usize];
+            if rule.rule.field_only {
+                wanted.extend(
+                    table
+                        .columns()
+                        .iter()
+                        .enumerate()
+                        .filter(|(_, name)| names_any(name, &rule.context_words))
+                        .map(|(c, _)| (r, c)),
+                );
+            }
+        }
+        if wanted.is_empty() {
+            return;
+        }
+        let values = &mut self.values;
+        table.cells(buf, region.clone(), |column, value| {
+            for &(r, c) in &wanted {
+                if c == column {
+                    values.push((r, value.clone(), Some(c)));
+                }
+            }
+        });
+    }
+
+    /// Confirms each of `self.values` with its `field_only` rule, whose
+    /// pattern must match the whole value; each is scored with the name
+    /// of its column, or `field`.
+    fn confirm_values(&mut self, buf: &[u8], base: Base, field: Option<&str>) {
+        let mut values = std::mem::take(&mut self.values);
+        values.sort_unstable_by_key(|(r, v, _)| (*r, v.start));
+        let mut caps: Option<(u32, Captures)> = None;
+        for (r, value, column) in values.drain(..) {
+            let rule = &self.engine.rules[r as usize];
+            if value.len() > rule.rule.max_len {
+                continue;
+            }
+            if caps.as_ref().is_none_or(|(owner, _)| *owner != r) {
+                caps = Some((r, rule.re.create_captures()));
+            }
+            let Some((_, caps)) = caps.as_mut() else {
+                continue;
+            };
+            // Anchored at the value's start, and its end is the end of the
+            // haystack, where the pattern's closing `\z` matches.
+            let input = Input::new(&buf[..value.end])
+                .range(value.clone())
+                .anchored(regex_automata::Anchored::Yes);
+            rule.re
+                .search_captures_with(&mut self.caches[r as usize], &input, caps);
+            self.stats.matches += u64::from(caps.is_match());
+            let Some(span) = group_span(caps, rule.group) else {
+                continue;
+            };
+            let name = match column {
+                Some(c) => self.table.as_ref().map(|t| t.columns()[c].as_str()),
+                None => field,
+            };
+            let outside = score::Outside {
+                field: name,
+                cell: column.is_some(),
+            };
+            if let Some(confidence) =
+                score::score(rule, buf, span.clone(), outside, &mut self.lower)
+                && confidence >= self.engine.options.threshold
+            {
+                self.found.push(Detection {
+                    rule: r as usize,
+                    start: base.offset + span.start as u64,
+                    end: base.offset + span.end as u64,
+                    line: 0,
+                    column: 0,
+                    confidence,
+                    value: buf[span].to_vec(),
+                    json_path: None,
+                });
+            }
+        }
+        self.values = values;
     }
 
     fn confirm(

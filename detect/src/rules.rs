@@ -34,7 +34,11 @@
 //! match is a whole word made of the run, when `bare` its digits have no
 //! separators between them, `first` digits stand before the run's first
 //! separator and `last` after its last one, a stretch of it begins with or after one of the `begins`
-//! characters, and when `joined` a separator joins its digits).
+//! characters, and when `joined` a separator joins its digits), or
+//! `field_only: true`: no trigger in the text at all; the rule runs on the
+//! whole value of a field passed from outside or of a table's cell whose
+//! name one of its required context words names, and its pattern must
+//! match all of that value (a person's name under `last_name`).
 //!
 //! Context words match whole words (`tel` in `Tel:` or `mobile_tel`, not in
 //! `hotel` or `telnet`). A rule that cannot reach the reporting
@@ -276,6 +280,15 @@ pub struct Rule {
     /// Digit-run trigger, for rules without anchors.
     #[serde(default)]
     pub digits: Option<DigitsTrigger>,
+    /// The rule has no trigger in the text: it runs only on the value of a
+    /// field or a table's cell whose name one of its context words names
+    /// (a database column `last_name`, a CSV header's `First Name`), and
+    /// its pattern must match that whole value, spaces and double quotes
+    /// around it aside. For values no pattern alone can tell from other
+    /// text, such as a person's name. Needs required context words and
+    /// neither `anchors` nor `digits`.
+    #[serde(default)]
+    pub field_only: bool,
     /// Longest match in bytes (bounds the confirmation window); default 256.
     #[serde(default = "Rule::default_max_len")]
     pub max_len: usize,
@@ -425,9 +438,25 @@ impl RuleSet {
             if !(0.0..=1.0).contains(&r.confidence) {
                 return Err(bad("confidence must be within 0..1".into()));
             }
-            if r.anchors.is_empty() && r.digits.is_none() {
+            if r.field_only {
+                if !r.anchors.is_empty() || r.digits.is_some() {
+                    return Err(bad(
+                        "`field_only` rules have neither `anchors` nor `digits`".into(),
+                    ));
+                }
+                if !r
+                    .context
+                    .as_ref()
+                    .is_some_and(|c| c.required && !c.words.is_empty())
+                {
+                    return Err(bad(
+                        "`field_only` needs context words with `required: true`: they name its fields"
+                            .into(),
+                    ));
+                }
+            } else if r.anchors.is_empty() && r.digits.is_none() {
                 return Err(bad(
-                    "needs `anchors` or `digits` as a prefilter trigger".into()
+                    "needs `anchors` or `digits` as a prefilter trigger, or `field_only`".into(),
                 ));
             }
             if r.anchors.iter().any(String::is_empty) {

@@ -105,6 +105,74 @@ impl Table {
     }
 }
 
+impl Table {
+    /// Calls `f` with the column and the value (as [`trim_value`] bounds
+    /// it) of each non-empty cell on the lines of `buf` that start in
+    /// `region` after a newline (so never the header) and have the
+    /// header's number of delimiters. A line that `buf` cuts off (no
+    /// newline before its end, and longer than a cell's longest match
+    /// could need) is skipped: its cells would be cut too.
+    pub(crate) fn cells(
+        &self,
+        buf: &[u8],
+        region: std::ops::Range<usize>,
+        mut f: impl FnMut(usize, std::ops::Range<usize>),
+    ) {
+        let mut line = if region.start > 0 && buf[region.start - 1] == b'\n' {
+            region.start
+        } else {
+            match memchr::memchr(b'\n', &buf[region.start..region.end]) {
+                Some(i) => region.start + i + 1,
+                None => return,
+            }
+        };
+        let mut starts = Vec::with_capacity(self.columns.len());
+        while line < region.end {
+            let (end, next) = match memchr::memchr(b'\n', &buf[line..]) {
+                Some(i) => (line + i, line + i + 1),
+                None if buf.len() - line > crate::engine::MAX_MATCH_LEN => return,
+                None => (buf.len(), buf.len()),
+            };
+            let end = if end > line && buf[end - 1] == b'\r' {
+                end - 1
+            } else {
+                end
+            };
+            starts.clear();
+            starts.push(line);
+            starts.extend(delimiters(&buf[line..end], self.delimiter).map(|i| line + i + 1));
+            if starts.len() == self.columns.len() {
+                for (column, &start) in starts.iter().enumerate() {
+                    let stop = starts.get(column + 1).map_or(end, |&s| s - 1);
+                    let value = trim_value(buf, start..stop);
+                    if !value.is_empty() {
+                        f(column, value);
+                    }
+                }
+            }
+            line = next;
+        }
+    }
+}
+
+/// The value in `buf[range]`: without the blanks around it, nor a pair of
+/// double quotes around that (a quoted CSV cell, a JSON string).
+pub(crate) fn trim_value(buf: &[u8], range: std::ops::Range<usize>) -> std::ops::Range<usize> {
+    let blank = |b: &u8| matches!(b, b' ' | b'\t' | b'\r' | b'\n');
+    let cell = &buf[range.clone()];
+    let start = cell.iter().position(|b| !blank(b)).unwrap_or(cell.len());
+    let end = cell
+        .iter()
+        .rposition(|b| !blank(b))
+        .map_or(start, |e| e + 1);
+    let (mut start, mut end) = (range.start + start, range.start + end);
+    if end - start >= 2 && buf[start] == b'"' && buf[end - 1] == b'"' {
+        start += 1;
+        end -= 1;
+    }
+    start..end
+}
+
 /// True for the bytes a header line may hold: those of column names,
 /// double quotes, delimiters and a carriage return.
 fn header_byte(b: u8) -> bool {

@@ -415,8 +415,11 @@ const NAME_SEPARATORS: [char; 3] = [' ', '-', '\''];
 
 /// True when the first word of `text` (up to a space, `-` or `'`), or of
 /// what follows a comma (`Okafor, Chidi`), is a listed given name, in any
-/// case.
+/// case, and no word is one a [`person_name`] is not (`Jordan Holdings`).
 fn given_name(text: &str) -> bool {
+    if !person_name(text) {
+        return false;
+    }
     let given = text.split_once(", ").map_or(text, |(_, given)| given);
     let first = given
         .split(NAME_SEPARATORS)
@@ -471,17 +474,25 @@ fn password_value(text: &str) -> bool {
 fn person_name(text: &str) -> bool {
     const NOT_NAMES: &[&str] = &[
         "admin",
+        "anonymous",
+        "associates",
+        "bank",
         "college",
         "company",
+        "consulting",
         "corp",
         "customer",
         "default",
+        "deleted",
+        "dummy",
         "example",
         "false",
         "first",
         "foundation",
         "gmbh",
         "group",
+        "guest",
+        "holdings",
         // Greetings (`"Mr. Hi"`, a club in a graph library's karate data).
         "hello",
         "hey",
@@ -499,12 +510,19 @@ fn person_name(text: &str) -> bool {
         "none",
         "null",
         "optional",
+        "partners",
+        "redacted",
         "required",
         "sample",
         "search",
+        "services",
+        "solutions",
         "string",
         "support",
+        "systems",
+        "tbd",
         "team",
+        "technologies",
         "test",
         "true",
         "undefined",
@@ -514,7 +532,7 @@ fn person_name(text: &str) -> bool {
         "value",
     ];
     !text
-        .split(NAME_SEPARATORS)
+        .split(|c| NAME_SEPARATORS.contains(&c) || c == ',' || c == '.')
         .any(|w| NOT_NAMES.iter().any(|n| n.eq_ignore_ascii_case(w)))
 }
 

@@ -1,6 +1,6 @@
 //! The engine through its public interface.
 
-use shoal_detect::{Engine, EngineOptions, RuleSet};
+use shoal_detect::{Detection, Engine, EngineOptions, RuleSet};
 
 fn engine(block_size: usize) -> Engine {
     Engine::new(
@@ -391,4 +391,72 @@ fn a_tables_column_names_are_context_for_every_row() {
         .scan_reader(body.as_bytes(), None, &mut out)
         .unwrap();
     assert!(out.is_empty(), "{out:?}");
+}
+
+#[test]
+fn names_are_found_only_as_whole_values_of_name_columns_and_fields() {
+    // Every row a name, so that the rows cross every block boundary: each
+    // name is found once, whole, with its span.
+    let mut csv = String::from("id,first_name,last_name,city,notes\n");
+    let names = ["Margarethe", "Tobias", "Priya", "Chidi"];
+    let rows = 4000;
+    for i in 0..rows {
+        let first = names[i % names.len()];
+        csv.push_str(&format!(
+            "{i},{first},\"van der Berg\",Leeds,\"Harbour, Leeds\"\n"
+        ));
+    }
+    csv.push_str("4001,null,Test,Springfield,\n");
+    let e = engine(16 * 1024);
+    let mut out = Vec::new();
+    e.scanner()
+        .scan_reader(csv.as_bytes(), None, &mut out)
+        .unwrap();
+    assert!(csv.len() > 8 * 16 * 1024, "the rows span many blocks");
+    let persons: Vec<&Detection> = out
+        .iter()
+        .filter(|d| e.rule(d.rule).entity == "PERSON")
+        .collect();
+    assert_eq!(persons.len(), 2 * rows, "one per name cell");
+    for d in &persons {
+        let value = &csv.as_bytes()[d.start as usize..d.end as usize];
+        assert_eq!(value, d.value.as_slice());
+        assert!(
+            names.iter().any(|n| n.as_bytes() == value) || value == b"van der Berg",
+            "{:?}",
+            String::from_utf8_lossy(value)
+        );
+    }
+    assert!(
+        out.iter().all(|d| e.rule(d.rule).entity == "PERSON"),
+        "a city or a note is no name: {out:?}"
+    );
+
+    // A value passed with its field's name (a database column, a JSON
+    // key): the whole value, and only under a name field.
+    let mut scanner = e.scanner();
+    let mut found = |value: &[u8], field: Option<&str>| {
+        let mut out = Vec::new();
+        scanner.scan_slice(value, field, &mut out);
+        out.iter()
+            .filter(|d| e.rule(d.rule).entity == "PERSON")
+            .map(|d| d.value.clone())
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(
+        found(b" Oyelaran ", Some("customer_last_name")),
+        [b"Oyelaran"]
+    );
+    assert_eq!(found(b"Oyelaran", Some("lastName")), [b"Oyelaran"]);
+    assert_eq!(found(b"Maria Kovacs", Some("name")), [b"Maria Kovacs"]);
+    assert!(found(b"Oyelaran", None).is_empty(), "no field");
+    assert!(found(b"Oyelaran", Some("city")).is_empty(), "another field");
+    assert!(
+        found(b"Oyelaran lives here", Some("last_name")).is_empty(),
+        "a sentence is no name"
+    );
+    assert!(
+        found(b"Widget Pro", Some("name")).is_empty(),
+        "a bare name field needs a given name first"
+    );
 }
