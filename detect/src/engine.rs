@@ -1138,23 +1138,31 @@ impl<'e> Scanner<'e> {
             if value.len() > rule.rule.max_len {
                 continue;
             }
-            if caps.as_ref().is_none_or(|(owner, _)| *owner != r) {
-                caps = Some((r, rule.re.create_captures()));
-            }
-            let Some((_, caps)) = caps.as_mut() else {
-                continue;
-            };
             // Anchored at the value's start, and its end is the end of the
             // haystack, where the pattern's closing `\z` matches.
             let input = Input::new(&buf[..value.end])
                 .range(value.clone())
                 .anchored(regex_automata::Anchored::Yes);
-            rule.re
-                .search_captures_with(&mut self.caches[r as usize], &input, caps);
-            self.stats.matches += u64::from(caps.is_match());
-            let Some(span) = group_span(caps, rule.group) else {
+            let span = if rule.group == 0 {
+                // The lazy DFA alone, without captures to resolve.
+                rule.re
+                    .search_with(&mut self.caches[r as usize], &input)
+                    .map(|m| m.range())
+            } else {
+                if caps.as_ref().is_none_or(|(owner, _)| *owner != r) {
+                    caps = Some((r, rule.re.create_captures()));
+                }
+                let Some((_, caps)) = caps.as_mut() else {
+                    continue;
+                };
+                rule.re
+                    .search_captures_with(&mut self.caches[r as usize], &input, caps);
+                group_span(caps, rule.group)
+            };
+            let Some(span) = span.filter(|s| !s.is_empty()) else {
                 continue;
             };
+            self.stats.matches += 1;
             let name = match column {
                 Some(c) => self.table.as_ref().map(|t| t.columns()[c].as_str()),
                 None => field,
