@@ -1171,21 +1171,16 @@ impl<'e> Scanner<'e> {
                 field: name,
                 cell: column.is_some(),
             };
-            if let Some(confidence) =
-                score::score(rule, buf, span.clone(), outside, &mut self.lower)
-                && confidence >= self.engine.options.threshold
-            {
-                self.found.push(Detection {
-                    rule: r as usize,
-                    start: base.offset + span.start as u64,
-                    end: base.offset + span.end as u64,
-                    line: 0,
-                    column: 0,
-                    confidence,
-                    value: buf[span].to_vec(),
-                    json_path: None,
-                });
-            }
+            let engine = self.engine;
+            self.found.extend(scored(
+                engine,
+                r as usize,
+                buf,
+                base,
+                span,
+                outside,
+                &mut self.lower,
+            ));
         }
         self.values = values;
     }
@@ -1241,7 +1236,6 @@ impl<'e> Scanner<'e> {
             if !region.contains(&m.start()) {
                 continue;
             }
-            let threshold = self.engine.options.threshold;
             // In a table, the cell's column name is context from outside.
             let column = match (&self.table, field) {
                 (Some(t), None) if !self.nested => t.column(buf, span.start, &mut self.cursor),
@@ -1251,23 +1245,36 @@ impl<'e> Scanner<'e> {
                 field: field.or(column),
                 cell: column.is_some(),
             };
-            if let Some(confidence) =
-                score::score(rule, buf, span.clone(), outside, &mut self.lower)
-                && confidence >= threshold
-            {
-                self.found.push(Detection {
-                    rule: r,
-                    start: base.offset + span.start as u64,
-                    end: base.offset + span.end as u64,
-                    line: 0,
-                    column: 0,
-                    confidence,
-                    value: buf[span].to_vec(),
-                    json_path: None,
-                });
-            }
+            let engine = self.engine;
+            self.found
+                .extend(scored(engine, r, buf, base, span, outside, &mut self.lower));
         }
     }
+}
+
+/// The detection of rule `r`'s value at `span` of `buf`, when its score
+/// reaches the engine's threshold.
+fn scored(
+    engine: &Engine,
+    r: usize,
+    buf: &[u8],
+    base: Base,
+    span: std::ops::Range<usize>,
+    outside: score::Outside<'_>,
+    lower: &mut Vec<u8>,
+) -> Option<Detection> {
+    let confidence = score::score(&engine.rules[r], buf, span.clone(), outside, lower)
+        .filter(|&c| c >= engine.options.threshold)?;
+    Some(Detection {
+        rule: r,
+        start: base.offset + span.start as u64,
+        end: base.offset + span.end as u64,
+        line: 0,
+        column: 0,
+        confidence,
+        value: buf[span].to_vec(),
+        json_path: None,
+    })
 }
 
 /// True when one of `words` is a word of `name`, a field's or a column's.
