@@ -530,6 +530,35 @@ fn person_name(text: &str) -> bool {
         "unknown",
         "user",
         "value",
+        // A field's own name as its value (`<firstname>FIRSTNAME</firstname>`
+        // in a template).
+        "familyname",
+        "firstname",
+        "forename",
+        "fullname",
+        "givenname",
+        "lastname",
+        "middlename",
+        "surname",
+        "username",
+        "yourname",
+        // Types of a schema's column (`first_name: VARCHAR(50)`), and notes.
+        "bigint",
+        "blob",
+        "bool",
+        "boolean",
+        "char",
+        "date",
+        "fixme",
+        "int",
+        "integer",
+        "json",
+        "nvarchar",
+        "text",
+        "todo",
+        "uuid",
+        "varchar",
+        "varchar2",
     ];
     !text
         .split(|c| NAME_SEPARATORS.contains(&c) || c == ',' || c == '.')

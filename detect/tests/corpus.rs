@@ -2390,6 +2390,29 @@ const HELD_OUT: &[(&str, &str, &str)] = &[
         "card_holder,last4\nSofia Marchetti,4242\n",
         "Sofia Marchetti",
     ),
+    // Batch 20 (2026-12-07): labelled names with letters outside ASCII,
+    // capitals inside, apostrophes and particles, written before the
+    // label rules' name grammar was widened.
+    ("PERSON", "surname: MacAllister", "MacAllister"),
+    ("PERSON", "{\"family_name\": \"D'Angelo\"}", "D'Angelo"),
+    ("PERSON", "LAST_NAME=NDIAYE", "NDIAYE"),
+    ("PERSON", "first_name: Zoë", "Zoë"),
+    (
+        "PERSON",
+        "{\"fullName\": \"Thérèse de Vries\"}",
+        "Thérèse de Vries",
+    ),
+    (
+        "PERSON",
+        "customer_name = \"KOWALSKA, ANNA\"",
+        "KOWALSKA, ANNA",
+    ),
+    ("PERSON", "Nachname: Großmann", "Großmann"),
+    (
+        "PERSON",
+        "<LastName>Ó Súilleabháin</LastName>",
+        "Ó Súilleabháin",
+    ),
 ];
 
 /// Recall on [`HELD_OUT`], per entity and overall, printed with each miss
@@ -2434,6 +2457,10 @@ const HELD_OUT: &[(&str, &str, &str)] = &[
 /// all 11 since. A nineteenth (2026-12-07), 8 names in the cells of
 /// tables whose header names the column (the column rules of that day),
 /// found 7 at first (`card_holder` was no word of the rule), all 8 since.
+/// A twentieth, 8 labelled names with letters outside ASCII, capitals
+/// inside, apostrophes, particles and an XML element, found none whole at
+/// first (two were found cut, `Zo` for `Zoë`, which this test counts as
+/// found); all 8 whole since the label rules' name grammar was widened.
 /// One line is missed: `Tel.: +49 89 12345678`, written with digits counting up, which
 /// the rules take for made up since the seventh session of 2026-11-23
 /// (card groups joined by dots, `3530.7933.7915.6683`, once were missed

@@ -460,3 +460,38 @@ fn names_are_found_only_as_whole_values_of_name_columns_and_fields() {
         "a bare name field needs a given name first"
     );
 }
+
+#[test]
+fn labelled_names_are_found_whole_with_letters_outside_ascii() {
+    let e = engine(64 * 1024);
+    let cases: [(&str, &[&str]); 9] = [
+        (
+            r#"{"first_name": "Siobhán", "last_name": "O'Neill"}"#,
+            &["Siobhán", "O'Neill"],
+        ),
+        (r#"{"surname": "McDonald"}"#, &["McDonald"]),
+        ("last_name: OKAFOR", &["OKAFOR"]),
+        (r#"family_name = "van der Berg""#, &["van der Berg"]),
+        (
+            r#"{"fullName": "Chidi Okafor-Nwosu"}"#,
+            &["Chidi Okafor-Nwosu"],
+        ),
+        ("patient_name: DE LA CRUZ, MARIA", &["DE LA CRUZ, MARIA"]),
+        (r#""lastName": "Nguyễn""#, &["Nguyễn"]),
+        (
+            "Nachname: Weißmüller\nVorname: Jürgen",
+            &["Weißmüller", "Jürgen"],
+        ),
+        ("<LastName>Ó Súilleabháin</LastName>", &["Ó Súilleabháin"]),
+    ];
+    for (text, want) in cases {
+        let mut out = Vec::new();
+        e.scanner().scan_slice(text.as_bytes(), None, &mut out);
+        let got: Vec<String> = out
+            .iter()
+            .filter(|d| e.rule(d.rule).entity == "PERSON")
+            .map(|d| String::from_utf8_lossy(&d.value).into_owned())
+            .collect();
+        assert_eq!(got, want, "{text}");
+    }
+}
