@@ -47,4 +47,7 @@ fn check(scanner: &mut shoal_detect::Scanner<'static>, data: &[u8]) {
     assert_eq!(whole, streamed, "slice and stream disagree");
     let mut with_field = Vec::new();
     scanner.scan_slice(data, Some("customer_ssn"), &mut with_field);
+    // A field that `field_only` rules take whole (a person's name).
+    with_field.clear();
+    scanner.scan_slice(data, Some("last_name"), &mut with_field);
 }
