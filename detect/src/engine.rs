@@ -465,7 +465,7 @@ pub struct Scanner<'e> {
     /// The header of the table the record starts with, if it does: its
     /// cells' column names are context ([`crate::table`]).
     table: Option<crate::table::Table>,
-    /// The current line's delimiters, for `table`.
+    /// The rows of `table` in the buffer, read with quotes across lines.
     cursor: crate::table::Cursor,
     /// The rules whose context words name one of `table`'s columns.
     table_rules: Vec<u32>,
@@ -599,8 +599,8 @@ impl<'e> Scanner<'e> {
         let engine = self.engine;
         self.windows.clear();
         self.found.clear();
-        self.cursor.reset();
-        if !self.nested && base.offset == 0 && region.start == 0 {
+        let first = base.offset == 0 && region.start == 0;
+        if !self.nested && first {
             self.table = crate::table::Table::detect(buf);
             // The rules whose context words name a column.
             self.table_rules.clear();
@@ -618,6 +618,14 @@ impl<'e> Scanner<'e> {
                 self.table_rules.sort_unstable();
                 self.table_rules.dedup();
             }
+        }
+        if !self.nested
+            && let Some(table) = &self.table
+        {
+            // The next buffer starts MAX_MATCH_LEN before this region's end
+            // (`scan_slice`, `scan_reader`).
+            let next = region.end.saturating_sub(MAX_MATCH_LEN);
+            self.cursor.read(table, buf, base.offset, first, next);
         }
         let len = buf.len();
 
@@ -1092,7 +1100,7 @@ impl<'e> Scanner<'e> {
         self.found = found;
     }
 
-    /// The cells, in `region`'s lines, of the columns that `field_only`
+    /// The cells, in `region`'s rows, of the columns that `field_only`
     /// rules' context words name: values for those rules.
     fn table_cells(&mut self, buf: &[u8], region: &std::ops::Range<usize>) {
         let Some(table) = &self.table else {
@@ -1117,7 +1125,7 @@ impl<'e> Scanner<'e> {
             return;
         }
         let values = &mut self.values;
-        table.cells(buf, region.clone(), |column, value| {
+        table.cells(buf, region.clone(), &mut self.cursor, |column, value| {
             for &(r, c) in &wanted {
                 if c == column {
                     values.push((r, value.clone(), Some(c)));

@@ -4,10 +4,13 @@
 //! its column (`ssn` above `536228790`, `phone` above `4158720143`).
 //!
 //! The header is read from the record's first line and kept while the
-//! record is scanned, block by block. A cell's column is counted on its
-//! own line, and only on a line with as many delimiters as the header
-//! (outside double quotes), so free text below a header-like first line
-//! gets no column.
+//! record is scanned, block by block. Rows are read with double quotes
+//! across lines, as CSV writes a cell holding a line break (a notes field,
+//! a two-line street address), and each buffer's reading starts from the
+//! state where the previous one left it, so a row begun blocks before is
+//! still counted right. A cell gets its column only in a row with as many
+//! delimiters (outside double quotes) as the header, so free text below a
+//! header-like first line gets no column.
 
 /// Longest header line read, in bytes.
 const MAX_HEADER: usize = 4096;
@@ -23,21 +26,139 @@ pub(crate) struct Table {
     columns: Vec<String>,
 }
 
-/// Where a line's delimiters are, computed once per line.
+/// A buffer's rows, and where the reading stood at the next buffer's
+/// first byte.
 #[derive(Debug, Default)]
 pub(crate) struct Cursor {
-    /// The line, as the offset of its first byte, whose delimiters are in
-    /// `delimiters`; `None` when nothing is cached.
-    line: Option<usize>,
-    /// Whether that line has the header's number of delimiters.
-    fits: bool,
+    rows: Vec<Row>,
+    /// The record offset of the next buffer's first byte, and the reading
+    /// there.
+    carry: Option<(u64, State)>,
+    /// The row, by index in `rows`, whose delimiters are in `delimiters`.
+    cached: Option<usize>,
     delimiters: Vec<usize>,
 }
 
+/// Where a reading stands: inside double quotes or not, in which column,
+/// and whether in the header row.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+struct State {
+    quoted: bool,
+    column: usize,
+    header: bool,
+}
+
+/// A row, or the part of it in a buffer.
+#[derive(Debug, Clone, Copy)]
+struct Row {
+    /// Its first byte in the buffer: 0 for a row begun in an earlier one.
+    start: usize,
+    /// The reading at `start`.
+    state: State,
+    /// One past its last cell's last byte (its line break and a carriage
+    /// return before it aside).
+    end: usize,
+    /// It has the header's number of cells: never the header itself, nor
+    /// a row the buffer cuts off.
+    fits: bool,
+}
+
 impl Cursor {
-    /// Forgets the cached line (a new buffer).
-    pub(crate) fn reset(&mut self) {
-        self.line = None;
+    /// Reads the rows of `buf`, a buffer of a record starting with
+    /// `table`'s header, from its start (`first`: the record's first
+    /// buffer) or from the state the previous buffer left for `offset`, its
+    /// record offset; and keeps the state at `next` (the next buffer's
+    /// first byte, in `buf`) for it. Without a state for `offset` (never
+    /// read from the start), the buffer has no rows.
+    pub(crate) fn read(
+        &mut self,
+        table: &Table,
+        buf: &[u8],
+        offset: u64,
+        first: bool,
+        next: usize,
+    ) {
+        self.rows.clear();
+        self.cached = None;
+        let carried = self.carry.take();
+        let mut state = if first {
+            State {
+                header: true,
+                ..State::default()
+            }
+        } else {
+            match carried {
+                Some((at, state)) if at == offset => state,
+                _ => return,
+            }
+        };
+        let columns = table.columns.len();
+        let mut start = 0;
+        let mut at_start = state;
+        let mut carry = None;
+        for p in memchr::memchr3_iter(b'"', table.delimiter, b'\n', buf) {
+            if carry.is_none() && p >= next {
+                carry = Some(state);
+            }
+            match buf[p] {
+                b'"' => state.quoted = !state.quoted,
+                b'\n' if !state.quoted => {
+                    let end = if p > start && buf[p - 1] == b'\r' {
+                        p - 1
+                    } else {
+                        p
+                    };
+                    self.rows.push(Row {
+                        start,
+                        state: at_start,
+                        end,
+                        fits: !state.header && state.column + 1 == columns,
+                    });
+                    start = p + 1;
+                    state = State::default();
+                    at_start = state;
+                }
+                b'\n' => {}
+                _ if !state.quoted => state.column += 1,
+                _ => {}
+            }
+        }
+        if carry.is_none() && next <= buf.len() {
+            carry = Some(state);
+        }
+        if start < buf.len() {
+            // A row without its line break: the record's last, when it
+            // starts in the region (the buffer reaches a lookahead past
+            // it otherwise); cut off when it is longer.
+            let whole = (start > 0 || first) && buf.len() - start <= crate::engine::MAX_MATCH_LEN;
+            self.rows.push(Row {
+                start,
+                state: at_start,
+                end: buf.len(),
+                fits: whole && !state.header && state.column + 1 == columns,
+            });
+        }
+        self.carry = carry.map(|state| (offset + next as u64, state));
+    }
+
+    /// The delimiters of row `i` (outside double quotes), kept for the
+    /// next call on the same row.
+    fn delimiters_of(&mut self, table: &Table, buf: &[u8], i: usize) -> &[usize] {
+        if self.cached != Some(i) {
+            let row = self.rows[i];
+            let mut quoted = row.state.quoted;
+            self.delimiters.clear();
+            for p in memchr::memchr2_iter(b'"', table.delimiter, &buf[row.start..row.end]) {
+                let p = row.start + p;
+                if buf[p] == b'"' {
+                    quoted = !quoted;
+                } else if !quoted {
+                    self.delimiters.push(p);
+                }
+            }
+            self.cached = Some(i);
+        }
+        &self.delimiters
     }
 }
 
@@ -46,7 +167,7 @@ impl Table {
     /// record) begins with: a complete first line of two or more names
     /// split by one delimiter, each name a short word or phrase (letters,
     /// digits, `_ -./#()` and blanks, starting with a letter or `_`,
-    /// perhaps in double quotes), and a second line, when one is complete,
+    /// perhaps in double quotes), and a second row, when one is complete,
     /// with the same number of delimiters.
     pub(crate) fn detect(record_start: &[u8]) -> Option<Table> {
         // Most records start with a byte no header line holds (`#`, `<`,
@@ -68,12 +189,8 @@ impl Table {
             .into_iter()
             .map(column_name)
             .collect::<Option<Vec<String>>>()?;
-        let rest = &record_start[end + 1..];
-        if let Some(next_end) = memchr::memchr(b'\n', rest) {
-            let next = strip_cr(&rest[..next_end]);
-            if count_outside_quotes(next, delimiter) != count {
-                return None;
-            }
+        if first_row(&record_start[end + 1..], delimiter).is_some_and(|n| n != count) {
+            return None;
         }
         Some(Table { delimiter, columns })
     }
@@ -84,73 +201,60 @@ impl Table {
     }
 
     /// The name of the column that the byte at `at` of `buf` lies in, when
-    /// its line starts in `buf` after a newline (so never the header, the
-    /// record's first line) and has the header's number of delimiters.
+    /// its row (as `cursor` read `buf`) has the header's number of
+    /// delimiters; never in the header itself.
     pub(crate) fn column(&self, buf: &[u8], at: usize, cursor: &mut Cursor) -> Option<&str> {
-        let line = memchr::memrchr(b'\n', &buf[..at])? + 1;
-        if cursor.line != Some(line) {
-            let end = memchr::memchr(b'\n', &buf[line..]).map_or(buf.len(), |e| line + e);
-            cursor.delimiters.clear();
-            cursor
-                .delimiters
-                .extend(delimiters(&buf[line..end], self.delimiter).map(|i| line + i));
-            cursor.line = Some(line);
-            cursor.fits = cursor.delimiters.len() + 1 == self.columns.len();
-        }
-        if !cursor.fits {
+        let i = cursor
+            .rows
+            .partition_point(|r| r.start <= at)
+            .checked_sub(1)?;
+        let row = cursor.rows[i];
+        if !row.fits || at > row.end {
             return None;
         }
-        let index = cursor.delimiters.partition_point(|&d| d < at);
-        self.columns.get(index).map(String::as_str)
+        let before = cursor
+            .delimiters_of(self, buf, i)
+            .partition_point(|&d| d < at);
+        self.columns
+            .get(row.state.column + before)
+            .map(String::as_str)
     }
 }
 
 impl Table {
     /// Calls `f` with the column and the value (as [`trim_value`] bounds
-    /// it) of each non-empty cell on the lines of `buf` that start in
-    /// `region` after a newline (so never the header) and have the
-    /// header's number of delimiters. A line that `buf` cuts off (no
-    /// newline before its end, and longer than a cell's longest match
-    /// could need) is skipped: its cells would be cut too.
+    /// it) of each non-empty cell of the rows that start in `region` (as
+    /// `cursor` read `buf`) and have the header's number of delimiters.
     pub(crate) fn cells(
         &self,
         buf: &[u8],
         region: std::ops::Range<usize>,
+        cursor: &mut Cursor,
         mut f: impl FnMut(usize, std::ops::Range<usize>),
     ) {
-        let mut line = if region.start > 0 && buf[region.start - 1] == b'\n' {
-            region.start
-        } else {
-            match memchr::memchr(b'\n', &buf[region.start..region.end]) {
-                Some(i) => region.start + i + 1,
-                None => return,
+        let first = cursor.rows.partition_point(|r| r.start < region.start);
+        for i in first..cursor.rows.len() {
+            let row = cursor.rows[i];
+            if row.start >= region.end {
+                break;
             }
-        };
-        let mut starts = Vec::with_capacity(self.columns.len());
-        while line < region.end {
-            let (end, next) = match memchr::memchr(b'\n', &buf[line..]) {
-                Some(i) => (line + i, line + i + 1),
-                None if buf.len() - line > crate::engine::MAX_MATCH_LEN => return,
-                None => (buf.len(), buf.len()),
-            };
-            let end = if end > line && buf[end - 1] == b'\r' {
-                end - 1
-            } else {
-                end
-            };
-            starts.clear();
-            starts.push(line);
-            starts.extend(delimiters(&buf[line..end], self.delimiter).map(|i| line + i + 1));
-            if starts.len() == self.columns.len() {
-                for (column, &start) in starts.iter().enumerate() {
-                    let stop = starts.get(column + 1).map_or(end, |&s| s - 1);
-                    let value = trim_value(buf, start..stop);
-                    if !value.is_empty() {
-                        f(column, value);
-                    }
+            if !row.fits {
+                continue;
+            }
+            let mut start = row.start;
+            let mut column = row.state.column;
+            for &d in cursor.delimiters_of(self, buf, i) {
+                let value = trim_value(buf, start..d);
+                if !value.is_empty() {
+                    f(column, value);
                 }
+                start = d + 1;
+                column += 1;
             }
-            line = next;
+            let value = trim_value(buf, start..row.end);
+            if !value.is_empty() {
+                f(column, value);
+            }
         }
     }
 }
@@ -225,6 +329,22 @@ fn delimiters(line: &[u8], delimiter: u8) -> impl Iterator<Item = usize> + '_ {
     })
 }
 
+/// The delimiters (outside double quotes) of the row that `rest` starts
+/// with, when it ends in `rest`: its quoted cells may hold line breaks.
+fn first_row(rest: &[u8], delimiter: u8) -> Option<usize> {
+    let (mut quoted, mut count) = (false, 0);
+    for p in memchr::memchr3_iter(b'"', delimiter, b'\n', rest) {
+        match rest[p] {
+            b'"' => quoted = !quoted,
+            b'\n' if !quoted => return Some(count),
+            b'\n' => {}
+            _ if !quoted => count += 1,
+            _ => {}
+        }
+    }
+    None
+}
+
 fn count_outside_quotes(line: &[u8], delimiter: u8) -> usize {
     delimiters(line, delimiter).count()
 }
@@ -290,6 +410,7 @@ mod tests {
             b"id,name,ssn\n1,\"Kovacs, Maria\",536228790\n2,Okafor,223546718\nfree text, here\n";
         let t = Table::detect(csv).expect("a table");
         let mut cursor = Cursor::default();
+        cursor.read(&t, csv, 0, true, csv.len());
         let at = |v: &[u8]| csv.windows(v.len()).position(|w| w == v).unwrap_or(0);
         let mut column = |v: &[u8]| t.column(csv, at(v), &mut cursor).map(str::to_owned);
         assert_eq!(
@@ -301,5 +422,53 @@ mod tests {
         assert_eq!(column(b"223546718").as_deref(), Some("ssn"));
         assert_eq!(column(b"here"), None, "a line of another shape");
         assert_eq!(column(b"name"), None, "the header itself");
+    }
+
+    #[test]
+    fn a_quoted_cell_may_hold_line_breaks() {
+        let csv = b"id,name,address,ssn\n1,Okafor,\"12 Harbour Road\nLeeds, LS1 4AP\",536228790\n2,\"Kovacs,\nMaria\",,223546718\n";
+        let t = Table::detect(csv).expect("a table, its first row over two lines");
+        let mut cursor = Cursor::default();
+        cursor.read(&t, csv, 0, true, csv.len());
+        let at = |v: &[u8]| csv.windows(v.len()).position(|w| w == v).unwrap_or(0);
+        let mut column = |v: &[u8]| t.column(csv, at(v), &mut cursor).map(str::to_owned);
+        assert_eq!(column(b"Leeds").as_deref(), Some("address"));
+        assert_eq!(column(b"536228790").as_deref(), Some("ssn"));
+        assert_eq!(column(b"Maria").as_deref(), Some("name"));
+        assert_eq!(column(b"223546718").as_deref(), Some("ssn"));
+        let mut cells = Vec::new();
+        t.cells(csv, 0..csv.len(), &mut cursor, |c, v| {
+            cells.push((c, String::from_utf8_lossy(&csv[v]).into_owned()));
+        });
+        assert_eq!(
+            cells,
+            [
+                (0, "1".to_owned()),
+                (1, "Okafor".to_owned()),
+                (2, "12 Harbour Road\nLeeds, LS1 4AP".to_owned()),
+                (3, "536228790".to_owned()),
+                (0, "2".to_owned()),
+                (1, "Kovacs,\nMaria".to_owned()),
+                (3, "223546718".to_owned()),
+            ]
+        );
+    }
+
+    #[test]
+    fn a_row_begun_in_one_buffer_is_read_on_in_the_next() {
+        let csv = b"id,notes,ssn\n1,\"a, b\nc, d\ne\",536228790\n";
+        let t = Table::detect(csv).expect("a table");
+        // The next buffer starts inside the quoted note, after `a, b`.
+        let next = csv.windows(2).position(|w| w == b"\nc").unwrap_or(0);
+        let mut cursor = Cursor::default();
+        cursor.read(&t, &csv[..next + 3], 0, true, next);
+        let rest = &csv[next..];
+        cursor.read(&t, rest, next as u64, false, rest.len());
+        let ssn = rest.windows(9).position(|w| w == b"536228790").unwrap_or(0);
+        assert_eq!(t.column(rest, ssn, &mut cursor), Some("ssn"));
+        // Without the state for its offset, a buffer has no rows.
+        let mut fresh = Cursor::default();
+        fresh.read(&t, rest, next as u64, false, rest.len());
+        assert_eq!(t.column(rest, ssn, &mut fresh), None);
     }
 }

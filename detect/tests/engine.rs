@@ -495,3 +495,41 @@ fn labelled_names_are_found_whole_with_letters_outside_ascii() {
         assert_eq!(got, want, "{text}");
     }
 }
+
+#[test]
+fn rows_whose_quoted_cells_hold_line_breaks_keep_their_columns_across_blocks() {
+    // Every row's address spans three lines, so rows cross every block
+    // boundary at every point of their shape.
+    let mut csv = String::from("id,last_name,address,ssn,order_id\n");
+    let rows = 3000;
+    for i in 0..rows {
+        csv.push_str(&format!(
+            "{i},Okafor,\"Flat {}, 12 Harbour Road\nLeeds\nLS1 4AP\",536228790,481{i:06}\n",
+            i % 9 + 1
+        ));
+    }
+    let e = engine(16 * 1024);
+    let mut out = Vec::new();
+    e.scanner()
+        .scan_reader(csv.as_bytes(), None, &mut out)
+        .unwrap();
+    let count = |entity: &str| {
+        out.iter()
+            .filter(|d| e.rule(d.rule).entity == entity)
+            .count()
+    };
+    assert!(csv.len() > 8 * 16 * 1024, "the rows span many blocks");
+    assert_eq!(count("PERSON"), rows, "one name per row");
+    assert_eq!(count("US_SSN"), rows, "one SSN per row, by its column");
+    assert_eq!(count("ADDRESS"), rows, "one street per row");
+    assert_eq!(out.len(), 3 * rows, "nothing else");
+    assert!(
+        out.iter()
+            .filter(|d| e.rule(d.rule).entity == "US_SSN")
+            .all(|d| d.value == b"536228790"),
+        "an order id is no SSN"
+    );
+    let mut whole = Vec::new();
+    e.scanner().scan_slice(csv.as_bytes(), None, &mut whole);
+    assert_eq!(whole, out, "streamed and whole agree");
+}
