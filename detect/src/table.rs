@@ -39,13 +39,83 @@ pub(crate) struct Cursor {
     delimiters: Vec<usize>,
 }
 
-/// Where a reading stands: inside double quotes or not, in which column,
-/// and whether in the header row.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+/// Where a reading of delimited text stands, as CSV is read: a double
+/// quote opens a quoted field only at the field's start (blanks aside),
+/// `""` inside one is a quote, and a quote anywhere else (`5'10"`, `12"
+/// pizza`) is a byte like any other, so it never swallows the rows after
+/// it. Positions are in the buffer read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 struct State {
     quoted: bool,
+    /// The current field holds only blanks before `field`.
+    blank: bool,
+    /// Where the current field's bytes in the buffer start.
+    field: usize,
+    /// The second quote of a `""`, to pass over.
+    skip: Option<usize>,
     column: usize,
     header: bool,
+}
+
+impl State {
+    /// At the start of a row that starts at `at`.
+    fn row(at: usize) -> State {
+        State {
+            quoted: false,
+            blank: true,
+            field: at,
+            skip: None,
+            column: 0,
+            header: false,
+        }
+    }
+
+    /// Reads the byte at `p` of `buf`, a double quote, the delimiter or a
+    /// line break (called for each, in order): `Some(false)` when it ends
+    /// a field, `Some(true)` when it ends the row.
+    fn step(&mut self, buf: &[u8], p: usize) -> Option<bool> {
+        if self.skip == Some(p) {
+            self.skip = None;
+            return None;
+        }
+        match buf[p] {
+            b'"' if self.quoted => {
+                if buf.get(p + 1) == Some(&b'"') {
+                    self.skip = Some(p + 1);
+                } else {
+                    self.quoted = false;
+                    self.blank = false;
+                }
+                None
+            }
+            b'"' => {
+                if self.blank && buf[self.field..p].iter().all(|&b| b == b' ') {
+                    self.quoted = true;
+                } else {
+                    self.blank = false;
+                }
+                None
+            }
+            _ if self.quoted => None,
+            b'\n' => Some(true),
+            _ => {
+                self.column += 1;
+                self.field = p + 1;
+                self.blank = true;
+                Some(false)
+            }
+        }
+    }
+
+    /// The same reading, for a buffer whose first byte is `buf[at]`.
+    fn moved(self, buf: &[u8], at: usize) -> State {
+        State {
+            blank: self.blank && buf[self.field.min(at)..at].iter().all(|&b| b == b' '),
+            field: 0,
+            skip: self.skip.map(|q| q - at),
+            ..self
+        }
+    }
 }
 
 /// A row, or the part of it in a buffer.
@@ -84,7 +154,7 @@ impl Cursor {
         let mut state = if first {
             State {
                 header: true,
-                ..State::default()
+                ..State::row(0)
             }
         } else {
             match carried {
@@ -98,33 +168,27 @@ impl Cursor {
         let mut carry = None;
         for p in memchr::memchr3_iter(b'"', table.delimiter, b'\n', buf) {
             if carry.is_none() && p >= next {
-                carry = Some(state);
+                carry = Some(state.moved(buf, next));
             }
-            match buf[p] {
-                b'"' => state.quoted = !state.quoted,
-                b'\n' if !state.quoted => {
-                    let end = if p > start && buf[p - 1] == b'\r' {
-                        p - 1
-                    } else {
-                        p
-                    };
-                    self.rows.push(Row {
-                        start,
-                        state: at_start,
-                        end,
-                        fits: !state.header && state.column + 1 == columns,
-                    });
-                    start = p + 1;
-                    state = State::default();
-                    at_start = state;
-                }
-                b'\n' => {}
-                _ if !state.quoted => state.column += 1,
-                _ => {}
+            if state.step(buf, p) == Some(true) {
+                let end = if p > start && buf[p - 1] == b'\r' {
+                    p - 1
+                } else {
+                    p
+                };
+                self.rows.push(Row {
+                    start,
+                    state: at_start,
+                    end,
+                    fits: !state.header && state.column + 1 == columns,
+                });
+                start = p + 1;
+                state = State::row(start);
+                at_start = state;
             }
         }
         if carry.is_none() && next <= buf.len() {
-            carry = Some(state);
+            carry = Some(state.moved(buf, next));
         }
         if start < buf.len() {
             // A row without its line break: the record's last, when it
@@ -141,18 +205,17 @@ impl Cursor {
         self.carry = carry.map(|state| (offset + next as u64, state));
     }
 
-    /// The delimiters of row `i` (outside double quotes), kept for the
+    /// The delimiters of row `i` (those that end a field), kept for the
     /// next call on the same row.
     fn delimiters_of(&mut self, table: &Table, buf: &[u8], i: usize) -> &[usize] {
         if self.cached != Some(i) {
             let row = self.rows[i];
-            let mut quoted = row.state.quoted;
+            let mut state = row.state;
             self.delimiters.clear();
-            for p in memchr::memchr2_iter(b'"', table.delimiter, &buf[row.start..row.end]) {
+            let part = &buf[..row.end];
+            for p in memchr::memchr3_iter(b'"', table.delimiter, b'\n', &part[row.start..]) {
                 let p = row.start + p;
-                if buf[p] == b'"' {
-                    quoted = !quoted;
-                } else if !quoted {
+                if state.step(part, p) == Some(false) {
                     self.delimiters.push(p);
                 }
             }
@@ -318,28 +381,21 @@ fn strip_cr(line: &[u8]) -> &[u8] {
     line.strip_suffix(b"\r").unwrap_or(line)
 }
 
-/// The positions of `delimiter` in `line` outside double quotes.
+/// The positions of the delimiters in `line` (a row's first line) that
+/// end a field, read as [`State`] reads them.
 fn delimiters(line: &[u8], delimiter: u8) -> impl Iterator<Item = usize> + '_ {
-    let mut quoted = false;
-    line.iter().enumerate().filter_map(move |(i, &b)| {
-        if b == b'"' {
-            quoted = !quoted;
-        }
-        (b == delimiter && !quoted).then_some(i)
-    })
+    let mut state = State::row(0);
+    memchr::memchr3_iter(b'"', delimiter, b'\n', line)
+        .filter(move |&p| state.step(line, p) == Some(false))
 }
 
-/// The delimiters (outside double quotes) of the row that `rest` starts
-/// with, when it ends in `rest`: its quoted cells may hold line breaks.
+/// The delimiters of the row that `rest` starts with, when it ends in
+/// `rest`: its quoted cells may hold line breaks.
 fn first_row(rest: &[u8], delimiter: u8) -> Option<usize> {
-    let (mut quoted, mut count) = (false, 0);
+    let mut state = State::row(0);
     for p in memchr::memchr3_iter(b'"', delimiter, b'\n', rest) {
-        match rest[p] {
-            b'"' => quoted = !quoted,
-            b'\n' if !quoted => return Some(count),
-            b'\n' => {}
-            _ if !quoted => count += 1,
-            _ => {}
+        if state.step(rest, p) == Some(true) {
+            return Some(state.column);
         }
     }
     None
@@ -452,6 +508,23 @@ mod tests {
                 (3, "223546718".to_owned()),
             ]
         );
+    }
+
+    #[test]
+    fn a_quote_inside_an_unquoted_cell_is_a_byte_like_any_other() {
+        let csv = b"id,height,ssn\n1,5'10\",536228790\n2, \"6'1\"\"\",223546718\n3,12\" pizza,212339487\n";
+        let t = Table::detect(csv).expect("a table");
+        let mut cursor = Cursor::default();
+        cursor.read(&t, csv, 0, true, csv.len());
+        let at = |v: &[u8]| csv.windows(v.len()).position(|w| w == v).unwrap_or(0);
+        let mut column = |v: &[u8]| t.column(csv, at(v), &mut cursor).map(str::to_owned);
+        assert_eq!(column(b"536228790").as_deref(), Some("ssn"));
+        assert_eq!(
+            column(b"223546718").as_deref(),
+            Some("ssn"),
+            "a quoted cell after a blank, with a doubled quote"
+        );
+        assert_eq!(column(b"212339487").as_deref(), Some("ssn"));
     }
 
     #[test]
