@@ -420,6 +420,20 @@ fn split_outside_quotes(line: &[u8], delimiter: u8) -> Vec<&[u8]> {
 mod tests {
     use super::*;
 
+    /// `csv`'s table and its rows, read as one buffer.
+    fn read_whole(csv: &[u8], what: &str) -> (Table, Cursor) {
+        let t = Table::detect(csv).expect(what);
+        let mut cursor = Cursor::default();
+        cursor.read(&t, csv, 0, true, csv.len());
+        (t, cursor)
+    }
+
+    /// The column of the first occurrence of `value` in `csv`.
+    fn column_of(t: &Table, cursor: &mut Cursor, csv: &[u8], value: &[u8]) -> Option<String> {
+        let at = csv.windows(value.len()).position(|w| w == value)?;
+        t.column(csv, at, cursor).map(str::to_owned)
+    }
+
     fn names(t: &Table) -> Vec<&str> {
         t.columns.iter().map(String::as_str).collect()
     }
@@ -464,11 +478,8 @@ mod tests {
     fn a_cell_gets_its_column_on_rows_that_fit_the_header() {
         let csv =
             b"id,name,ssn\n1,\"Kovacs, Maria\",536228790\n2,Okafor,223546718\nfree text, here\n";
-        let t = Table::detect(csv).expect("a table");
-        let mut cursor = Cursor::default();
-        cursor.read(&t, csv, 0, true, csv.len());
-        let at = |v: &[u8]| csv.windows(v.len()).position(|w| w == v).unwrap_or(0);
-        let mut column = |v: &[u8]| t.column(csv, at(v), &mut cursor).map(str::to_owned);
+        let (t, mut cursor) = read_whole(csv, "a table");
+        let mut column = |v: &[u8]| column_of(&t, &mut cursor, csv, v);
         assert_eq!(
             column(b"536228790").as_deref(),
             Some("ssn"),
@@ -483,11 +494,8 @@ mod tests {
     #[test]
     fn a_quoted_cell_may_hold_line_breaks() {
         let csv = b"id,name,address,ssn\n1,Okafor,\"12 Harbour Road\nLeeds, LS1 4AP\",536228790\n2,\"Kovacs,\nMaria\",,223546718\n";
-        let t = Table::detect(csv).expect("a table, its first row over two lines");
-        let mut cursor = Cursor::default();
-        cursor.read(&t, csv, 0, true, csv.len());
-        let at = |v: &[u8]| csv.windows(v.len()).position(|w| w == v).unwrap_or(0);
-        let mut column = |v: &[u8]| t.column(csv, at(v), &mut cursor).map(str::to_owned);
+        let (t, mut cursor) = read_whole(csv, "a table, its first row over two lines");
+        let mut column = |v: &[u8]| column_of(&t, &mut cursor, csv, v);
         assert_eq!(column(b"Leeds").as_deref(), Some("address"));
         assert_eq!(column(b"536228790").as_deref(), Some("ssn"));
         assert_eq!(column(b"Maria").as_deref(), Some("name"));
@@ -513,11 +521,8 @@ mod tests {
     #[test]
     fn a_quote_inside_an_unquoted_cell_is_a_byte_like_any_other() {
         let csv = b"id,height,ssn\n1,5'10\",536228790\n2, \"6'1\"\"\",223546718\n3,12\" pizza,212339487\n";
-        let t = Table::detect(csv).expect("a table");
-        let mut cursor = Cursor::default();
-        cursor.read(&t, csv, 0, true, csv.len());
-        let at = |v: &[u8]| csv.windows(v.len()).position(|w| w == v).unwrap_or(0);
-        let mut column = |v: &[u8]| t.column(csv, at(v), &mut cursor).map(str::to_owned);
+        let (t, mut cursor) = read_whole(csv, "a table");
+        let mut column = |v: &[u8]| column_of(&t, &mut cursor, csv, v);
         assert_eq!(column(b"536228790").as_deref(), Some("ssn"));
         assert_eq!(
             column(b"223546718").as_deref(),
