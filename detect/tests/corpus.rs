@@ -2413,6 +2413,33 @@ const HELD_OUT: &[(&str, &str, &str)] = &[
         "<LastName>Ó Súilleabháin</LastName>",
         "Ó Súilleabháin",
     ),
+    // Batch 21 (2026-12-07): addresses in the cells of address columns,
+    // written after the address column rule and before it was run on them.
+    (
+        "ADDRESS",
+        "id|Adresse|PLZ\n4|18 rue du Faubourg Saint-Antoine|75011\n",
+        "18 rue du Faubourg Saint-Antoine",
+    ),
+    (
+        "ADDRESS",
+        "KundeNr;Strasse;Ort\n9;Kastanienallee 7b;Berlin\n",
+        "Kastanienallee 7b",
+    ),
+    (
+        "ADDRESS",
+        "user,street\nmkovacs,Váci utca 19\n",
+        "Váci utca 19",
+    ),
+    (
+        "ADDRESS",
+        "id,address_line_1\n3,Unit 4B Harbour Court\n",
+        "Unit 4B Harbour Court",
+    ),
+    (
+        "ADDRESS",
+        "id,home_address\n5,\"221B Baker Street, London NW1 6XE\"\n",
+        "221B Baker Street, London NW1 6XE",
+    ),
 ];
 
 /// Recall on [`HELD_OUT`], per entity and overall, printed with each miss
