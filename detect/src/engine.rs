@@ -416,6 +416,7 @@ impl Engine {
             table: None,
             cursor: crate::table::Cursor::default(),
             table_rules: Vec::new(),
+            table_values: Vec::new(),
             values: Vec::new(),
         }
     }
@@ -467,8 +468,12 @@ pub struct Scanner<'e> {
     table: Option<crate::table::Table>,
     /// The rows of `table` in the buffer, read with quotes across lines.
     cursor: crate::table::Cursor,
-    /// The rules whose context words name one of `table`'s columns.
+    /// The rules whose context words name one of `table`'s columns,
+    /// `field_only` ones aside.
     table_rules: Vec<u32>,
+    /// The `field_only` rules whose context words name one of `table`'s
+    /// columns, each with that column: they read its cells.
+    table_values: Vec<(u32, usize)>,
     /// Whole values for `field_only` rules: rule, byte range, and the
     /// table column naming it (`None`: the field from outside).
     values: Vec<(u32, std::ops::Range<usize>, Option<usize>)>,
@@ -604,19 +609,27 @@ impl<'e> Scanner<'e> {
             self.table = crate::table::Table::detect(buf);
             // The rules whose context words name a column.
             self.table_rules.clear();
+            self.table_values.clear();
             if let Some(table) = &self.table {
                 let (automaton, owners) = &engine.context_index;
-                for name in table.columns() {
+                for (c, name) in table.columns().iter().enumerate() {
                     let name = name.as_bytes();
                     for m in automaton.find_overlapping_iter(name) {
                         if score::is_whole_word(name, m.start(), m.end()) {
-                            self.table_rules
-                                .extend_from_slice(&owners[m.pattern().as_usize()]);
+                            for &r in &owners[m.pattern().as_usize()] {
+                                if engine.rules[r as usize].rule.field_only {
+                                    self.table_values.push((r, c));
+                                } else {
+                                    self.table_rules.push(r);
+                                }
+                            }
                         }
                     }
                 }
                 self.table_rules.sort_unstable();
                 self.table_rules.dedup();
+                self.table_values.sort_unstable();
+                self.table_values.dedup();
             }
         }
         if !self.nested
@@ -690,12 +703,9 @@ impl<'e> Scanner<'e> {
         // the name of its own cell's column.
         if field.is_none() && !self.nested && self.table.is_some() {
             for &r in &self.table_rules {
-                let rule = &engine.rules[r as usize];
-                if rule.rule.field_only {
-                    continue;
-                }
+                let max_len = engine.rules[r as usize].rule.max_len;
                 self.windows
-                    .push((r, region.start, (region.end + rule.rule.max_len).min(len)));
+                    .push((r, region.start, (region.end + max_len).min(len)));
             }
             self.table_cells(buf, &region);
         }
@@ -1101,32 +1111,18 @@ impl<'e> Scanner<'e> {
     }
 
     /// The cells, in `region`'s rows, of the columns that `field_only`
-    /// rules' context words name: values for those rules.
+    /// rules' context words name (`table_values`): values for
+    /// those rules.
     fn table_cells(&mut self, buf: &[u8], region: &std::ops::Range<usize>) {
         let Some(table) = &self.table else {
             return;
         };
-        let engine = self.engine;
-        let mut wanted: Vec<(u32, usize)> = Vec::new();
-        for &r in &self.table_rules {
-            let rule = &engine.rules[r as usize];
-            if rule.rule.field_only {
-                wanted.extend(
-                    table
-                        .columns()
-                        .iter()
-                        .enumerate()
-                        .filter(|(_, name)| names_any(name, &rule.context_words))
-                        .map(|(c, _)| (r, c)),
-                );
-            }
-        }
-        if wanted.is_empty() {
+        if self.table_values.is_empty() {
             return;
         }
-        let values = &mut self.values;
+        let (values, wanted) = (&mut self.values, &self.table_values);
         table.cells(buf, region.clone(), &mut self.cursor, |column, value| {
-            for &(r, c) in &wanted {
+            for &(r, c) in wanted {
                 if c == column {
                     values.push((r, value.clone(), Some(c)));
                 }

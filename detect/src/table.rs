@@ -282,9 +282,7 @@ impl Table {
             .get(row.state.column + before)
             .map(String::as_str)
     }
-}
 
-impl Table {
     /// Calls `f` with the column and the value (as [`trim_value`] bounds
     /// it) of each non-empty cell of the rows that start in `region` (as
     /// `cursor` read `buf`) and have the header's number of delimiters.
