@@ -413,8 +413,8 @@ impl Engine {
             entries: Vec::new(),
             decoded: Vec::new(),
             nested: false,
-            table: None,
-            cursor: crate::table::Cursor::default(),
+            layout: crate::table::Layout::Plain,
+            named: 0,
             table_rules: Vec::new(),
             table_values: Vec::new(),
             values: Vec::new(),
@@ -463,16 +463,18 @@ pub struct Scanner<'e> {
     decoded: Vec<u8>,
     /// Scanning decoded text: encoded maps inside it are not decoded.
     nested: bool,
-    /// The header of the table the record starts with, if it does: its
-    /// cells' column names are context ([`crate::table`]).
-    table: Option<crate::table::Table>,
-    /// The rows of `table` in the buffer, read with quotes across lines.
-    cursor: crate::table::Cursor,
-    /// The rules whose context words name one of `table`'s columns,
+    /// How the record's cells get their column names, which are context:
+    /// the header of the table it starts with, or an SQL dump's
+    /// statements ([`crate::table`], [`crate::dump`]).
+    layout: crate::table::Layout,
+    /// The layout's column names whose rules are in `table_rules` and
+    /// `table_values`.
+    named: usize,
+    /// The rules whose context words name one of the layout's columns,
     /// `field_only` ones aside.
     table_rules: Vec<u32>,
-    /// The `field_only` rules whose context words name one of `table`'s
-    /// columns, each with that column: they read its cells.
+    /// The `field_only` rules whose context words name one of the
+    /// layout's columns, each with that column: they read its cells.
     table_values: Vec<(u32, usize)>,
     /// Whole values for `field_only` rules: rule, byte range, and the
     /// table column naming it (`None`: the field from outside).
@@ -606,39 +608,17 @@ impl<'e> Scanner<'e> {
         self.found.clear();
         let first = base.offset == 0 && region.start == 0;
         if !self.nested && first {
-            self.table = crate::table::Table::detect(buf);
-            // The rules whose context words name a column.
+            self.layout = crate::table::Layout::detect(buf);
+            self.named = 0;
             self.table_rules.clear();
             self.table_values.clear();
-            if let Some(table) = &self.table {
-                let (automaton, owners) = &engine.context_index;
-                for (c, name) in table.columns().iter().enumerate() {
-                    let name = name.as_bytes();
-                    for m in automaton.find_overlapping_iter(name) {
-                        if score::is_whole_word(name, m.start(), m.end()) {
-                            for &r in &owners[m.pattern().as_usize()] {
-                                if engine.rules[r as usize].rule.field_only {
-                                    self.table_values.push((r, c));
-                                } else {
-                                    self.table_rules.push(r);
-                                }
-                            }
-                        }
-                    }
-                }
-                self.table_rules.sort_unstable();
-                self.table_rules.dedup();
-                self.table_values.sort_unstable();
-                self.table_values.dedup();
-            }
         }
-        if !self.nested
-            && let Some(table) = &self.table
-        {
+        if !self.nested && !self.layout.is_plain() {
             // The next buffer starts MAX_MATCH_LEN before this region's end
             // (`scan_slice`, `scan_reader`).
             let next = region.end.saturating_sub(MAX_MATCH_LEN);
-            self.cursor.read(table, buf, base.offset, first, next);
+            self.layout.read(buf, base.offset, first, next);
+            self.name_rules();
         }
         let len = buf.len();
 
@@ -701,7 +681,7 @@ impl<'e> Scanner<'e> {
         // Column triggers: in a table, a rule whose context words name a
         // column runs over the whole region; each match is scored with
         // the name of its own cell's column.
-        if field.is_none() && !self.nested && self.table.is_some() {
+        if field.is_none() && !self.nested && !self.layout.is_plain() {
             for &r in &self.table_rules {
                 let max_len = engine.rules[r as usize].rule.max_len;
                 self.windows
@@ -862,8 +842,8 @@ impl<'e> Scanner<'e> {
             near.clear();
             let spans = &mut self.spans;
             let pieces = &mut self.pieces;
-            let table = self.table.as_ref().filter(|_| !self.nested);
-            let cursor = &mut self.cursor;
+            let nested = self.nested;
+            let layout = &mut self.layout;
             digit_runs(buf, from, to, |s, e, digits, dots, spaced| {
                 let before = windows.len();
                 // The digits before the run's first separator, counted once.
@@ -1007,9 +987,10 @@ impl<'e> Scanner<'e> {
                             }
                             // Or the column's name, in a table.
                             if !words::any_found(near.bits(), &compiled.gate)
-                                && !table
-                                    .and_then(|t| t.column(buf, cs, cursor))
-                                    .is_some_and(|c| names_any(c, &compiled.context_words))
+                                && (nested
+                                    || !layout
+                                        .column_name(buf, cs)
+                                        .is_some_and(|c| names_any(c, &compiled.context_words)))
                             {
                                 continue;
                             }
@@ -1110,18 +1091,45 @@ impl<'e> Scanner<'e> {
         self.found = found;
     }
 
+    /// Adds to `table_rules` and `table_values` the rules whose context
+    /// words name a column of the layout not seen before.
+    fn name_rules(&mut self) {
+        let engine = self.engine;
+        let names = self.layout.names();
+        if names.len() == self.named {
+            return;
+        }
+        let (automaton, owners) = &engine.context_index;
+        for (c, name) in names.iter().enumerate().skip(self.named) {
+            let name = name.as_bytes();
+            for m in automaton.find_overlapping_iter(name) {
+                if score::is_whole_word(name, m.start(), m.end()) {
+                    for &r in &owners[m.pattern().as_usize()] {
+                        if engine.rules[r as usize].rule.field_only {
+                            self.table_values.push((r, c));
+                        } else {
+                            self.table_rules.push(r);
+                        }
+                    }
+                }
+            }
+        }
+        self.named = names.len();
+        self.table_rules.sort_unstable();
+        self.table_rules.dedup();
+        self.table_values.sort_unstable();
+        self.table_values.dedup();
+    }
+
     /// The cells, in `region`'s rows, of the columns that `field_only`
     /// rules' context words name (`table_values`): values for
     /// those rules.
     fn table_cells(&mut self, buf: &[u8], region: &std::ops::Range<usize>) {
-        let Some(table) = &self.table else {
-            return;
-        };
         if self.table_values.is_empty() {
             return;
         }
         let (values, wanted) = (&mut self.values, &self.table_values);
-        table.cells(buf, region.clone(), &mut self.cursor, |column, value| {
+        self.layout.cells(buf, region.clone(), |column, value| {
             for &(r, c) in wanted {
                 if c == column {
                     values.push((r, value.clone(), Some(c)));
@@ -1168,7 +1176,7 @@ impl<'e> Scanner<'e> {
             };
             self.stats.matches += 1;
             let name = match column {
-                Some(c) => self.table.as_ref().map(|t| t.columns()[c].as_str()),
+                Some(c) => self.layout.names().get(c).map(String::as_str),
                 None => field,
             };
             let outside = score::Outside {
@@ -1241,8 +1249,8 @@ impl<'e> Scanner<'e> {
                 continue;
             }
             // In a table, the cell's column name is context from outside.
-            let column = match (&self.table, field) {
-                (Some(t), None) if !self.nested => t.column(buf, span.start, &mut self.cursor),
+            let column = match field {
+                None if !self.nested => self.layout.column_name(buf, span.start),
                 _ => None,
             };
             let outside = score::Outside {

@@ -17,6 +17,7 @@
 
 pub mod check;
 mod decode;
+mod dump;
 pub mod engine;
 mod literals;
 pub mod privacy;

@@ -263,10 +263,10 @@ impl Table {
         &self.columns
     }
 
-    /// The name of the column that the byte at `at` of `buf` lies in, when
-    /// its row (as `cursor` read `buf`) has the header's number of
-    /// delimiters; never in the header itself.
-    pub(crate) fn column(&self, buf: &[u8], at: usize, cursor: &mut Cursor) -> Option<&str> {
+    /// The column (an index in [`Table::columns`]) that the byte at `at`
+    /// of `buf` lies in, when its row (as `cursor` read `buf`) has the
+    /// header's number of delimiters; never in the header itself.
+    pub(crate) fn column(&self, buf: &[u8], at: usize, cursor: &mut Cursor) -> Option<usize> {
         let i = cursor
             .rows
             .partition_point(|r| r.start <= at)
@@ -278,9 +278,8 @@ impl Table {
         let before = cursor
             .delimiters_of(self, buf, i)
             .partition_point(|&d| d < at);
-        self.columns
-            .get(row.state.column + before)
-            .map(String::as_str)
+        let column = row.state.column + before;
+        (column < self.columns.len()).then_some(column)
     }
 
     /// Calls `f` with the column and the value (as [`trim_value`] bounds
@@ -316,6 +315,80 @@ impl Table {
             if !value.is_empty() {
                 f(column, value);
             }
+        }
+    }
+}
+
+/// How a record's cells get their columns: from the header line of the
+/// table it starts with, from the statements of an SQL dump
+/// ([`crate::dump`]), or not at all.
+#[derive(Debug, Default)]
+pub(crate) enum Layout {
+    #[default]
+    Plain,
+    Table(Table, Cursor),
+    Dump(Box<crate::dump::Dump>),
+}
+
+impl Layout {
+    /// The layout of the record that `record_start` begins.
+    pub(crate) fn detect(record_start: &[u8]) -> Layout {
+        if let Some(table) = Table::detect(record_start) {
+            return Layout::Table(table, Cursor::default());
+        }
+        match crate::dump::Dump::detect(record_start) {
+            Some(dump) => Layout::Dump(Box::new(dump)),
+            None => Layout::Plain,
+        }
+    }
+
+    pub(crate) fn is_plain(&self) -> bool {
+        matches!(self, Layout::Plain)
+    }
+
+    /// Reads the rows of `buf`, as [`Cursor::read`] does.
+    pub(crate) fn read(&mut self, buf: &[u8], offset: u64, first: bool, next: usize) {
+        match self {
+            Layout::Plain => {}
+            Layout::Table(table, cursor) => cursor.read(table, buf, offset, first, next),
+            Layout::Dump(dump) => dump.read(buf, offset, first, next),
+        }
+    }
+
+    /// The column names; a column is an index here. A dump's grow as its
+    /// statements are read.
+    pub(crate) fn names(&self) -> &[String] {
+        match self {
+            Layout::Plain => &[],
+            Layout::Table(table, _) => table.columns(),
+            Layout::Dump(dump) => dump.names(),
+        }
+    }
+
+    /// The name of the column that the byte at `at` of `buf` (the buffer
+    /// read last) lies in.
+    pub(crate) fn column_name(&mut self, buf: &[u8], at: usize) -> Option<&str> {
+        let column = match self {
+            Layout::Plain => return None,
+            Layout::Table(table, cursor) => table.column(buf, at, cursor)?,
+            Layout::Dump(dump) => dump.column(at)?,
+        };
+        self.names().get(column).map(String::as_str)
+    }
+
+    /// Calls `f` with the column and value of each non-empty cell that
+    /// starts in `region` of `buf` (the buffer read last), in a row that
+    /// fits its header.
+    pub(crate) fn cells(
+        &mut self,
+        buf: &[u8],
+        region: std::ops::Range<usize>,
+        f: impl FnMut(usize, std::ops::Range<usize>),
+    ) {
+        match self {
+            Layout::Plain => {}
+            Layout::Table(table, cursor) => table.cells(buf, region, cursor, f),
+            Layout::Dump(dump) => dump.cells(region, f),
         }
     }
 }
@@ -429,7 +502,7 @@ mod tests {
     /// The column of the first occurrence of `value` in `csv`.
     fn column_of(t: &Table, cursor: &mut Cursor, csv: &[u8], value: &[u8]) -> Option<String> {
         let at = csv.windows(value.len()).position(|w| w == value)?;
-        t.column(csv, at, cursor).map(str::to_owned)
+        t.column(csv, at, cursor).map(|c| t.columns()[c].clone())
     }
 
     fn names(t: &Table) -> Vec<&str> {
@@ -541,7 +614,11 @@ mod tests {
         let rest = &csv[next..];
         cursor.read(&t, rest, next as u64, false, rest.len());
         let ssn = rest.windows(9).position(|w| w == b"536228790").unwrap_or(0);
-        assert_eq!(t.column(rest, ssn, &mut cursor), Some("ssn"));
+        assert_eq!(
+            t.column(rest, ssn, &mut cursor)
+                .map(|c| t.columns()[c].as_str()),
+            Some("ssn")
+        );
         // Without the state for its offset, a buffer has no rows.
         let mut fresh = Cursor::default();
         fresh.read(&t, rest, next as u64, false, rest.len());

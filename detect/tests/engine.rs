@@ -533,3 +533,94 @@ fn rows_whose_quoted_cells_hold_line_breaks_keep_their_columns_across_blocks() {
     e.scanner().scan_slice(csv.as_bytes(), None, &mut whole);
     assert_eq!(whole, out, "streamed and whole agree");
 }
+
+/// Checks a dump's findings: two names and one SSN per row, by their
+/// columns, nothing else; streamed in 16 KiB blocks and whole alike.
+fn check_dump(dump: &str, rows: usize) {
+    let e = engine(16 * 1024);
+    let mut out = Vec::new();
+    e.scanner()
+        .scan_reader(dump.as_bytes(), None, &mut out)
+        .unwrap();
+    let values = |entity: &str| {
+        out.iter()
+            .filter(|d| e.rule(d.rule).entity == entity)
+            .map(|d| String::from_utf8_lossy(&d.value).into_owned())
+            .collect::<Vec<_>>()
+    };
+    assert!(dump.len() > 8 * 16 * 1024, "the rows span many blocks");
+    let people = values("PERSON");
+    assert_eq!(people.len(), 2 * rows, "two names per row");
+    assert!(
+        people.iter().all(|p| p == "Margarethe" || p == "Okafor"),
+        "only the name columns' cells: {:?}",
+        people.iter().find(|p| *p != "Margarethe" && *p != "Okafor")
+    );
+    let ssns = values("US_SSN");
+    assert_eq!(ssns.len(), rows, "one SSN per row, by its column");
+    assert!(
+        ssns.iter().all(|s| s == "536228790"),
+        "a reference or a note is no SSN"
+    );
+    assert_eq!(out.len(), 3 * rows, "nothing else");
+    let mut whole = Vec::new();
+    e.scanner().scan_slice(dump.as_bytes(), None, &mut whole);
+    assert_eq!(whole, out, "streamed and whole agree");
+}
+
+#[test]
+fn a_pg_dump_gives_its_copy_rows_their_columns_across_blocks() {
+    let rows = 3000;
+    let mut dump = String::from(
+        "--\n-- PostgreSQL database dump\n--\n\nSET client_encoding = 'UTF8';\n\n\
+         CREATE TABLE public.customers (\n    id integer NOT NULL,\n    first_name text,\n    \
+         last_name text,\n    ssn text,\n    notes text\n);\n\n\
+         COPY public.customers (id, first_name, last_name, ssn, notes) FROM stdin;\n",
+    );
+    for i in 0..rows {
+        // Some notes are long, so rows cross block boundaries at every
+        // point of their shape; a note holds an SSN-shaped reference.
+        let note = "call back after 5, ref 481226790 ".repeat(i % 7);
+        dump.push_str(&format!("{i}\tMargarethe\tOkafor\t536228790\t{note}\\N\n"));
+    }
+    dump.push_str("\\.\n\nCOPY public.orders (id, warehouse, reference) FROM stdin;\n");
+    for i in 0..rows {
+        dump.push_str(&format!("{i}\tHenrik\t4812{i:05}\n"));
+    }
+    dump.push_str("\\.\n\n-- The rows' names after the last `\\.` are text again:\nHenrik Lindqvist 481226790\n");
+    check_dump(&dump, rows);
+}
+
+#[test]
+fn a_mysqldump_gives_its_insert_rows_the_columns_of_their_create_table() {
+    let rows = 3000;
+    let mut dump = String::from(
+        "-- MySQL dump 10.13  Distrib 8.0.36, for Linux (x86_64)\n\
+         /*!40101 SET NAMES utf8mb4 */;\nDROP TABLE IF EXISTS `customers`;\n\
+         CREATE TABLE `customers` (\n  `id` int NOT NULL AUTO_INCREMENT,\n  \
+         `first_name` varchar(64) DEFAULT NULL,\n  `last_name` varchar(64) DEFAULT NULL,\n  \
+         `notes` text,\n  `ssn` char(9) DEFAULT NULL,\n  PRIMARY KEY (`id`),\n  \
+         KEY `idx_last` (`last_name`)\n) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4;\n\n\
+         LOCK TABLES `customers` WRITE;\n",
+    );
+    // Extended inserts: long lines of many rows each, with quotes,
+    // escaped quotes, commas and parentheses inside the strings.
+    for chunk in 0..rows / 500 {
+        dump.push_str("INSERT INTO `customers` VALUES ");
+        for i in 0..500 {
+            let id = chunk * 500 + i;
+            let note = "said \\'hi\\', (twice), ''ref'' 481226790 ".repeat(id % 5);
+            if i > 0 {
+                dump.push(',');
+            }
+            dump.push_str(&format!(
+                "({id},'Margarethe','Okafor','{note}','536228790')"
+            ));
+        }
+        dump.push_str(";\n");
+    }
+    dump.push_str(
+        "UNLOCK TABLES;\nINSERT INTO `orders` (`id`, `reference`) VALUES (1,'481226790');\n",
+    );
+    check_dump(&dump, rows);
+}

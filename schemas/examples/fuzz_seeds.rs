@@ -67,8 +67,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     // Texts kept in the repository: a Kubernetes Secret in YAML and JSON,
     // whose values the engine decodes, national numbers in their layouts
     // and scripts, and an LDIF entry (folded base64 values), a message,
-    // stripe data and password hashes, and a table whose header names its
-    // columns (quoted cells, `;` delimiters, a line of another shape).
+    // stripe data and password hashes, tables whose header names their
+    // columns (quoted cells, `;` delimiters, a line of another shape, cells
+    // over lines, stray quotes, people), and SQL dumps of PostgreSQL and
+    // MySQL.
     for (name, text) in [
         (
             "k8s-secret.yaml",
@@ -83,6 +85,20 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             include_str!("../../fuzz/seed-texts/ldif-mail-cards.txt"),
         ),
         ("table.csv", include_str!("../../fuzz/seed-texts/table.csv")),
+        ("people.csv", include_str!("../../fuzz/seed-texts/people.csv")),
+        (
+            "table-multiline.csv",
+            include_str!("../../fuzz/seed-texts/table-multiline.csv"),
+        ),
+        (
+            "table-quotes.csv",
+            include_str!("../../fuzz/seed-texts/table-quotes.csv"),
+        ),
+        ("pg-dump.sql", include_str!("../../fuzz/seed-texts/pg-dump.sql")),
+        (
+            "mysqldump.sql",
+            include_str!("../../fuzz/seed-texts/mysqldump.sql"),
+        ),
     ] {
         std::fs::write(scan_dir.join(name), text)?;
     }
