@@ -85,7 +85,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             include_str!("../../fuzz/seed-texts/ldif-mail-cards.txt"),
         ),
         ("table.csv", include_str!("../../fuzz/seed-texts/table.csv")),
-        ("people.csv", include_str!("../../fuzz/seed-texts/people.csv")),
+        (
+            "people.csv",
+            include_str!("../../fuzz/seed-texts/people.csv"),
+        ),
         (
             "table-multiline.csv",
             include_str!("../../fuzz/seed-texts/table-multiline.csv"),
@@ -94,7 +97,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             "table-quotes.csv",
             include_str!("../../fuzz/seed-texts/table-quotes.csv"),
         ),
-        ("pg-dump.sql", include_str!("../../fuzz/seed-texts/pg-dump.sql")),
+        (
+            "pg-dump.sql",
+            include_str!("../../fuzz/seed-texts/pg-dump.sql"),
+        ),
         (
             "mysqldump.sql",
             include_str!("../../fuzz/seed-texts/mysqldump.sql"),
