@@ -233,6 +233,11 @@ impl Table {
     /// perhaps in double quotes), and a second row, when one is complete,
     /// with the same number of delimiters.
     pub(crate) fn detect(record_start: &[u8]) -> Option<Table> {
+        // Excel's "CSV UTF-8" starts with a byte order mark; the header row
+        // is read as any row (never given columns), so it may keep it.
+        let record_start = record_start
+            .strip_prefix(b"\xef\xbb\xbf")
+            .unwrap_or(record_start);
         // Most records start with a byte no header line holds (`#`, `<`,
         // `{`, `/`, `=` early in a line of code): one pass rules them out.
         let head = &record_start[..record_start.len().min(MAX_HEADER)];
@@ -520,6 +525,17 @@ mod tests {
         assert_eq!(t.delimiter, b'\t');
         assert_eq!(names(&t), ["Customer ID", "Phone Number"]);
         assert!(Table::detect(b"name;ssn\n").is_some(), "a header alone");
+    }
+
+    #[test]
+    fn a_byte_order_mark_before_the_header_is_passed_over() {
+        let csv = b"\xef\xbb\xbfid;first_name;ssn\r\n1;Ana;536228714\r\n";
+        let (t, mut cursor) = read_whole(csv, "Excel's CSV UTF-8");
+        assert_eq!(names(&t), ["id", "first_name", "ssn"]);
+        assert_eq!(
+            column_of(&t, &mut cursor, csv, b"Ana").as_deref(),
+            Some("first_name")
+        );
     }
 
     #[test]
