@@ -685,10 +685,16 @@ fn expanded_date(text: &[u8]) -> bool {
             _ => None,
         }
     };
+    // The year's last four digits fix February's length.
+    let y = body[year.saturating_sub(4)..year]
+        .iter()
+        .fold(0u32, |n, &x| n * 10 + u32::from(x - b'0'));
     (4..=6).contains(&year)
-        && two(0).is_some_and(|m| (1..=12).contains(&m))
         && rest.get(2) == Some(&b'-')
-        && two(3).is_some_and(|d| (1..=31).contains(&d))
+        && two(0)
+            .and_then(|m| days_in_month(y, u32::from(m)))
+            .zip(two(3))
+            .is_some_and(|(days, d)| (1..=days).contains(&u32::from(d)))
 }
 
 /// True when the number ends in five zeros: a round number (a product,
@@ -1210,8 +1216,7 @@ fn timestamp(d: &[u8]) -> bool {
     let n = |r: std::ops::Range<usize>| d[r].iter().fold(0u32, |n, &x| n * 10 + u32::from(x));
     d.len() == 14
         && (1990..=2039).contains(&n(0..4))
-        && (1..=12).contains(&n(4..6))
-        && (1..=31).contains(&n(6..8))
+        && days_in_month(n(0..4), n(4..6)).is_some_and(|days| (1..=days).contains(&n(6..8)))
         && n(8..10) <= 23
         && n(10..12) <= 59
         && n(12..14) <= 59
@@ -1590,6 +1595,14 @@ mod tests {
         assert!(timestamp(&d));
         let not: Vec<u8> = b"20211307025929".iter().map(|b| b - b'0').collect();
         assert!(!timestamp(&not), "month 13");
+        for (day, is) in [
+            ("20240229025929", true),
+            ("20230229025929", false),
+            ("20210431025929", false),
+        ] {
+            let d: Vec<u8> = day.bytes().map(|b| b - b'0').collect();
+            assert_eq!(timestamp(&d), is, "{day}: the month's own length");
+        }
     }
 
     #[test]
@@ -1604,6 +1617,8 @@ mod tests {
         assert!(!ok(v, "+10000-01-01 00"), "five digits of year");
         assert!(ok(v, "+4930-901820 12"), "no month after the year");
         assert!(ok(v, "+4930-13-31 12"), "no month 13");
+        assert!(ok(v, "+4930-02-30 12"), "no 30 February");
+        assert!(!ok(v, "+2024-02-29 12"), "a leap day");
     }
 
     #[test]
