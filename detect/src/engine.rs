@@ -413,6 +413,7 @@ impl Engine {
             entries: Vec::new(),
             decoded: Vec::new(),
             nested: false,
+            value_at: 0,
             layout: crate::table::Layout::Plain,
             named: 0,
             table_rules: Vec::new(),
@@ -463,6 +464,9 @@ pub struct Scanner<'e> {
     decoded: Vec<u8>,
     /// Scanning decoded text: encoded maps inside it are not decoded.
     nested: bool,
+    /// Where, in the decoded text scanned, the value starts (after the
+    /// `key: ` written before a one-line value).
+    value_at: usize,
     /// How the record's cells get their column names, which are context:
     /// the header of the table it starts with, or an SQL dump's
     /// statements ([`crate::table`], [`crate::dump`]).
@@ -656,16 +660,10 @@ impl<'e> Scanner<'e> {
                 }
                 if rule.rule.field_only {
                     if base.offset == 0 && region == (0..len) {
-                        // A decoded value is scanned after its key and `: `.
-                        let skip = if self.nested
-                            && buf.starts_with(field.as_bytes())
-                            && buf[field.len()..].starts_with(b": ")
-                        {
-                            field.len() + 2
-                        } else {
-                            0
-                        };
-                        let value = crate::table::trim_value(buf, skip..len);
+                        // A decoded value is scanned after what is written
+                        // before it (`key: `).
+                        let skip = if self.nested { self.value_at } else { 0 };
+                        let value = crate::table::trim_value(buf, skip.min(len)..len);
                         self.values.push((r as u32, value, None));
                     }
                 } else {
@@ -1049,6 +1047,7 @@ impl<'e> Scanner<'e> {
             let prefix = text.len();
             text.extend_from_slice(&decoded);
             inner.clear();
+            self.value_at = prefix;
             self.scan_slice(&text, Some(&key), &mut inner);
             inner.retain(|d| d.start >= prefix as u64);
             if inner.is_empty() {

@@ -235,3 +235,23 @@ fn ldif_values_are_found_decoded_folded_or_not() {
         assert_eq!(out[1].value, EMAIL.as_bytes());
     }
 }
+
+#[test]
+fn a_name_stored_encoded_is_found_whole_by_its_key() {
+    // `field_only` rules match a decoded value whole, after the `key: `
+    // written before it (no label rule takes `card_holder: `); a value of
+    // many lines has no such prefix.
+    let e = engine(1 << 20, true);
+    let text = format!(
+        "apiVersion: v1\ndata:\n  card_holder: {}\n  cardholder: {}\n  notes: {}\nkind: Secret\n",
+        b64("Ingrid Solberg"),
+        b64("Zbigniew\nBrzezinski\n"),
+        b64("Okafor called\ntwice\n"),
+    );
+    let out = scan(&e, text.as_bytes());
+    assert_eq!(
+        found(&e, text.as_bytes(), &out),
+        owned(&[("PERSON", "$.data.card_holder", "Ingrid Solberg")])
+    );
+    assert_eq!(e.rule(out[0].rule).id, "pii.person.name_column");
+}
