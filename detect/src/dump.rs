@@ -19,13 +19,12 @@
 //! Everything else is passed over line by line. The reading is carried
 //! from buffer to buffer like a table's, so a statement begun blocks
 //! before still gives its cells their columns. Memory is bounded: at most
-//! [`MAX_NAMES`] column names and [`MAX_TABLES`] tables are kept, and a
-//! buffer's cells.
+//! 65,536 column names and [`MAX_TABLES`] tables are kept, and a buffer's
+//! cells.
 
 use std::collections::HashMap;
 
-/// Column names kept for a record; later ones give no context.
-const MAX_NAMES: usize = 65_536;
+use crate::layout::Cells;
 /// Tables whose columns are kept from their `CREATE TABLE`.
 const MAX_TABLES: usize = 4_096;
 /// Longest statement head read (`COPY`, `INSERT` up to `VALUES`, `CREATE
@@ -38,34 +37,16 @@ const MAX_PREAMBLE: usize = 1024;
 /// The reading of a record that is an SQL dump.
 #[derive(Debug, Default)]
 pub(crate) struct Dump {
-    /// Column names, each once: a cell's column is an index here.
-    names: Vec<String>,
-    index: HashMap<String, u32>,
+    /// Column names, and the buffer's cells.
+    cells: Cells,
     /// The columns of the tables created so far, by unquoted table name.
     tables: HashMap<String, Vec<u32>>,
     /// A MySQL or MariaDB dump: backslashes escape in strings.
     mysql: bool,
-    /// The cells of the buffer read last, by start.
-    cells: Vec<Cell>,
     /// Where the next buffer's reading resumes (a record offset at or
     /// after its first byte) and the reading there.
     carry: Option<(u64, Mode)>,
 }
-
-/// A cell of a buffer: its bytes between delimiters, and its value
-/// (without blanks and quotes around it) when all of it is in the buffer;
-/// positions in the buffer, in 20 bytes, since a buffer of short cells
-/// holds many.
-#[derive(Debug, Clone, Copy)]
-struct Cell {
-    start: u32,
-    end: u32,
-    column: u32,
-    /// `NO_VALUE` at the start when the value is not in the buffer.
-    value: (u32, u32),
-}
-
-const NO_VALUE: u32 = u32::MAX;
 
 /// Where a reading stands, between two bytes. Offsets are record offsets,
 /// so that a reading carries over to the next buffer unchanged.
@@ -167,40 +148,9 @@ impl Dump {
         })
     }
 
-    /// The column names met so far; a cell's column is an index here.
-    pub(crate) fn names(&self) -> &[String] {
-        &self.names
-    }
-
-    /// The column of the cell that the byte at `at` lies in.
-    pub(crate) fn column(&self, at: usize) -> Option<usize> {
-        let i = self
-            .cells
-            .partition_point(|c| c.start as usize <= at)
-            .checked_sub(1)?;
-        let cell = &self.cells[i];
-        (at < cell.end.max(cell.start + 1) as usize).then_some(cell.column as usize)
-    }
-
-    /// Calls `f` with the column and value of each non-empty cell that
-    /// starts in `region`.
-    pub(crate) fn cells(
-        &self,
-        region: std::ops::Range<usize>,
-        mut f: impl FnMut(usize, std::ops::Range<usize>),
-    ) {
-        let first = self
-            .cells
-            .partition_point(|c| (c.start as usize) < region.start);
-        for cell in &self.cells[first..] {
-            if cell.start as usize >= region.end {
-                break;
-            }
-            let (start, end) = cell.value;
-            if start != NO_VALUE && start < end {
-                f(cell.column as usize, start as usize..end as usize);
-            }
-        }
+    /// The column names and the cells of the buffer read last.
+    pub(crate) fn cells(&self) -> &Cells {
+        &self.cells
     }
 
     /// Reads the cells of `buf`, a buffer at record offset `offset`: from
@@ -471,25 +421,12 @@ impl Dump {
         let Some(&c) = column else {
             return;
         };
-        if c == u32::MAX {
-            return;
-        }
         let start = cell.saturating_sub(offset) as usize;
-        if start > end || buf.len() >= NO_VALUE as usize {
+        if start > end {
             return;
         }
-        let value = if cell >= offset && !cut {
-            let v = sql_value(buf, start..end);
-            (v.start as u32, v.end as u32)
-        } else {
-            (NO_VALUE, 0)
-        };
-        self.cells.push(Cell {
-            start: start as u32,
-            end: end as u32,
-            column: c,
-            value,
-        });
+        let value = (cell >= offset && !cut).then(|| sql_value(buf, start..end));
+        self.cells.push(start, end, c, value);
     }
 
     /// The columns of a statement on `table`: those it lists, or those of
@@ -507,19 +444,8 @@ impl Dump {
         }
     }
 
-    /// The index of column name `name`; `u32::MAX` (no column) past
-    /// [`MAX_NAMES`].
     fn intern(&mut self, name: &str) -> u32 {
-        if let Some(&i) = self.index.get(name) {
-            return i;
-        }
-        if self.names.len() >= MAX_NAMES {
-            return u32::MAX;
-        }
-        let i = self.names.len() as u32;
-        self.names.push(name.to_owned());
-        self.index.insert(name.to_owned(), i);
-        i
+        self.cells.intern(name)
     }
 }
 
@@ -783,8 +709,9 @@ mod tests {
         let mut dump = Dump::detect(sql.as_bytes()).expect("a dump");
         dump.read(sql.as_bytes(), 0, true, sql.len());
         let mut out = Vec::new();
-        dump.cells(0..sql.len(), |c, v| {
-            out.push((dump.names()[c].clone(), sql[v].to_owned()));
+        let cells = dump.cells();
+        cells.values(0..sql.len(), |c, v| {
+            out.push((cells.names()[c].clone(), sql[v].to_owned()));
         });
         out
     }
@@ -853,15 +780,16 @@ mod tests {
         dump.read(&sql.as_bytes()[..split + 3], 0, true, split);
         let second = &sql.as_bytes()[split..];
         dump.read(second, split as u64, false, second.len());
-        let column = dump.column(0).map(|c| dump.names()[c].as_str());
+        let cells = dump.cells();
+        let column = cells.column(0).map(|c| cells.names()[c].as_str());
         assert_eq!(column, Some("last_name"), "mid-cell at the buffer's start");
         let mut values = Vec::new();
-        dump.cells(0..second.len(), |_, v| values.push(v));
+        cells.values(0..second.len(), |_, v| values.push(v));
         assert!(values.is_empty(), "a cell begun before has no whole value");
         // Without the earlier buffer's reading, no cells.
         let mut fresh = Dump::detect(sql.as_bytes()).unwrap();
         fresh.read(second, split as u64, false, second.len());
-        assert_eq!(fresh.column(0), None);
+        assert_eq!(fresh.cells().column(0), None);
     }
 
     #[test]

@@ -414,7 +414,7 @@ impl Engine {
             decoded: Vec::new(),
             nested: false,
             value_at: 0,
-            layout: crate::table::Layout::Plain,
+            layout: crate::layout::Layout::Plain,
             named: 0,
             table_rules: Vec::new(),
             table_values: Vec::new(),
@@ -470,7 +470,7 @@ pub struct Scanner<'e> {
     /// How the record's cells get their column names, which are context:
     /// the header of the table it starts with, or an SQL dump's
     /// statements ([`crate::table`], [`crate::dump`]).
-    layout: crate::table::Layout,
+    layout: crate::layout::Layout,
     /// The layout's column names whose rules are in `table_rules` and
     /// `table_values`.
     named: usize,
@@ -612,7 +612,7 @@ impl<'e> Scanner<'e> {
         self.found.clear();
         let first = base.offset == 0 && region.start == 0;
         if !self.nested && first {
-            self.layout = crate::table::Layout::detect(buf);
+            self.layout = crate::layout::Layout::detect(buf);
             self.named = 0;
             self.table_rules.clear();
             self.table_values.clear();
@@ -676,14 +676,18 @@ impl<'e> Scanner<'e> {
             }
         }
 
-        // Column triggers: in a table, a rule whose context words name a
-        // column runs over the whole region; each match is scored with
-        // the name of its own cell's column.
+        // Column triggers: in a table or a dump, a rule whose context
+        // words name a column runs over the whole region; each match is
+        // scored with the name of its own cell's column. (A JSON value has
+        // its key right before it, where the triggers' context words see
+        // it; only the `field_only` rules read its values.)
         if field.is_none() && !self.nested && !self.layout.is_plain() {
-            for &r in &self.table_rules {
-                let max_len = engine.rules[r as usize].rule.max_len;
-                self.windows
-                    .push((r, region.start, (region.end + max_len).min(len)));
+            if self.layout.rows() {
+                for &r in &self.table_rules {
+                    let max_len = engine.rules[r as usize].rule.max_len;
+                    self.windows
+                        .push((r, region.start, (region.end + max_len).min(len)));
+                }
             }
             self.table_cells(buf, &region);
         }
@@ -1180,7 +1184,7 @@ impl<'e> Scanner<'e> {
             };
             let outside = score::Outside {
                 field: name,
-                cell: column.is_some(),
+                cell: column.is_some() && self.layout.rows(),
             };
             let engine = self.engine;
             self.found.extend(scored(
@@ -1248,13 +1252,14 @@ impl<'e> Scanner<'e> {
                 continue;
             }
             // In a table, the cell's column name is context from outside.
+            let rows = self.layout.rows();
             let column = match field {
                 None if !self.nested => self.layout.column_name(buf, span.start),
                 _ => None,
             };
             let outside = score::Outside {
                 field: field.or(column),
-                cell: column.is_some(),
+                cell: column.is_some() && rows,
             };
             let engine = self.engine;
             self.found

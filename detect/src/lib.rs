@@ -19,6 +19,8 @@ pub mod check;
 mod decode;
 mod dump;
 pub mod engine;
+mod json;
+mod layout;
 mod literals;
 pub mod privacy;
 pub mod rules;

@@ -2483,6 +2483,39 @@ const HELD_OUT: &[(&str, &str, &str)] = &[
         "CREATE TABLE public.staff (\n    id integer,\n    full_name text\n);\nINSERT INTO public.staff VALUES (1, 'Oluwaseun Bakare');\n",
         "Oluwaseun Bakare",
     ),
+    // Batch 23 (2026-12-07): values in JSON exports (DynamoDB, MongoDB,
+    // arrays and lines of objects), written after the JSON reading and
+    // before it was run on them.
+    (
+        "PERSON",
+        "{\"Item\":{\"pk\":{\"S\":\"CUST#4411\"},\"surname\":{\"S\":\"Haraldsen\"}}}\n",
+        "Haraldsen",
+    ),
+    (
+        "PERSON",
+        "{\"_id\":{\"$oid\":\"6601f0c2a1b2c3d4e5f60718\"},\"customer_name\":\"Beatriz Moreira\",\"plan\":\"gold\"}\n",
+        "Beatriz Moreira",
+    ),
+    (
+        "ADDRESS",
+        "[{\"id\":1,\"address_line1\":\"8 Quayside Walk\",\"postcode\":\"NE1 3DX\"}]\n",
+        "8 Quayside Walk",
+    ),
+    (
+        "PERSON",
+        "{\"id\":93,\"card_holder\":\"Wojciech Zieliński\",\"last4\":\"8812\"}\n",
+        "Wojciech Zieliński",
+    ),
+    (
+        "PERSON",
+        "{\"Item\":{\"contact\":{\"M\":{\"family_name\":{\"S\":\"Abernathy\"},\"given_name\":{\"S\":\"Priya\"}}}}}\n",
+        "Abernathy",
+    ),
+    (
+        "PERSON",
+        "{\"id\":5,\"last_name\":\"Nakamura-Olsen\",\"active\":true}\n",
+        "Nakamura-Olsen",
+    ),
 ];
 
 /// Recall on [`HELD_OUT`], per entity and overall, printed with each miss
@@ -2534,7 +2567,9 @@ const HELD_OUT: &[(&str, &str, &str)] = &[
 /// twenty-first, 5 addresses in address columns (the address column
 /// rule), all 5; a twenty-second, 8 values in SQL dumps by their
 /// statements' columns (`COPY`, `INSERT` with and without a column list
-/// after its `CREATE TABLE`), all 8. One line is missed: `Tel.: +49 89 12345678`, written with digits counting up, which
+/// after its `CREATE TABLE`), all 8; a twenty-third, 6 values in compact
+/// JSON exports by their keys (DynamoDB's types, MongoDB's, arrays of
+/// objects), all 6. One line is missed: `Tel.: +49 89 12345678`, written with digits counting up, which
 /// the rules take for made up since the seventh session of 2026-11-23
 /// (card groups joined by dots, `3530.7933.7915.6683`, once were missed
 /// too). No line may give a finding of another entity away from its
@@ -2603,6 +2638,12 @@ fn held_out_layouts_measure_how_the_rules_carry_over() {
 /// The first run gave one finding (`Chrome/120.0.0.0` as an IPv4 address;
 /// a product's version after `word/` is now no address).
 const HELD_OUT_NEGATIVES: &[&str] = &[
+    // Compact JSON of no one (2026-12-07, written before the JSON reading
+    // was run on them).
+    "{\"name\":\"serde\",\"version\":\"1.0.197\",\"license\":\"MIT OR Apache-2.0\"}\n",
+    "{\"Item\":{\"pk\":{\"S\":\"SKU#1\"},\"name\":{\"S\":\"Widget Pro\"},\"price\":{\"N\":\"12.5\"}}}\n",
+    "[{\"city\":\"Austin\",\"state_name\":\"Texas\"},{\"font_name\":\"DejaVu Sans\"}]\n",
+    "{\"first_name\":\"FIRST\",\"last_name\":\"LAST\",\"surname\":\"null\"}\n",
     // SQL dumps of tables of no one (2026-12-07, written before the dump
     // reading was run on them).
     "COPY public.products (id, name, sku) FROM stdin;\n1\tWidget Pro\tWP-100\n2\tDejaVu Sans\tDV-2\n\\.\n",

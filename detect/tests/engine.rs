@@ -534,8 +534,9 @@ fn rows_whose_quoted_cells_hold_line_breaks_keep_their_columns_across_blocks() {
     assert_eq!(whole, out, "streamed and whole agree");
 }
 
-/// Checks a dump's findings: two names and one SSN per row, by their
-/// columns, nothing else; streamed in 16 KiB blocks and whole alike.
+/// Checks the findings of a dump or an export: two names and one SSN per
+/// row, by their columns, nothing else; streamed in 16 KiB blocks and whole
+/// alike.
 fn check_dump(dump: &str, rows: usize) {
     let e = engine(16 * 1024);
     let mut out = Vec::new();
@@ -623,4 +624,25 @@ fn a_mysqldump_gives_its_insert_rows_the_columns_of_their_create_table() {
         "UNLOCK TABLES;\nINSERT INTO `orders` (`id`, `reference`) VALUES (1,'481226790');\n",
     );
     check_dump(&dump, rows);
+}
+
+#[test]
+fn a_dynamodb_export_gives_its_values_their_keys_across_blocks() {
+    // DynamoDB's export format: one item per line, each value under its
+    // type (`{"S": ...}`), keys in no fixed order.
+    let rows = 3000;
+    let mut export = String::new();
+    for i in 0..rows {
+        let note = "call back after 5, ref 481226790 ".repeat(i % 7);
+        let (a, b) = (
+            r#""first_name":{"S":"Margarethe"}"#,
+            r#""last_name":{"S":"Okafor"}"#,
+        );
+        let (a, b) = if i % 2 == 0 { (a, b) } else { (b, a) };
+        export.push_str(&format!(
+            r#"{{"Item":{{"id":{{"N":"{i}"}},{a},"notes":{{"S":"{note}"}},{b},"tags":{{"L":[{{"S":"Henrik"}}]}},"ssn":{{"S":"536228790"}}}}}}"#
+        ));
+        export.push('\n');
+    }
+    check_dump(&export, rows);
 }

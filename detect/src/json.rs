@@ -1,0 +1,410 @@
+//! JSON records as tables: each value of a JSON document, or of JSON lines,
+//! gets the key it stands under as its column name, as a CSV cell gets its
+//! header's ([`crate::table`]). Exports of document stores hold their
+//! people this way (`{"first_name": "Margarethe", ...}`), often one level
+//! down: DynamoDB's export format writes each value under its type
+//! (`"last_name": {"S": "Okafor"}`) and MongoDB's extended JSON some
+//! (`"dob": {"$date": "1984-03-17T00:00:00Z"}`); a value under such a
+//! type key takes the key above it. The values of an array take the
+//! array's key (`"phones": ["...", "..."]`).
+//!
+//! The reading is carried from buffer to buffer, so a value a million
+//! lines into a document still has its key. Memory is bounded: at most 64
+//! levels of nesting are followed (values deeper have no key), keys of at
+//! most [`MAX_KEY`] bytes are kept, and a buffer's values.
+
+use crate::layout::{Cells, NO_COLUMN};
+
+/// Levels of nesting followed.
+const MAX_DEPTH: usize = 64;
+/// Longest key kept; longer keys name no column.
+const MAX_KEY: usize = 128;
+/// Bytes at a record's start read to tell JSON.
+const MAX_PREAMBLE: usize = 1024;
+
+/// Keys that name a value's type rather than the value: DynamoDB's
+/// (`S`, `N`, ...) and MongoDB extended JSON's (`$date`, ...).
+const TYPE_KEYS: [&str; 20] = [
+    "S",
+    "N",
+    "B",
+    "SS",
+    "NS",
+    "BS",
+    "BOOL",
+    "NULL",
+    "M",
+    "L",
+    "$date",
+    "$numberLong",
+    "$numberInt",
+    "$numberDouble",
+    "$numberDecimal",
+    "$oid",
+    "$binary",
+    "$uuid",
+    "$string",
+    "$regularExpression",
+];
+
+/// The reading of a record that is JSON.
+#[derive(Debug, Default)]
+pub(crate) struct Json {
+    /// Keys, and the buffer's values.
+    cells: Cells,
+    /// Where the next buffer's reading resumes (a record offset at or
+    /// after its first byte) and the reading there.
+    carry: Option<(u64, State)>,
+}
+
+/// Where a reading stands, between two bytes. Offsets are record offsets,
+/// so that a reading carries over to the next buffer unchanged.
+#[derive(Debug, Clone, Default)]
+struct State {
+    /// The containers open, outermost first.
+    stack: Vec<Frame>,
+    /// Containers open past [`MAX_DEPTH`]: their values have no key.
+    deep: u32,
+    /// The key read last in the innermost object, for its value.
+    key: Key,
+    mode: Mode,
+}
+
+/// An object or array open, with the column its values take when they
+/// have no key of their own (an array's values) or a type key.
+#[derive(Debug, Clone, Copy)]
+struct Frame {
+    array: bool,
+    column: u32,
+}
+
+#[derive(Debug, Clone, Copy, Default)]
+enum Key {
+    /// None yet: a string here is a key.
+    #[default]
+    None,
+    Column(u32),
+    /// A type key: the value takes the key above.
+    Type,
+}
+
+#[derive(Debug, Clone, Default)]
+enum Mode {
+    /// Outside strings and other values.
+    #[default]
+    Between,
+    /// In a string: where its bytes start, whether it is a key (whose
+    /// bytes before the buffer are in `head`), and whether a backslash
+    /// ended the previous buffer.
+    Str {
+        start: u64,
+        key: bool,
+        escape: bool,
+        head: Vec<u8>,
+    },
+    /// In a number, `true`, `false` or `null`.
+    Scalar { start: u64 },
+}
+
+impl Json {
+    /// A reading of the record that `record_start` begins, when it starts
+    /// (blanks and a byte order mark aside) as compact JSON does, the way
+    /// exports are written: an object and its first key (`{"`), or an
+    /// array of them (`[{"`), with no line break between. A document
+    /// written for people to read (`{` and a line break: configuration,
+    /// schemas, API examples) is left to the label rules, whose anchors
+    /// find its keys at a fraction of the cost of reading it all.
+    pub(crate) fn detect(record_start: &[u8]) -> Option<Json> {
+        let head = &record_start[..record_start.len().min(MAX_PREAMBLE)];
+        let head = head.strip_prefix(b"\xef\xbb\xbf").unwrap_or(head);
+        let start = head.iter().position(|b| !b.is_ascii_whitespace())?;
+        let head = &head[start..];
+        let compact =
+            head.starts_with(b"{\"") || head.starts_with(b"[{\"") || head.starts_with(b"[ {\"");
+        compact.then(Json::default)
+    }
+
+    /// The keys and the values of the buffer read last.
+    pub(crate) fn cells(&self) -> &Cells {
+        &self.cells
+    }
+
+    /// Reads the values of `buf`, a buffer at record offset `offset`: from
+    /// the record's start (`first`) or from where the previous buffer's
+    /// reading left off; and keeps the reading at or after `next` (the
+    /// next buffer's first byte, in `buf`) for the next buffer. Without a
+    /// reading to resume, the buffer has no values.
+    pub(crate) fn read(&mut self, buf: &[u8], offset: u64, first: bool, next: usize) {
+        self.cells.clear();
+        let carried = self.carry.take();
+        let (mut p, mut state) = if first {
+            (0, State::default())
+        } else {
+            match carried {
+                Some((at, state)) if at >= offset && at - offset <= buf.len() as u64 => {
+                    ((at - offset) as usize, state)
+                }
+                _ => return,
+            }
+        };
+        let mut carry = None;
+        while p < buf.len() {
+            if carry.is_none() && p >= next {
+                carry = Some((offset + p as u64, state.clone()));
+            }
+            p = self.step(buf, offset, p, &mut state);
+        }
+        self.carry = Some(carry.unwrap_or((offset + buf.len() as u64, state)));
+    }
+
+    /// Reads on from `p` to the next point where the reading may be kept;
+    /// returns that point.
+    fn step(&mut self, buf: &[u8], offset: u64, p: usize, s: &mut State) -> usize {
+        match &mut s.mode {
+            Mode::Between => {
+                let b = buf[p];
+                match b {
+                    b' ' | b'\t' | b'\r' | b'\n' | b':' => {}
+                    b'{' | b'[' => {
+                        if s.deep > 0 || s.stack.len() == MAX_DEPTH {
+                            s.deep += 1;
+                        } else {
+                            let column = s.column();
+                            s.stack.push(Frame {
+                                array: b == b'[',
+                                column,
+                            });
+                        }
+                        s.key = Key::None;
+                    }
+                    b'}' | b']' => {
+                        if s.deep > 0 {
+                            s.deep -= 1;
+                        } else {
+                            s.stack.pop();
+                        }
+                        s.key = Key::None;
+                    }
+                    b',' => s.key = Key::None,
+                    b'"' => {
+                        let key = s.deep == 0
+                            && matches!(s.key, Key::None)
+                            && s.stack.last().is_some_and(|f| !f.array);
+                        s.mode = Mode::Str {
+                            start: offset + p as u64 + 1,
+                            key,
+                            escape: false,
+                            head: Vec::new(),
+                        };
+                    }
+                    _ => {
+                        s.mode = Mode::Scalar {
+                            start: offset + p as u64,
+                        }
+                    }
+                }
+                p + 1
+            }
+            Mode::Str {
+                start,
+                key,
+                escape,
+                head,
+            } => {
+                let from = if *escape {
+                    *escape = false;
+                    p + 1
+                } else {
+                    p
+                };
+                let Some(q) = buf
+                    .get(from..)
+                    .and_then(|rest| memchr::memchr2(b'"', b'\\', rest))
+                    .map(|q| from + q)
+                else {
+                    if *key {
+                        let bytes = &buf[start.saturating_sub(offset) as usize..];
+                        let room = MAX_KEY + 1 - head.len().min(MAX_KEY + 1);
+                        head.extend_from_slice(&bytes[..bytes.len().min(room)]);
+                    }
+                    return buf.len();
+                };
+                if buf[q] == b'\\' {
+                    if q + 1 >= buf.len() {
+                        *escape = true;
+                        return buf.len();
+                    }
+                    return q + 2;
+                }
+                let (start, key) = (*start, *key);
+                let within = start >= offset;
+                let begin = start.saturating_sub(offset) as usize;
+                if key {
+                    let name = if within {
+                        &buf[begin..q]
+                    } else {
+                        head.extend_from_slice(&buf[..q.min(MAX_KEY + 1)]);
+                        head.as_slice()
+                    };
+                    let k = if name.len() > MAX_KEY {
+                        Key::Column(NO_COLUMN)
+                    } else if TYPE_KEYS.iter().any(|t| t.as_bytes() == name) {
+                        Key::Type
+                    } else {
+                        Key::Column(self.cells.intern(&String::from_utf8_lossy(name)))
+                    };
+                    s.key = k;
+                } else {
+                    let column = s.column();
+                    self.cells
+                        .push(begin, q, column, within.then_some(begin..q));
+                }
+                s.mode = Mode::Between;
+                q + 1
+            }
+            Mode::Scalar { start } => {
+                let end = buf[p..]
+                    .iter()
+                    .position(|b| matches!(b, b',' | b'}' | b']' | b' ' | b'\t' | b'\r' | b'\n'))
+                    .map(|e| p + e);
+                let Some(end) = end else {
+                    return buf.len();
+                };
+                let start = *start;
+                let begin = start.saturating_sub(offset) as usize;
+                let column = s.column();
+                self.cells
+                    .push(begin, end, column, (start >= offset).then_some(begin..end));
+                s.mode = Mode::Between;
+                end
+            }
+        }
+    }
+}
+
+impl State {
+    /// The column of a value read here: its key's, the array's it is in,
+    /// or, under a type key, the key above.
+    fn column(&self) -> u32 {
+        if self.deep > 0 {
+            return NO_COLUMN;
+        }
+        match (self.stack.last(), self.key) {
+            (None, _) => NO_COLUMN,
+            (Some(f), _) if f.array => f.column,
+            (Some(_), Key::Column(c)) => c,
+            (Some(f), Key::Type) => f.column,
+            (Some(_), Key::None) => NO_COLUMN,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Each value of `json`, read as buffers starting at `splits`: column
+    /// name and value, for values that start in their buffer's region.
+    fn values(json: &str, splits: &[usize]) -> Vec<(String, String)> {
+        let bytes = json.as_bytes();
+        let mut reader = Json::detect(bytes).expect("JSON");
+        let mut bounds = splits.to_vec();
+        bounds.insert(0, 0);
+        bounds.push(bytes.len());
+        let mut out = Vec::new();
+        for w in bounds.windows(2) {
+            let (start, next) = (w[0], w[1]);
+            // Each buffer reaches a little past where the next starts.
+            let end = (next + 16).min(bytes.len());
+            reader.read(&bytes[start..end], start as u64, start == 0, next - start);
+            let cells = reader.cells();
+            cells.values(0..next - start, |c, v| {
+                out.push((
+                    cells.names()[c].clone(),
+                    json[start + v.start..start + v.end].to_owned(),
+                ));
+            });
+        }
+        out
+    }
+
+    fn pairs(list: &[(&str, &str)]) -> Vec<(String, String)> {
+        list.iter()
+            .map(|(c, v)| (c.to_string(), v.to_string()))
+            .collect()
+    }
+
+    #[test]
+    fn values_take_their_keys_and_arrays_theirs() {
+        let json = r#"{"id": 7, "last_name": "Okafor", "note": "say \"hi\", ok",
+            "phones": ["+44 20 7946 0018", "0161 496 0729"], "home": {"street": "27 Wellington Rd"},
+            "people": [{"first_name": "Ana"}, {"first_name": "Lars"}], "ok": true}"#;
+        assert_eq!(
+            values(json, &[]),
+            pairs(&[
+                ("id", "7"),
+                ("last_name", "Okafor"),
+                ("note", r#"say \"hi\", ok"#),
+                ("phones", "+44 20 7946 0018"),
+                ("phones", "0161 496 0729"),
+                ("street", "27 Wellington Rd"),
+                ("first_name", "Ana"),
+                ("first_name", "Lars"),
+                ("ok", "true"),
+            ])
+        );
+    }
+
+    #[test]
+    fn values_under_type_keys_take_the_key_above() {
+        let json = concat!(
+            r#"{"Item":{"last_name":{"S":"Okafor"},"age":{"N":"41"},"tags":{"L":[{"S":"vip"}]}}}"#,
+            "\n",
+            r#"{"_id":{"$oid":"65f1c0a2e4b0a1b2c3d4e5f6"},"dob":{"$date":"1984-03-17T00:00:00Z"}}"#,
+            "\n"
+        );
+        assert_eq!(
+            values(json, &[]),
+            pairs(&[
+                ("last_name", "Okafor"),
+                ("age", "41"),
+                ("tags", "vip"),
+                ("_id", "65f1c0a2e4b0a1b2c3d4e5f6"),
+                ("dob", "1984-03-17T00:00:00Z"),
+            ])
+        );
+    }
+
+    #[test]
+    fn a_reading_carries_over_between_buffers_at_any_byte() {
+        let json =
+            r#"[{"surname": "Lindqvist", "n": 12345, "esc": "a\\b\"c"}, {"surname": "Okafor"}]"#;
+        let whole = values(json, &[]);
+        assert_eq!(whole.len(), 4);
+        for split in 1..json.len() {
+            // A value cut by a buffer's start is the earlier buffer's, or
+            // has no whole value in the later one: never a wrong column.
+            let parts = values(json, &[split]);
+            for pair in &parts {
+                assert!(whole.contains(pair), "split {split}: {pair:?}");
+            }
+        }
+        assert_eq!(values(json, &[3, 20, 40, 60]), whole);
+    }
+
+    #[test]
+    fn only_compact_json_is_read_as_such() {
+        for text in [
+            "[section]\nkey = 1\n",
+            "{{ template }}",
+            "id,name\n",
+            "{\n  x = 1;\n}",
+            "{\n  \"pretty\": true\n}",
+            "",
+        ] {
+            assert!(Json::detect(text.as_bytes()).is_none(), "{text:?}");
+        }
+        assert!(Json::detect(b"\xef\xbb\xbf [{\"a\": 1}]").is_some());
+        assert!(Json::detect(b"{\"Item\":{\"id\":{\"N\":\"1\"}}}\n").is_some());
+    }
+}

@@ -1,0 +1,205 @@
+//! How a record's values get the names of their columns, which are context
+//! for the rules: from the header line of the table the record starts with
+//! ([`crate::table`]), from the statements of an SQL dump
+//! ([`crate::dump`]), or from the keys of JSON ([`crate::json`]).
+
+use std::collections::HashMap;
+
+/// Column names kept for a record; later ones give no context.
+const MAX_NAMES: usize = 65_536;
+
+/// The layout of a record.
+#[derive(Debug, Default)]
+pub(crate) enum Layout {
+    #[default]
+    Plain,
+    Table(crate::table::Table, crate::table::Cursor),
+    Dump(Box<crate::dump::Dump>),
+    Json(Box<crate::json::Json>),
+}
+
+impl Layout {
+    /// The layout of the record that `record_start` begins.
+    pub(crate) fn detect(record_start: &[u8]) -> Layout {
+        if let Some(table) = crate::table::Table::detect(record_start) {
+            return Layout::Table(table, crate::table::Cursor::default());
+        }
+        if let Some(dump) = crate::dump::Dump::detect(record_start) {
+            return Layout::Dump(Box::new(dump));
+        }
+        match crate::json::Json::detect(record_start) {
+            Some(json) => Layout::Json(Box::new(json)),
+            None => Layout::Plain,
+        }
+    }
+
+    pub(crate) fn is_plain(&self) -> bool {
+        matches!(self, Layout::Plain)
+    }
+
+    /// Values are cells of rows, one row to a line (a table, a dump), so
+    /// that the lines around a value are no context of its own (see
+    /// `score::Outside::cell`); a JSON value's are.
+    pub(crate) fn rows(&self) -> bool {
+        matches!(self, Layout::Table(..) | Layout::Dump(_))
+    }
+
+    /// Reads the values of `buf`, a buffer at record offset `offset`: from
+    /// the record's start (`first`) or from where the previous buffer's
+    /// reading left off; and keeps the reading at `next` (the next buffer's
+    /// first byte, in `buf`) for the next buffer.
+    pub(crate) fn read(&mut self, buf: &[u8], offset: u64, first: bool, next: usize) {
+        match self {
+            Layout::Plain => {}
+            Layout::Table(table, cursor) => cursor.read(table, buf, offset, first, next),
+            Layout::Dump(dump) => dump.read(buf, offset, first, next),
+            Layout::Json(json) => json.read(buf, offset, first, next),
+        }
+    }
+
+    /// The column names; a column is an index here. A dump's and a JSON
+    /// record's grow as they are read.
+    pub(crate) fn names(&self) -> &[String] {
+        match self {
+            Layout::Plain => &[],
+            Layout::Table(table, _) => table.columns(),
+            Layout::Dump(dump) => dump.cells().names(),
+            Layout::Json(json) => json.cells().names(),
+        }
+    }
+
+    /// The name of the column that the byte at `at` of `buf` (the buffer
+    /// read last) lies in.
+    pub(crate) fn column_name(&mut self, buf: &[u8], at: usize) -> Option<&str> {
+        let column = match self {
+            Layout::Plain => return None,
+            Layout::Table(table, cursor) => table.column(buf, at, cursor)?,
+            Layout::Dump(dump) => dump.cells().column(at)?,
+            Layout::Json(json) => json.cells().column(at)?,
+        };
+        self.names().get(column).map(String::as_str)
+    }
+
+    /// Calls `f` with the column and value of each non-empty value that
+    /// starts in `region` of `buf` (the buffer read last): in a table, of
+    /// the rows that fit its header.
+    pub(crate) fn cells(
+        &mut self,
+        buf: &[u8],
+        region: std::ops::Range<usize>,
+        f: impl FnMut(usize, std::ops::Range<usize>),
+    ) {
+        match self {
+            Layout::Plain => {}
+            Layout::Table(table, cursor) => table.cells(buf, region, cursor, f),
+            Layout::Dump(dump) => dump.cells().values(region, f),
+            Layout::Json(json) => json.cells().values(region, f),
+        }
+    }
+}
+
+/// The values of a buffer with their columns, and the column names of a
+/// record: what a dump's or a JSON record's reading gives.
+#[derive(Debug, Default)]
+pub(crate) struct Cells {
+    /// Column names, each once: a cell's column is an index here.
+    names: Vec<String>,
+    index: HashMap<String, u32>,
+    /// The cells of the buffer read last, by start.
+    cells: Vec<Cell>,
+}
+
+/// A cell of a buffer: its bytes, and its value (without blanks and quotes
+/// around it) when all of it is in the buffer; positions in the buffer, in
+/// 20 bytes, since a buffer of short values holds many.
+#[derive(Debug, Clone, Copy)]
+struct Cell {
+    start: u32,
+    end: u32,
+    column: u32,
+    /// `NO_VALUE` at the start when the value is not in the buffer.
+    value: (u32, u32),
+}
+
+const NO_VALUE: u32 = u32::MAX;
+
+/// No column: a name past [`MAX_NAMES`].
+pub(crate) const NO_COLUMN: u32 = u32::MAX;
+
+impl Cells {
+    /// Forgets the cells of the buffer read before.
+    pub(crate) fn clear(&mut self) {
+        self.cells.clear();
+    }
+
+    /// The column names met so far; a cell's column is an index here.
+    pub(crate) fn names(&self) -> &[String] {
+        &self.names
+    }
+
+    /// The index of column name `name`; [`NO_COLUMN`] past [`MAX_NAMES`].
+    pub(crate) fn intern(&mut self, name: &str) -> u32 {
+        if let Some(&i) = self.index.get(name) {
+            return i;
+        }
+        if self.names.len() >= MAX_NAMES {
+            return NO_COLUMN;
+        }
+        let i = self.names.len() as u32;
+        self.names.push(name.to_owned());
+        self.index.insert(name.to_owned(), i);
+        i
+    }
+
+    /// Records the cell at `start..end` of the buffer, in `column`, with
+    /// its value when the buffer holds it all. Cells come in order.
+    pub(crate) fn push(
+        &mut self,
+        start: usize,
+        end: usize,
+        column: u32,
+        value: Option<std::ops::Range<usize>>,
+    ) {
+        if column == NO_COLUMN || start > end || end >= NO_VALUE as usize {
+            return;
+        }
+        let value = value.map_or((NO_VALUE, 0), |v| (v.start as u32, v.end as u32));
+        self.cells.push(Cell {
+            start: start as u32,
+            end: end as u32,
+            column,
+            value,
+        });
+    }
+
+    /// The column of the cell that the byte at `at` lies in.
+    pub(crate) fn column(&self, at: usize) -> Option<usize> {
+        let i = self
+            .cells
+            .partition_point(|c| c.start as usize <= at)
+            .checked_sub(1)?;
+        let cell = &self.cells[i];
+        (at < cell.end.max(cell.start + 1) as usize).then_some(cell.column as usize)
+    }
+
+    /// Calls `f` with the column and value of each non-empty cell that
+    /// starts in `region` and is whole in the buffer.
+    pub(crate) fn values(
+        &self,
+        region: std::ops::Range<usize>,
+        mut f: impl FnMut(usize, std::ops::Range<usize>),
+    ) {
+        let first = self
+            .cells
+            .partition_point(|c| (c.start as usize) < region.start);
+        for cell in &self.cells[first..] {
+            if cell.start as usize >= region.end {
+                break;
+            }
+            let (start, end) = cell.value;
+            if start != NO_VALUE && start < end {
+                f(cell.column as usize, start as usize..end as usize);
+            }
+        }
+    }
+}
