@@ -69,8 +69,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     // and scripts, and an LDIF entry (folded base64 values), a message,
     // stripe data and password hashes, tables whose header names their
     // columns (quoted cells, `;` delimiters, a line of another shape, cells
-    // over lines, stray quotes, people), and SQL dumps of PostgreSQL and
-    // MySQL.
+    // over lines, stray quotes, people), SQL dumps of PostgreSQL and MySQL,
+    // and JSON lines of DynamoDB's and MongoDB's exports.
     for (name, text) in [
         (
             "k8s-secret.yaml",
@@ -104,6 +104,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         (
             "mysqldump.sql",
             include_str!("../../fuzz/seed-texts/mysqldump.sql"),
+        ),
+        (
+            "dynamodb-export.json",
+            include_str!("../../fuzz/seed-texts/dynamodb-export.json"),
         ),
     ] {
         std::fs::write(scan_dir.join(name), text)?;
