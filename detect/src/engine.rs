@@ -118,6 +118,11 @@ pub struct Detection {
     /// the README), the entry's JSON path (`$.data.password`); the
     /// span then covers the encoded characters that carry the value.
     pub json_path: Option<String>,
+    /// The CSV header, dump column or JSON key the value sits under, when
+    /// that name is one of a rule's context words (`ssn`, `Last Name`,
+    /// `card_number`): a name of the schema, never data such as a map's
+    /// keys (`{"ana@example.org": {...}}`), which no rule's words name.
+    pub field: Option<String>,
 }
 
 impl std::fmt::Debug for Detection {
@@ -130,6 +135,7 @@ impl std::fmt::Debug for Detection {
             .field("column", &self.column)
             .field("confidence", &self.confidence)
             .field("json_path", &self.json_path)
+            .field("field", &self.field)
             .field(
                 "value",
                 &format_args!("<{} bytes redacted>", self.value.len()),
@@ -416,6 +422,7 @@ impl Engine {
             value_at: 0,
             layout: crate::layout::Layout::Plain,
             named: 0,
+            naming: Vec::new(),
             table_rules: Vec::new(),
             table_values: Vec::new(),
             values: Vec::new(),
@@ -474,6 +481,9 @@ pub struct Scanner<'e> {
     /// The layout's column names whose rules are in `table_rules` and
     /// `table_values`.
     named: usize,
+    /// For each of those columns, whether its name is a context word of
+    /// some rule: only such a name is reported as a finding's field.
+    naming: Vec<bool>,
     /// The rules whose context words name one of the layout's columns,
     /// `field_only` ones aside.
     table_rules: Vec<u32>,
@@ -614,6 +624,7 @@ impl<'e> Scanner<'e> {
         if !self.nested && first {
             self.layout = crate::layout::Layout::detect(buf);
             self.named = 0;
+            self.naming.clear();
             self.table_rules.clear();
             self.table_values.clear();
         }
@@ -1105,8 +1116,10 @@ impl<'e> Scanner<'e> {
         let (automaton, owners) = &engine.context_index;
         for (c, name) in names.iter().enumerate().skip(self.named) {
             let name = name.as_bytes();
+            self.naming.push(false);
             for m in automaton.find_overlapping_iter(name) {
                 if score::is_whole_word(name, m.start(), m.end()) {
+                    self.naming[c] = true;
                     for &r in &owners[m.pattern().as_usize()] {
                         if engine.rules[r as usize].rule.field_only {
                             self.table_values.push((r, c));
@@ -1186,16 +1199,23 @@ impl<'e> Scanner<'e> {
                 field: name,
                 cell: column.is_some() && self.layout.rows(),
             };
+            let reported = column.filter(|&c| self.naming.get(c) == Some(&true));
             let engine = self.engine;
-            self.found.extend(scored(
-                engine,
-                r as usize,
-                buf,
-                base,
-                span,
-                outside,
-                &mut self.lower,
-            ));
+            self.found.extend(
+                scored(
+                    engine,
+                    r as usize,
+                    buf,
+                    base,
+                    span,
+                    outside,
+                    &mut self.lower,
+                )
+                .map(|d| Detection {
+                    field: reported.and(name).map(str::to_owned),
+                    ..d
+                }),
+            );
         }
         self.values = values;
     }
@@ -1254,16 +1274,24 @@ impl<'e> Scanner<'e> {
             // In a table, the cell's column name is context from outside.
             let rows = self.layout.rows();
             let column = match field {
-                None if !self.nested => self.layout.column_name(buf, span.start),
+                None if !self.nested => self.layout.column(buf, span.start),
                 _ => None,
             };
+            let name = column
+                .and_then(|c| self.layout.names().get(c))
+                .map(String::as_str);
             let outside = score::Outside {
-                field: field.or(column),
-                cell: column.is_some() && rows,
+                field: field.or(name),
+                cell: name.is_some() && rows,
             };
+            let reported = column.filter(|&c| self.naming.get(c) == Some(&true));
             let engine = self.engine;
-            self.found
-                .extend(scored(engine, r, buf, base, span, outside, &mut self.lower));
+            self.found.extend(
+                scored(engine, r, buf, base, span, outside, &mut self.lower).map(|d| Detection {
+                    field: reported.and(name).map(str::to_owned),
+                    ..d
+                }),
+            );
         }
     }
 }
@@ -1290,6 +1318,7 @@ fn scored(
         confidence,
         value: buf[span].to_vec(),
         json_path: None,
+        field: None,
     })
 }
 

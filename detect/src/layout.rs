@@ -68,15 +68,20 @@ impl Layout {
         }
     }
 
-    /// The name of the column that the byte at `at` of `buf` (the buffer
-    /// read last) lies in.
+    /// The column (an index in [`Layout::names`]) that the byte at `at` of
+    /// `buf` (the buffer read last) lies in.
+    pub(crate) fn column(&mut self, buf: &[u8], at: usize) -> Option<usize> {
+        match self {
+            Layout::Plain => None,
+            Layout::Table(table, cursor) => table.column(buf, at, cursor),
+            Layout::Dump(dump) => dump.cells().column(at),
+            Layout::Json(json) => json.cells().column(at),
+        }
+    }
+
+    /// The name of the column that the byte at `at` of `buf` lies in.
     pub(crate) fn column_name(&mut self, buf: &[u8], at: usize) -> Option<&str> {
-        let column = match self {
-            Layout::Plain => return None,
-            Layout::Table(table, cursor) => table.column(buf, at, cursor)?,
-            Layout::Dump(dump) => dump.cells().column(at)?,
-            Layout::Json(json) => json.cells().column(at)?,
-        };
+        let column = self.column(buf, at)?;
         self.names().get(column).map(String::as_str)
     }
 

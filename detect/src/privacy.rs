@@ -218,6 +218,9 @@ pub fn to_finding(
     if d.json_path.is_some() {
         location.json_path.clone_from(&d.json_path);
     }
+    if d.field.is_some() {
+        location.field.clone_from(&d.field);
+    }
     Finding {
         v: 1,
         finding_id: finding_id(ctx.scan_id, &location, &rule.id),

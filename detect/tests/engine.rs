@@ -646,3 +646,71 @@ fn a_dynamodb_export_gives_its_values_their_keys_across_blocks() {
     }
     check_dump(&export, rows);
 }
+
+#[test]
+fn findings_name_the_column_or_key_they_sit_under_when_a_rule_names_it() {
+    let e = engine(1 << 20);
+    let fields = |text: &str| {
+        let mut out = Vec::new();
+        e.scanner().scan_slice(text.as_bytes(), None, &mut out);
+        out.iter()
+            .map(|d| (e.rule(d.rule).entity.clone(), d.field.clone()))
+            .collect::<Vec<_>>()
+    };
+    let owned = |list: &[(&str, Option<&str>)]| {
+        list.iter()
+            .map(|(entity, field)| (entity.to_string(), field.map(str::to_owned)))
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(
+        fields("id,Last Name,notes,ssn\n1,Okafor,met 2024,536228790\n"),
+        owned(&[("PERSON", Some("Last Name")), ("US_SSN", Some("ssn"))])
+    );
+    assert_eq!(
+        fields("COPY t (id, card_number) FROM stdin;\n1\t4539 1488 0343 6467\n\\.\n"),
+        owned(&[("CREDIT_CARD", Some("card_number"))])
+    );
+    // A map keyed by e-mail address: the key is data, found as such, and
+    // is no value's field; the values' keys are.
+    assert_eq!(
+        fields(r#"{"users":{"ana.lima@posteo.de":{"ssn":"536228790","note":"x"}}}"#),
+        owned(&[("EMAIL", None), ("US_SSN", Some("ssn"))])
+    );
+    // Text that is no table, dump or JSON names no field.
+    assert_eq!(fields("ssn: 536-22-8790\n"), owned(&[("US_SSN", None)]));
+}
+
+#[test]
+fn a_cells_finding_carries_its_column_and_never_its_value() {
+    let e = engine(1 << 20);
+    let text = "id,email,ssn\n1,ana.lima@posteo.de,536228790\n";
+    let mut out = Vec::new();
+    e.scanner().scan_slice(text.as_bytes(), None, &mut out);
+    let key = shoal_detect::privacy::FingerprintKey::random().unwrap();
+    let location = shoal_schemas::Location {
+        source: "local".into(),
+        path: "people.csv".into(),
+        ..shoal_schemas::Location::default()
+    };
+    let ctx = shoal_detect::privacy::RecordContext {
+        scan_id: "s_1",
+        tenant: "t",
+        chunk_id: "c_1",
+        location: &location,
+    };
+    let findings: Vec<_> = out
+        .iter()
+        .map(|d| shoal_detect::privacy::to_finding(&e, &key, &ctx, d))
+        .collect();
+    let fields: Vec<_> = findings
+        .iter()
+        .map(|f| f.location.field.as_deref())
+        .collect();
+    assert_eq!(fields, [Some("email"), Some("ssn")]);
+    for f in &findings {
+        let json = serde_json::to_string(f).unwrap();
+        for value in ["ana.lima@posteo.de", "536228790"] {
+            assert!(!json.contains(value), "{json}");
+        }
+    }
+}
