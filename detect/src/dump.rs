@@ -160,25 +160,22 @@ impl Dump {
     /// reading to resume, the buffer has no cells.
     pub(crate) fn read(&mut self, buf: &[u8], offset: u64, first: bool, next: usize) {
         self.cells.clear();
-        let carried = self.carry.take();
-        let (mut p, mut mode) = if first {
-            (0, Mode::Line)
-        } else {
-            match carried {
-                Some((at, mode)) if at >= offset && at - offset <= buf.len() as u64 => {
-                    ((at - offset) as usize, mode)
-                }
-                _ => return,
-            }
-        };
-        let mut carry = None;
-        while p < buf.len() {
-            if carry.is_none() && p >= next {
-                carry = Some((offset + p as u64, mode.clone()));
-            }
-            (p, mode) = self.step(buf, offset, p, mode);
-        }
-        self.carry = Some(carry.unwrap_or((offset + buf.len() as u64, mode)));
+        let mut carry = self.carry.take();
+        let len = buf.len();
+        crate::layout::read_carried(
+            &mut carry,
+            len,
+            offset,
+            first,
+            next,
+            Mode::Line,
+            |p, mode| {
+                let (p, after) = self.step(buf, offset, p, std::mem::replace(mode, Mode::Skip));
+                *mode = after;
+                p
+            },
+        );
+        self.carry = carry;
     }
 
     /// Reads on from `p` in `mode`, up to a point where the reading may be
@@ -452,22 +449,12 @@ impl Dump {
 /// The value in a cell's bytes: without blanks around it, nor the quotes
 /// of an SQL string.
 fn sql_value(buf: &[u8], range: std::ops::Range<usize>) -> std::ops::Range<usize> {
-    let blank = |b: &u8| matches!(b, b' ' | b'\t' | b'\r' | b'\n');
-    let cell = &buf[range.clone()];
-    let start = cell.iter().position(|b| !blank(b)).unwrap_or(cell.len());
-    let end = cell
-        .iter()
-        .rposition(|b| !blank(b))
-        .map_or(start, |e| e + 1);
-    let (mut start, mut end) = (range.start + start, range.start + end);
-    if end - start >= 2 && matches!(buf[start], b'\'' | b'"') && buf[end - 1] == buf[start] {
-        start += 1;
-        end -= 1;
+    let value = crate::table::trim_quoted(buf, range, b"'\"");
+    let bytes = &buf[value.clone()];
+    if bytes == b"\\N" || bytes.eq_ignore_ascii_case(b"NULL") {
+        return value.start..value.start;
     }
-    if &buf[start..end] == b"\\N" || buf[start..end].eq_ignore_ascii_case(b"NULL") {
-        return start..start;
-    }
-    start..end
+    value
 }
 
 fn starts_with_caseless(text: &[u8], prefix: &[u8]) -> bool {

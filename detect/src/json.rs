@@ -136,25 +136,18 @@ impl Json {
     /// reading to resume, the buffer has no values.
     pub(crate) fn read(&mut self, buf: &[u8], offset: u64, first: bool, next: usize) {
         self.cells.clear();
-        let carried = self.carry.take();
-        let (mut p, mut state) = if first {
-            (0, State::default())
-        } else {
-            match carried {
-                Some((at, state)) if at >= offset && at - offset <= buf.len() as u64 => {
-                    ((at - offset) as usize, state)
-                }
-                _ => return,
-            }
-        };
-        let mut carry = None;
-        while p < buf.len() {
-            if carry.is_none() && p >= next {
-                carry = Some((offset + p as u64, state.clone()));
-            }
-            p = self.step(buf, offset, p, &mut state);
-        }
-        self.carry = Some(carry.unwrap_or((offset + buf.len() as u64, state)));
+        let mut carry = self.carry.take();
+        let initial = State::default();
+        crate::layout::read_carried(
+            &mut carry,
+            buf.len(),
+            offset,
+            first,
+            next,
+            initial,
+            |p, s| self.step(buf, offset, p, s),
+        );
+        self.carry = carry;
     }
 
     /// Reads on from `p` to the next point where the reading may be kept;

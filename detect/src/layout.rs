@@ -103,6 +103,43 @@ impl Layout {
     }
 }
 
+/// Reads a buffer of `len` bytes at record offset `offset` with `step`
+/// (which reads on from a point to the next point where the reading may be
+/// kept, and returns it): from the record's start in state `initial`
+/// (`first`), or from where `carry` says the previous buffer's reading
+/// left off; and leaves in `carry` the reading at the first such point at
+/// or after `next` (the next buffer's first byte), for the next buffer.
+/// Without a reading to resume, nothing is read. Positions a state holds
+/// are record offsets, so that it carries over unchanged.
+pub(crate) fn read_carried<S: Clone>(
+    carry: &mut Option<(u64, S)>,
+    len: usize,
+    offset: u64,
+    first: bool,
+    next: usize,
+    initial: S,
+    mut step: impl FnMut(usize, &mut S) -> usize,
+) {
+    let (mut p, mut state) = if first {
+        (0, initial)
+    } else {
+        match carry.take() {
+            Some((at, state)) if at >= offset && at - offset <= len as u64 => {
+                ((at - offset) as usize, state)
+            }
+            _ => return,
+        }
+    };
+    let mut kept = None;
+    while p < len {
+        if kept.is_none() && p >= next {
+            kept = Some((offset + p as u64, state.clone()));
+        }
+        p = step(p, &mut state);
+    }
+    *carry = Some(kept.unwrap_or((offset + len as u64, state)));
+}
+
 /// The values of a buffer with their columns, and the column names of a
 /// record: what a dump's or a JSON record's reading gives.
 #[derive(Debug, Default)]

@@ -327,6 +327,16 @@ impl Table {
 /// The value in `buf[range]`: without the blanks around it, nor a pair of
 /// double quotes around that (a quoted CSV cell, a JSON string).
 pub(crate) fn trim_value(buf: &[u8], range: std::ops::Range<usize>) -> std::ops::Range<usize> {
+    trim_quoted(buf, range, b"\"")
+}
+
+/// The value in `buf[range]`: without the blanks around it, nor a pair of
+/// the same one of `quotes` around that.
+pub(crate) fn trim_quoted(
+    buf: &[u8],
+    range: std::ops::Range<usize>,
+    quotes: &[u8],
+) -> std::ops::Range<usize> {
     let blank = |b: &u8| matches!(b, b' ' | b'\t' | b'\r' | b'\n');
     let cell = &buf[range.clone()];
     let start = cell.iter().position(|b| !blank(b)).unwrap_or(cell.len());
@@ -335,7 +345,7 @@ pub(crate) fn trim_value(buf: &[u8], range: std::ops::Range<usize>) -> std::ops:
         .rposition(|b| !blank(b))
         .map_or(start, |e| e + 1);
     let (mut start, mut end) = (range.start + start, range.start + end);
-    if end - start >= 2 && buf[start] == b'"' && buf[end - 1] == b'"' {
+    if end - start >= 2 && quotes.contains(&buf[start]) && buf[end - 1] == buf[start] {
         start += 1;
         end -= 1;
     }

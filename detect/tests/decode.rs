@@ -169,20 +169,7 @@ fn findings_of_decoded_values_hold_no_value() {
     let e = engine(1 << 20, true);
     let text = manifest();
     let out = scan(&e, text.as_bytes());
-    let key = shoal_detect::privacy::FingerprintKey::random().unwrap();
-    let location = shoal_schemas::Location {
-        source: "local".into(),
-        path: "secret.yaml".into(),
-        ..shoal_schemas::Location::default()
-    };
-    let ctx = shoal_detect::privacy::RecordContext {
-        scan_id: "s_1",
-        tenant: "t",
-        chunk_id: "c_1",
-        location: &location,
-    };
-    for d in &out {
-        let finding = shoal_detect::privacy::to_finding(&e, &key, &ctx, d);
+    for (d, finding) in out.iter().zip(crate::publish(&e, &out, "secret.yaml")) {
         assert_eq!(finding.location.json_path, d.json_path);
         let json = serde_json::to_string(&finding).unwrap();
         for value in [URI, STRIPE, EMAIL, PASSWORD, AWS_ID] {

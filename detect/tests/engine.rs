@@ -686,22 +686,7 @@ fn a_cells_finding_carries_its_column_and_never_its_value() {
     let text = "id,email,ssn\n1,ana.lima@posteo.de,536228790\n";
     let mut out = Vec::new();
     e.scanner().scan_slice(text.as_bytes(), None, &mut out);
-    let key = shoal_detect::privacy::FingerprintKey::random().unwrap();
-    let location = shoal_schemas::Location {
-        source: "local".into(),
-        path: "people.csv".into(),
-        ..shoal_schemas::Location::default()
-    };
-    let ctx = shoal_detect::privacy::RecordContext {
-        scan_id: "s_1",
-        tenant: "t",
-        chunk_id: "c_1",
-        location: &location,
-    };
-    let findings: Vec<_> = out
-        .iter()
-        .map(|d| shoal_detect::privacy::to_finding(&e, &key, &ctx, d))
-        .collect();
+    let findings = crate::publish(&e, &out, "people.csv");
     let fields: Vec<_> = findings
         .iter()
         .map(|f| f.location.field.as_deref())
