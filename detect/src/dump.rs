@@ -690,6 +690,7 @@ fn column_definition(line: &[u8]) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::layout::tests::pairs;
 
     /// Each cell of `sql`, read as one buffer: column name and value.
     fn cells(sql: &str) -> Vec<(String, String)> {
@@ -701,12 +702,6 @@ mod tests {
             out.push((cells.names()[c].clone(), sql[v].to_owned()));
         });
         out
-    }
-
-    fn pairs(list: &[(&str, &str)]) -> Vec<(String, String)> {
-        list.iter()
-            .map(|(c, v)| (c.to_string(), v.to_string()))
-            .collect()
     }
 
     #[test]

@@ -295,6 +295,7 @@ impl State {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::layout::tests::pairs;
 
     /// Each value of `json`, read as buffers starting at `splits`: column
     /// name and value, for values that start in their buffer's region.
@@ -319,12 +320,6 @@ mod tests {
             });
         }
         out
-    }
-
-    fn pairs(list: &[(&str, &str)]) -> Vec<(String, String)> {
-        list.iter()
-            .map(|(c, v)| (c.to_string(), v.to_string()))
-            .collect()
     }
 
     #[test]

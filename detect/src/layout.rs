@@ -245,3 +245,13 @@ impl Cells {
         }
     }
 }
+
+#[cfg(test)]
+pub(crate) mod tests {
+    /// (column, value) pairs, as the readings' tests compare them.
+    pub(crate) fn pairs(list: &[(&str, &str)]) -> Vec<(String, String)> {
+        list.iter()
+            .map(|(c, v)| (c.to_string(), v.to_string()))
+            .collect()
+    }
+}
