@@ -108,20 +108,26 @@ enum Mode {
 
 impl Json {
     /// A reading of the record that `record_start` begins, when it starts
-    /// (blanks and a byte order mark aside) as compact JSON does, the way
-    /// exports are written: an object and its first key (`{"`), or an
-    /// array of them (`[{"`), with no line break between. A document
-    /// written for people to read (`{` and a line break: configuration,
-    /// schemas, API examples) is left to the label rules, whose anchors
-    /// find its keys at a fraction of the cost of reading it all.
+    /// (blanks and a byte order mark aside) as exports are written: an
+    /// object and its first key with nothing between (`{"`: compact JSON,
+    /// JSON lines), or an array of objects in any layout (`[{"`, `[\n
+    /// {\n "`). Other documents written for people to read (`{` and a
+    /// line break: configuration, schemas, API examples) are left to the
+    /// label rules, whose anchors find their keys at a fraction of the cost
+    /// of reading them all.
     pub(crate) fn detect(record_start: &[u8]) -> Option<Json> {
         let head = &record_start[..record_start.len().min(MAX_PREAMBLE)];
         let head = head.strip_prefix(b"\xef\xbb\xbf").unwrap_or(head);
         let start = head.iter().position(|b| !b.is_ascii_whitespace())?;
         let head = &head[start..];
-        let compact =
-            head.starts_with(b"{\"") || head.starts_with(b"[{\"") || head.starts_with(b"[ {\"");
-        compact.then(Json::default)
+        // An array of objects in any layout: `mongoexport --jsonArray
+        // --pretty`, `json.dump(rows, indent=2)`.
+        let mut structure = head.iter().filter(|b| !b.is_ascii_whitespace());
+        let records = structure.next() == Some(&b'[')
+            && structure.next() == Some(&b'{')
+            && structure.next() == Some(&b'"');
+        let compact = head.starts_with(b"{\"");
+        (compact || records).then(Json::default)
     }
 
     /// The keys and the values of the buffer read last.
@@ -381,18 +387,21 @@ mod tests {
     }
 
     #[test]
-    fn only_compact_json_is_read_as_such() {
+    fn only_exports_are_read_as_json() {
         for text in [
             "[section]\nkey = 1\n",
             "{{ template }}",
             "id,name\n",
             "{\n  x = 1;\n}",
             "{\n  \"pretty\": true\n}",
+            "[1, 2]",
+            "[\n  \"a\"\n]",
             "",
         ] {
             assert!(Json::detect(text.as_bytes()).is_none(), "{text:?}");
         }
         assert!(Json::detect(b"\xef\xbb\xbf [{\"a\": 1}]").is_some());
         assert!(Json::detect(b"{\"Item\":{\"id\":{\"N\":\"1\"}}}\n").is_some());
+        assert!(Json::detect(b"[\n  {\n    \"id\": 1\n  }\n]\n").is_some());
     }
 }

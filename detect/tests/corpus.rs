@@ -2516,6 +2516,19 @@ const HELD_OUT: &[(&str, &str, &str)] = &[
         "{\"id\":5,\"last_name\":\"Nakamura-Olsen\",\"active\":true}\n",
         "Nakamura-Olsen",
     ),
+    // Batch 24 (2026-12-07): arrays of objects laid out for reading,
+    // written after they became JSON's layout and before it was run on
+    // them.
+    (
+        "PERSON",
+        "[\n  {\n    \"id\": 1,\n    \"surname\": \"Castellanos\"\n  }\n]\n",
+        "Castellanos",
+    ),
+    (
+        "PERSON",
+        "[\n {\"patient_name\": \"Aurelie Fontaine\", \"ward\": \"B2\"}\n]\n",
+        "Aurelie Fontaine",
+    ),
 ];
 
 /// Recall on [`HELD_OUT`], per entity and overall, printed with each miss
@@ -2569,7 +2582,8 @@ const HELD_OUT: &[(&str, &str, &str)] = &[
 /// statements' columns (`COPY`, `INSERT` with and without a column list
 /// after its `CREATE TABLE`), all 8; a twenty-third, 6 values in compact
 /// JSON exports by their keys (DynamoDB's types, MongoDB's, arrays of
-/// objects), all 6. One line is missed: `Tel.: +49 89 12345678`, written with digits counting up, which
+/// objects), all 6; a twenty-fourth, 2 names in arrays of objects laid out
+/// for reading, both. One line is missed: `Tel.: +49 89 12345678`, written with digits counting up, which
 /// the rules take for made up since the seventh session of 2026-11-23
 /// (card groups joined by dots, `3530.7933.7915.6683`, once were missed
 /// too). No line may give a finding of another entity away from its
