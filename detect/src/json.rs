@@ -6,7 +6,9 @@
 //! (`"last_name": {"S": "Okafor"}`) and MongoDB's extended JSON some
 //! (`"dob": {"$date": "1984-03-17T00:00:00Z"}`); a value under such a
 //! type key takes the key above it. The values of an array take the
-//! array's key (`"phones": ["...", "..."]`).
+//! array's key (`"phones": ["...", "..."]`). HL7 FHIR's `family` and
+//! `given` inside `name` are `family_name` and `given_name`
+//! ([`crate::layout::qualified`]).
 //!
 //! The reading is carried from buffer to buffer, so a value a million
 //! lines into a document still has its key. Memory is bounded: at most 64
@@ -250,7 +252,11 @@ impl Json {
                     } else if TYPE_KEYS.iter().any(|t| t.as_bytes() == name) {
                         Key::Type
                     } else {
-                        Key::Column(self.cells.intern(&String::from_utf8_lossy(name)))
+                        let name = String::from_utf8_lossy(name);
+                        let parent = s.stack.last().map(|f| f.column);
+                        let parent = parent.and_then(|c| self.cells.names().get(c as usize));
+                        let name = crate::layout::qualified(parent.map(String::as_str), &name);
+                        Key::Column(self.cells.intern(name))
                     };
                     s.key = k;
                 } else {
@@ -350,11 +356,13 @@ mod tests {
     }
 
     #[test]
-    fn values_under_type_keys_take_the_key_above() {
+    fn values_under_type_keys_take_the_key_above_and_fhir_names_theirs() {
         let json = concat!(
             r#"{"Item":{"last_name":{"S":"Okafor"},"age":{"N":"41"},"tags":{"L":[{"S":"vip"}]}}}"#,
             "\n",
             r#"{"_id":{"$oid":"65f1c0a2e4b0a1b2c3d4e5f6"},"dob":{"$date":"1984-03-17T00:00:00Z"}}"#,
+            "\n",
+            r#"{"resourceType":"Patient","name":[{"family":"Chalmers","given":["Peter"]}],"font":{"family":"Sans"}}"#,
             "\n"
         );
         assert_eq!(
@@ -365,6 +373,10 @@ mod tests {
                 ("tags", "vip"),
                 ("_id", "65f1c0a2e4b0a1b2c3d4e5f6"),
                 ("dob", "1984-03-17T00:00:00Z"),
+                ("resourceType", "Patient"),
+                ("family_name", "Chalmers"),
+                ("given_name", "Peter"),
+                ("family", "Sans"),
             ])
         );
     }

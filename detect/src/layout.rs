@@ -1,7 +1,8 @@
 //! How a record's values get the names of their columns, which are context
 //! for the rules: from the header line of the table the record starts with
 //! ([`crate::table`]), from the statements of an SQL dump
-//! ([`crate::dump`]), or from the keys of JSON ([`crate::json`]).
+//! ([`crate::dump`]), from the keys of JSON ([`crate::json`]), or from
+//! the elements of XML ([`crate::xml`]).
 
 use std::collections::HashMap;
 
@@ -16,6 +17,7 @@ pub(crate) enum Layout {
     Table(crate::table::Table, crate::table::Cursor),
     Dump(Box<crate::dump::Dump>),
     Json(Box<crate::json::Json>),
+    Xml(Box<crate::xml::Xml>),
 }
 
 impl Layout {
@@ -27,8 +29,11 @@ impl Layout {
         if let Some(dump) = crate::dump::Dump::detect(record_start) {
             return Layout::Dump(Box::new(dump));
         }
-        match crate::json::Json::detect(record_start) {
-            Some(json) => Layout::Json(Box::new(json)),
+        if let Some(json) = crate::json::Json::detect(record_start) {
+            return Layout::Json(Box::new(json));
+        }
+        match crate::xml::Xml::detect(record_start) {
+            Some(xml) => Layout::Xml(Box::new(xml)),
             None => Layout::Plain,
         }
     }
@@ -39,7 +44,7 @@ impl Layout {
 
     /// Values are cells of rows, one row to a line (a table, a dump), so
     /// that the lines around a value are no context of its own (see
-    /// `score::Outside::cell`); a JSON value's are.
+    /// `score::Outside::cell`); a JSON or XML value's are.
     pub(crate) fn rows(&self) -> bool {
         matches!(self, Layout::Table(..) | Layout::Dump(_))
     }
@@ -54,6 +59,7 @@ impl Layout {
             Layout::Table(table, cursor) => cursor.read(table, buf, offset, first, next),
             Layout::Dump(dump) => dump.read(buf, offset, first, next),
             Layout::Json(json) => json.read(buf, offset, first, next),
+            Layout::Xml(xml) => xml.read(buf, offset, first, next),
         }
     }
 
@@ -65,6 +71,7 @@ impl Layout {
             Layout::Table(table, _) => table.columns(),
             Layout::Dump(dump) => dump.cells().names(),
             Layout::Json(json) => json.cells().names(),
+            Layout::Xml(xml) => xml.cells().names(),
         }
     }
 
@@ -76,6 +83,7 @@ impl Layout {
             Layout::Table(table, cursor) => table.column(buf, at, cursor),
             Layout::Dump(dump) => dump.cells().column(at),
             Layout::Json(json) => json.cells().column(at),
+            Layout::Xml(xml) => xml.cells().column(at),
         }
     }
 
@@ -99,6 +107,7 @@ impl Layout {
             Layout::Table(table, cursor) => table.cells(buf, region, cursor, f),
             Layout::Dump(dump) => dump.cells().values(region, f),
             Layout::Json(json) => json.cells().values(region, f),
+            Layout::Xml(xml) => xml.cells().values(region, f),
         }
     }
 }
@@ -138,6 +147,19 @@ pub(crate) fn read_carried<S: Clone>(
         p = step(p, &mut state);
     }
     *carry = Some(kept.unwrap_or((offset + len as u64, state)));
+}
+
+/// The column name of a key or an element `name` inside one called
+/// `parent`: the name itself, but for the parts of HL7 FHIR's HumanName
+/// (`"name": [{"family": "Chalmers", "given": ["Peter"]}]`, `<name><family
+/// value="Chalmers"/>`), whose own names say too little alone (a font has
+/// a family too).
+pub(crate) fn qualified<'a>(parent: Option<&str>, name: &'a str) -> &'a str {
+    match (parent, name) {
+        (Some("name"), "family") => "family_name",
+        (Some("name"), "given") => "given_name",
+        _ => name,
+    }
 }
 
 /// The values of a buffer with their columns, and the column names of a

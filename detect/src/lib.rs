@@ -29,6 +29,7 @@ mod simd;
 mod table;
 pub mod validate;
 mod words;
+mod xml;
 
 pub use engine::{Detection, Engine, EngineOptions, ScanStats, Scanner};
 #[doc(hidden)]

@@ -699,3 +699,25 @@ fn a_cells_finding_carries_its_column_and_never_its_value() {
         }
     }
 }
+
+#[test]
+fn a_mysqldump_in_xml_gives_its_fields_their_names_across_blocks() {
+    let rows = 3000;
+    let mut dump = String::from(
+        "<?xml version=\"1.0\"?>\n<mysqldump xmlns:xsi=\"http://www.w3.org/2001/XMLSchema-instance\">\n\
+         <database name=\"shop\">\n\t<table_data name=\"customers\">\n",
+    );
+    for i in 0..rows {
+        let note = "call back after 5, ref 481226790 ".repeat(i % 7);
+        dump.push_str(&format!(
+            "\t<row>\n\t\t<field name=\"id\">{i}</field>\n\
+             \t\t<field name=\"first_name\">Margarethe</field>\n\
+             \t\t<field name=\"notes\">{note}</field>\n\
+             \t\t<field name=\"last_name\">Okafor</field>\n\
+             \t\t<field name=\"middle_name\" xsi:nil=\"true\" />\n\
+             \t\t<field name=\"ssn\">536228790</field>\n\t</row>\n"
+        ));
+    }
+    dump.push_str("\t</table_data>\n</database>\n</mysqldump>\n");
+    check_dump(&dump, rows);
+}

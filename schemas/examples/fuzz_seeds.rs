@@ -70,7 +70,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     // stripe data and password hashes, tables whose header names their
     // columns (quoted cells, `;` delimiters, a line of another shape, cells
     // over lines, stray quotes, people), SQL dumps of PostgreSQL and MySQL,
-    // and JSON lines of DynamoDB's and MongoDB's exports.
+    // JSON lines of DynamoDB's and MongoDB's exports, and an XML export.
     for (name, text) in [
         (
             "k8s-secret.yaml",
@@ -108,6 +108,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         (
             "dynamodb-export.json",
             include_str!("../../fuzz/seed-texts/dynamodb-export.json"),
+        ),
+        (
+            "export.xml",
+            include_str!("../../fuzz/seed-texts/export.xml"),
         ),
     ] {
         std::fs::write(scan_dir.join(name), text)?;
