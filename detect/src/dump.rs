@@ -119,7 +119,12 @@ impl Dump {
         let head = head.strip_prefix(b"\xef\xbb\xbf").unwrap_or(head);
         let start = head.iter().position(|b| !b.is_ascii_whitespace())?;
         let line = &head[start..];
-        let sql = line.starts_with(b"--")
+        // `--` and a blank (not YAML's `---` nor a rule of dashes).
+        let comment = line.starts_with(b"--")
+            && line
+                .get(2)
+                .is_none_or(|b| matches!(b, b' ' | b'\t' | b'\r' | b'\n'));
+        let sql = comment
             || line.starts_with(b"/*")
             || [
                 "SET ",
@@ -776,10 +781,18 @@ mod tests {
 
     #[test]
     fn records_that_are_no_dumps_are_not_read_as_one() {
-        for text in ["id,name\n1,Ana\n", "fn main() {}\n", "Hello,\nworld\n", ""] {
+        for text in [
+            "id,name\n1,Ana\n",
+            "fn main() {}\n",
+            "Hello,\nworld\n",
+            "",
+            "----\n",
+        ] {
             assert!(Dump::detect(text.as_bytes()).is_none(), "{text:?}");
         }
         assert!(Dump::detect(b"\n\n-- dump\n").is_some());
+        assert!(Dump::detect(b"--\n-- PostgreSQL database dump\n").is_some());
+        assert!(Dump::detect(b"---\nkind: Secret\n").is_none(), "YAML");
         assert!(Dump::detect(b"insert into t values (1);\n").is_some());
     }
 }
