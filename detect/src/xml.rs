@@ -5,7 +5,8 @@
 //! `mysqldump --xml` writes `<field name="last_name">Okafor</field>` (the
 //! `name` attribute of a `field` or `column` element names the column), and
 //! HL7 FHIR writes `<family value="Chalmers"/>` (a `value` attribute is
-//! the element's value).
+//! the element's value). Other attributes are values of their own names,
+//! as SQL Server's `FOR XML RAW` writes a row (`<row first_name="Ana"/>`).
 //!
 //! Only a record that starts with an XML declaration (`<?xml`) and is no
 //! web page or drawing (no `<html` or `<svg` at its start) is read. The
@@ -139,10 +140,24 @@ impl Xml {
         }
         let empty = tag.last() == Some(&b'/');
         let column = self.column_of(tag, s.stack.last().copied().filter(|_| s.deep == 0));
-        if let Some(value) = attribute(tag, b"value") {
-            let start = lt + 1 + value.start;
-            let end = lt + 1 + value.end;
-            self.cells.push(start, end, column, Some(start..end));
+        let field = is_field(tag);
+        for (name, value) in attributes(tag) {
+            let name = &tag[name];
+            let local = name.rsplit(|&b| b == b':').next().unwrap_or(name);
+            let of = if local == b"value" {
+                column
+            } else if name.starts_with(b"xmlns")
+                || name.starts_with(b"xsi:")
+                || (field && local == b"name")
+            {
+                continue;
+            } else if local.len() > MAX_NAME {
+                NO_COLUMN
+            } else {
+                self.cells.intern(&String::from_utf8_lossy(local))
+            };
+            let (start, end) = (lt + 1 + value.start, lt + 1 + value.end);
+            self.cells.push(start, end, of, Some(start..end));
         }
         s.text = None;
         if !empty {
@@ -167,8 +182,10 @@ impl Xml {
             .unwrap_or(tag.len());
         let name = &tag[..end];
         let local = name.rsplit(|&b| b == b':').next().unwrap_or(name);
-        let named = if local == b"field" || local == b"column" {
-            attribute(tag, b"name").map(|r| &tag[r])
+        let named = if is_field(tag) {
+            attributes(tag)
+                .find(|(n, _)| &tag[n.clone()] == b"name")
+                .map(|(_, v)| &tag[v])
         } else {
             None
         };
@@ -208,33 +225,57 @@ fn tag_end(text: &[u8]) -> Option<usize> {
     None
 }
 
-/// The bytes of attribute `name`'s value in `tag`, without its quotes.
-fn attribute(tag: &[u8], name: &[u8]) -> Option<std::ops::Range<usize>> {
-    let mut at = 0;
-    while let Some(i) = memchr::memmem::find(&tag[at..], name).map(|i| at + i) {
-        at = i + name.len();
-        let before = i.checked_sub(1).map(|b| tag[b]);
-        if !before.is_some_and(|b| b.is_ascii_whitespace()) {
-            continue;
-        }
-        let rest = &tag[at..];
-        let eq = rest.iter().position(|b| !b.is_ascii_whitespace())?;
-        if rest[eq] != b'=' {
-            continue;
-        }
-        let q = eq
-            + 1
-            + rest[eq + 1..]
+/// True for a tag of a `field` or `column` element, whose `name`
+/// attribute names a column (`mysqldump --xml`).
+fn is_field(tag: &[u8]) -> bool {
+    let end = tag
+        .iter()
+        .position(|b| b.is_ascii_whitespace() || *b == b'/')
+        .unwrap_or(tag.len());
+    let local = tag[..end]
+        .rsplit(|&b| b == b':')
+        .next()
+        .unwrap_or(&tag[..end]);
+    local == b"field" || local == b"column"
+}
+
+/// The attributes of `tag` (its bytes between `<` and `>`): each one's
+/// name and value (without quotes), as ranges of `tag`.
+fn attributes(
+    tag: &[u8],
+) -> impl Iterator<Item = (std::ops::Range<usize>, std::ops::Range<usize>)> + '_ {
+    let blank = |b: &u8| b.is_ascii_whitespace();
+    // Past the element's name.
+    let mut at = tag.iter().position(blank).unwrap_or(tag.len());
+    std::iter::from_fn(move || {
+        {
+            at += tag[at..].iter().take_while(|b| blank(b)).count();
+            let name_len = tag[at..]
                 .iter()
-                .position(|b| !b.is_ascii_whitespace())?;
-        let quote = rest[q];
-        if quote != b'"' && quote != b'\'' {
-            return None;
+                .take_while(|&&b| !blank(&b) && b != b'=' && b != b'/')
+                .count();
+            if name_len == 0 {
+                return None;
+            }
+            let name = at..at + name_len;
+            at += name_len;
+            at += tag[at..].iter().take_while(|b| blank(b)).count();
+            if tag.get(at) != Some(&b'=') {
+                // An attribute without a value: none follows that can be read.
+                return None;
+            }
+            at += 1;
+            at += tag[at..].iter().take_while(|b| blank(b)).count();
+            let quote = *tag.get(at)?;
+            if quote != b'"' && quote != b'\'' {
+                return None;
+            }
+            let len = memchr::memchr(quote, &tag[at + 1..])?;
+            let value = at + 1..at + 1 + len;
+            at = value.end + 1;
+            Some((name, value))
         }
-        let len = memchr::memchr(quote, &rest[q + 1..])?;
-        return Some(at + q + 1..at + q + 1 + len);
-    }
-    None
+    })
 }
 
 /// The text in `buf[start..end]`: without the blanks around it, nor the
@@ -272,6 +313,7 @@ mod tests {
         assert_eq!(
             values(xml),
             pairs(&[
+                ("id", "7"),
                 ("last_name", "Okafor"),
                 ("note", "a <b> c"),
                 ("first_name", "Ana")
@@ -288,9 +330,28 @@ mod tests {
         assert_eq!(
             values(xml),
             pairs(&[
+                ("name", "shop"),
+                ("name", "t"),
                 ("surname", "Lindqvist"),
                 ("family_name", "Chalmers"),
                 ("given_name", "Peter")
+            ])
+        );
+    }
+
+    #[test]
+    fn attributes_are_values_of_their_names() {
+        // SQL Server's `FOR XML RAW`: a row's columns as attributes.
+        let xml = "<?xml version=\"1.0\"?><root><row id=\"1\" first_name=\"Ana\" last_name='Okafor'/>\
+                   <person x:surname = \"Lindqvist\" xmlns:x=\"urn:x\" checked>text</person></root>";
+        assert_eq!(
+            values(xml),
+            pairs(&[
+                ("id", "1"),
+                ("first_name", "Ana"),
+                ("last_name", "Okafor"),
+                ("surname", "Lindqvist"),
+                ("person", "text")
             ])
         );
     }
