@@ -24,7 +24,7 @@
 
 use std::collections::HashMap;
 
-use crate::layout::Cells;
+use crate::layout::{Cells, Reading};
 /// Tables whose columns are kept from their `CREATE TABLE`.
 const MAX_TABLES: usize = 4_096;
 /// Longest statement head read (`COPY`, `INSERT` up to `VALUES`, `CREATE
@@ -51,7 +51,7 @@ pub(crate) struct Dump {
 /// Where a reading stands, between two bytes. Offsets are record offsets,
 /// so that a reading carries over to the next buffer unchanged.
 #[derive(Debug, Clone)]
-enum Mode {
+pub(crate) enum Mode {
     /// At a line's start, outside the statements read.
     Line,
     /// Inside a line not read: on to its end.
@@ -76,7 +76,7 @@ enum Mode {
 }
 
 #[derive(Debug, Clone)]
-struct Insert {
+pub(crate) struct Insert {
     columns: Vec<u32>,
     /// Parentheses open: 1 inside a row, more inside a call in a cell.
     depth: u32,
@@ -115,10 +115,7 @@ impl Dump {
     /// line (blank lines aside) is an SQL comment or one of the
     /// statements that dumps start with.
     pub(crate) fn detect(record_start: &[u8]) -> Option<Dump> {
-        let head = &record_start[..record_start.len().min(MAX_PREAMBLE)];
-        let head = head.strip_prefix(b"\xef\xbb\xbf").unwrap_or(head);
-        let start = head.iter().position(|b| !b.is_ascii_whitespace())?;
-        let line = &head[start..];
+        let line = crate::layout::preamble(record_start, MAX_PREAMBLE)?;
         // `--` and a blank (not YAML's `---` nor a rule of dashes).
         let comment = line.starts_with(b"--")
             && line
@@ -158,35 +155,10 @@ impl Dump {
         &self.cells
     }
 
-    /// Reads the cells of `buf`, a buffer at record offset `offset`: from
-    /// the record's start (`first`) or from where the previous buffer's
-    /// reading left off; and keeps the reading at or after `next` (the
-    /// next buffer's first byte, in `buf`) for the next buffer. Without a
-    /// reading to resume, the buffer has no cells.
-    pub(crate) fn read(&mut self, buf: &[u8], offset: u64, first: bool, next: usize) {
-        self.cells.clear();
-        let mut carry = self.carry.take();
-        let len = buf.len();
-        crate::layout::read_carried(
-            &mut carry,
-            len,
-            offset,
-            first,
-            next,
-            Mode::Line,
-            |p, mode| {
-                let (p, after) = self.step(buf, offset, p, std::mem::replace(mode, Mode::Skip));
-                *mode = after;
-                p
-            },
-        );
-        self.carry = carry;
-    }
-
     /// Reads on from `p` in `mode`, up to a point where the reading may be
     /// kept (a line's end, a cell's end, a quote); returns that point and
     /// the reading there.
-    fn step(&mut self, buf: &[u8], offset: u64, p: usize, mode: Mode) -> (usize, Mode) {
+    fn advance(&mut self, buf: &[u8], offset: u64, p: usize, mode: Mode) -> (usize, Mode) {
         let line_end = |from: usize| memchr::memchr(b'\n', &buf[from..]).map(|e| from + e);
         match mode {
             Mode::Skip => match line_end(p) {
@@ -448,6 +420,28 @@ impl Dump {
 
     fn intern(&mut self, name: &str) -> u32 {
         self.cells.intern(name)
+    }
+}
+
+impl Reading for Dump {
+    type State = Mode;
+
+    fn initial() -> Mode {
+        Mode::Line
+    }
+
+    fn cells_mut(&mut self) -> &mut Cells {
+        &mut self.cells
+    }
+
+    fn carry(&mut self) -> &mut Option<(u64, Mode)> {
+        &mut self.carry
+    }
+
+    fn step(&mut self, buf: &[u8], offset: u64, p: usize, mode: &mut Mode) -> usize {
+        let (p, after) = self.advance(buf, offset, p, std::mem::replace(mode, Mode::Skip));
+        *mode = after;
+        p
     }
 }
 

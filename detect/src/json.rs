@@ -15,7 +15,7 @@
 //! levels of nesting are followed (values deeper have no key), keys of at
 //! most [`MAX_KEY`] bytes are kept, and a buffer's values.
 
-use crate::layout::{Cells, NO_COLUMN};
+use crate::layout::{Cells, NO_COLUMN, Reading};
 
 /// Levels of nesting followed.
 const MAX_DEPTH: usize = 64;
@@ -62,7 +62,7 @@ pub(crate) struct Json {
 /// Where a reading stands, between two bytes. Offsets are record offsets,
 /// so that a reading carries over to the next buffer unchanged.
 #[derive(Debug, Clone, Default)]
-struct State {
+pub(crate) struct State {
     /// The containers open, outermost first.
     stack: Vec<Frame>,
     /// Containers open past [`MAX_DEPTH`]: their values have no key.
@@ -118,10 +118,7 @@ impl Json {
     /// label rules, whose anchors find their keys at a fraction of the cost
     /// of reading them all.
     pub(crate) fn detect(record_start: &[u8]) -> Option<Json> {
-        let head = &record_start[..record_start.len().min(MAX_PREAMBLE)];
-        let head = head.strip_prefix(b"\xef\xbb\xbf").unwrap_or(head);
-        let start = head.iter().position(|b| !b.is_ascii_whitespace())?;
-        let head = &head[start..];
+        let head = crate::layout::preamble(record_start, MAX_PREAMBLE)?;
         // An array of objects in any layout: `mongoexport --jsonArray
         // --pretty`, `json.dump(rows, indent=2)`.
         let mut structure = head.iter().filter(|b| !b.is_ascii_whitespace());
@@ -136,26 +133,21 @@ impl Json {
     pub(crate) fn cells(&self) -> &Cells {
         &self.cells
     }
+}
 
-    /// Reads the values of `buf`, a buffer at record offset `offset`: from
-    /// the record's start (`first`) or from where the previous buffer's
-    /// reading left off; and keeps the reading at or after `next` (the
-    /// next buffer's first byte, in `buf`) for the next buffer. Without a
-    /// reading to resume, the buffer has no values.
-    pub(crate) fn read(&mut self, buf: &[u8], offset: u64, first: bool, next: usize) {
-        self.cells.clear();
-        let mut carry = self.carry.take();
-        let initial = State::default();
-        crate::layout::read_carried(
-            &mut carry,
-            buf.len(),
-            offset,
-            first,
-            next,
-            initial,
-            |p, s| self.step(buf, offset, p, s),
-        );
-        self.carry = carry;
+impl Reading for Json {
+    type State = State;
+
+    fn initial() -> State {
+        State::default()
+    }
+
+    fn cells_mut(&mut self) -> &mut Cells {
+        &mut self.cells
+    }
+
+    fn carry(&mut self) -> &mut Option<(u64, State)> {
+        &mut self.carry
     }
 
     /// Reads on from `p` to the next point where the reading may be kept;

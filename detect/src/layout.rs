@@ -112,41 +112,64 @@ impl Layout {
     }
 }
 
-/// Reads a buffer of `len` bytes at record offset `offset` with `step`
-/// (which reads on from a point to the next point where the reading may be
-/// kept, and returns it): from the record's start in state `initial`
-/// (`first`), or from where `carry` says the previous buffer's reading
-/// left off; and leaves in `carry` the reading at the first such point at
-/// or after `next` (the next buffer's first byte), for the next buffer.
-/// Without a reading to resume, nothing is read. Positions a state holds
-/// are record offsets, so that it carries over unchanged.
-pub(crate) fn read_carried<S: Clone>(
-    carry: &mut Option<(u64, S)>,
-    len: usize,
-    offset: u64,
-    first: bool,
-    next: usize,
-    initial: S,
-    mut step: impl FnMut(usize, &mut S) -> usize,
-) {
-    let (mut p, mut state) = if first {
-        (0, initial)
-    } else {
-        match carry.take() {
-            Some((at, state)) if at >= offset && at - offset <= len as u64 => {
-                ((at - offset) as usize, state)
+/// A reading of a record's values, step by step, carried from buffer to
+/// buffer: what dumps, JSON and XML are read by.
+pub(crate) trait Reading {
+    /// Where a reading stands between two steps. Positions it holds are
+    /// record offsets, so that it carries over to the next buffer
+    /// unchanged.
+    type State: Clone;
+
+    /// The state at a record's start.
+    fn initial() -> Self::State;
+
+    /// Reads on from `p` in state `s` to the next point where the reading
+    /// may be kept, and returns it.
+    fn step(&mut self, buf: &[u8], offset: u64, p: usize, s: &mut Self::State) -> usize;
+
+    /// The column names, and the values of the buffer read last.
+    fn cells_mut(&mut self) -> &mut Cells;
+
+    /// Where the next buffer's reading resumes (a record offset at or after
+    /// its first byte), and the state there.
+    fn carry(&mut self) -> &mut Option<(u64, Self::State)>;
+
+    /// Reads the values of `buf`, a buffer at record offset `offset`: from
+    /// the record's start (`first`) or from where the previous buffer's
+    /// reading left off; and keeps the reading at the first point at or
+    /// after `next` (the next buffer's first byte, in `buf`) for the next
+    /// buffer. Without a reading to resume, the buffer has no values.
+    fn read(&mut self, buf: &[u8], offset: u64, first: bool, next: usize) {
+        self.cells_mut().clear();
+        let carried = self.carry().take();
+        let (mut p, mut state) = if first {
+            (0, Self::initial())
+        } else {
+            match carried {
+                Some((at, state)) if at >= offset && at - offset <= buf.len() as u64 => {
+                    ((at - offset) as usize, state)
+                }
+                _ => return,
             }
-            _ => return,
+        };
+        let mut kept = None;
+        while p < buf.len() {
+            if kept.is_none() && p >= next {
+                kept = Some((offset + p as u64, state.clone()));
+            }
+            p = self.step(buf, offset, p, &mut state);
         }
-    };
-    let mut kept = None;
-    while p < len {
-        if kept.is_none() && p >= next {
-            kept = Some((offset + p as u64, state.clone()));
-        }
-        p = step(p, &mut state);
+        *self.carry() = Some(kept.unwrap_or((offset + buf.len() as u64, state)));
     }
-    *carry = Some(kept.unwrap_or((offset + len as u64, state)));
+}
+
+/// The first bytes of a record (at most `max`), from its first one that is
+/// no blank, a byte order mark aside: where its format shows.
+pub(crate) fn preamble(record_start: &[u8], max: usize) -> Option<&[u8]> {
+    let head = &record_start[..record_start.len().min(max)];
+    let head = head.strip_prefix(b"\xef\xbb\xbf").unwrap_or(head);
+    let start = head.iter().position(|b| !b.is_ascii_whitespace())?;
+    Some(&head[start..])
 }
 
 /// The column name of a key or an element `name` inside one called

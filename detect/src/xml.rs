@@ -14,7 +14,7 @@
 //! of elements are followed, names of at most [`MAX_NAME`] bytes kept, and
 //! a buffer's values.
 
-use crate::layout::{Cells, NO_COLUMN};
+use crate::layout::{Cells, NO_COLUMN, Reading};
 
 /// Levels of elements followed.
 const MAX_DEPTH: usize = 64;
@@ -36,7 +36,7 @@ pub(crate) struct Xml {
 
 /// Where a reading stands, between two bytes; offsets are record offsets.
 #[derive(Debug, Clone, Default)]
-struct State {
+pub(crate) struct State {
     /// The columns of the elements open, outermost first.
     stack: Vec<u32>,
     /// Elements open past [`MAX_DEPTH`].
@@ -54,10 +54,7 @@ impl Xml {
     /// (blanks and a byte order mark aside) with an XML declaration and is
     /// no XHTML page or SVG drawing.
     pub(crate) fn detect(record_start: &[u8]) -> Option<Xml> {
-        let head = &record_start[..record_start.len().min(MAX_PREAMBLE)];
-        let head = head.strip_prefix(b"\xef\xbb\xbf").unwrap_or(head);
-        let start = head.iter().position(|b| !b.is_ascii_whitespace())?;
-        let head = &head[start..];
+        let head = crate::layout::preamble(record_start, MAX_PREAMBLE)?;
         let page = |word: &[u8]| {
             head.windows(word.len())
                 .any(|w| w.eq_ignore_ascii_case(word))
@@ -71,22 +68,48 @@ impl Xml {
         &self.cells
     }
 
-    /// Reads the values of `buf`, a buffer at record offset `offset`, as
-    /// [`crate::layout::read_carried`] says.
-    pub(crate) fn read(&mut self, buf: &[u8], offset: u64, first: bool, next: usize) {
-        self.cells.clear();
-        let mut carry = self.carry.take();
-        let initial = State::default();
-        crate::layout::read_carried(
-            &mut carry,
-            buf.len(),
-            offset,
-            first,
-            next,
-            initial,
-            |p, s| self.step(buf, offset, p, s),
-        );
-        self.carry = carry;
+    /// The column an element's tag (its bytes between `<` and `>`) names:
+    /// its `name` attribute for a `field` or `column` element, its own
+    /// name (without a namespace prefix) otherwise; inside the element
+    /// of column `parent`.
+    fn column_of(&mut self, tag: &[u8], parent: Option<u32>) -> u32 {
+        let end = tag
+            .iter()
+            .position(|b| b.is_ascii_whitespace() || *b == b'/')
+            .unwrap_or(tag.len());
+        let name = &tag[..end];
+        let local = name.rsplit(|&b| b == b':').next().unwrap_or(name);
+        let named = if is_field(tag) {
+            attributes(tag)
+                .find(|(n, _)| &tag[n.clone()] == b"name")
+                .map(|(_, v)| &tag[v])
+        } else {
+            None
+        };
+        let column = named.unwrap_or(local);
+        if column.is_empty() || column.len() > MAX_NAME {
+            return NO_COLUMN;
+        }
+        let column = String::from_utf8_lossy(column);
+        let parent = parent.and_then(|c| self.cells.names().get(c as usize));
+        let column = crate::layout::qualified(parent.map(String::as_str), &column);
+        self.cells.intern(column)
+    }
+}
+
+impl Reading for Xml {
+    type State = State;
+
+    fn initial() -> State {
+        State::default()
+    }
+
+    fn cells_mut(&mut self) -> &mut Cells {
+        &mut self.cells
+    }
+
+    fn carry(&mut self) -> &mut Option<(u64, State)> {
+        &mut self.carry
     }
 
     /// Reads on from `p` to the end of the next tag (or of what is skipped);
@@ -169,34 +192,6 @@ impl Xml {
             s.text = Some(offset + gt as u64 + 1);
         }
         gt + 1
-    }
-
-    /// The column an element's tag (its bytes between `<` and `>`) names:
-    /// its `name` attribute for a `field` or `column` element, its own
-    /// name (without a namespace prefix) otherwise; inside the element
-    /// of column `parent`.
-    fn column_of(&mut self, tag: &[u8], parent: Option<u32>) -> u32 {
-        let end = tag
-            .iter()
-            .position(|b| b.is_ascii_whitespace() || *b == b'/')
-            .unwrap_or(tag.len());
-        let name = &tag[..end];
-        let local = name.rsplit(|&b| b == b':').next().unwrap_or(name);
-        let named = if is_field(tag) {
-            attributes(tag)
-                .find(|(n, _)| &tag[n.clone()] == b"name")
-                .map(|(_, v)| &tag[v])
-        } else {
-            None
-        };
-        let column = named.unwrap_or(local);
-        if column.is_empty() || column.len() > MAX_NAME {
-            return NO_COLUMN;
-        }
-        let column = String::from_utf8_lossy(column);
-        let parent = parent.and_then(|c| self.cells.names().get(c as usize));
-        let column = crate::layout::qualified(parent.map(String::as_str), &column);
-        self.cells.intern(column)
     }
 }
 
