@@ -155,9 +155,23 @@ impl Reading for Json {
     fn step(&mut self, buf: &[u8], offset: u64, p: usize, s: &mut State) -> usize {
         match &mut s.mode {
             Mode::Between => {
-                let b = buf[p];
+                // Blanks, colons and commas, in one go: a document laid out
+                // for reading is half blanks.
+                let mut p = p;
+                while let Some(&b) = buf.get(p) {
+                    match b {
+                        b' ' | b'\t' | b'\r' | b'\n' | b':' => p += 1,
+                        b',' => {
+                            s.key = Key::None;
+                            p += 1;
+                        }
+                        _ => break,
+                    }
+                }
+                let Some(&b) = buf.get(p) else {
+                    return p;
+                };
                 match b {
-                    b' ' | b'\t' | b'\r' | b'\n' | b':' => {}
                     b'{' | b'[' => {
                         if s.deep > 0 || s.stack.len() == MAX_DEPTH {
                             s.deep += 1;
@@ -178,7 +192,6 @@ impl Reading for Json {
                         }
                         s.key = Key::None;
                     }
-                    b',' => s.key = Key::None,
                     b'"' => {
                         let key = s.deep == 0
                             && matches!(s.key, Key::None)
@@ -407,5 +420,9 @@ mod tests {
         assert!(Json::detect(b"\xef\xbb\xbf [{\"a\": 1}]").is_some());
         assert!(Json::detect(b"{\"Item\":{\"id\":{\"N\":\"1\"}}}\n").is_some());
         assert!(Json::detect(b"[\n  {\n    \"id\": 1\n  }\n]\n").is_some());
+        // An object holding records under its first key is left to the
+        // label rules: as often a schema (`{"allOf": [{"if": ...`).
+        assert!(Json::detect(b"{\n  \"users\": [\n    {\n      \"id\": 1\n").is_none());
+        assert!(Json::detect(b"{\n  \"version\": \"1.0\",\n  \"examples\": [{\n").is_none());
     }
 }
