@@ -191,33 +191,9 @@ pub(crate) fn qualified<'a>(parent: Option<&str>, name: &'a str) -> &'a str {
 pub(crate) struct Cells {
     /// Column names, each once: a cell's column is an index here.
     names: Vec<String>,
-    index: HashMap<String, u32, std::hash::BuildHasherDefault<Fnv>>,
+    index: HashMap<String, u32>,
     /// The cells of the buffer read last, by start.
     cells: Vec<Cell>,
-}
-
-/// FNV-1a: the names looked up are short and many (a key of every JSON
-/// value), and they come from the text read, not from a caller who could
-/// choose them to collide, beyond a record's own 65,536.
-#[derive(Debug, Default)]
-pub(crate) struct Fnv(u64);
-
-impl std::hash::Hasher for Fnv {
-    fn finish(&self) -> u64 {
-        self.0
-    }
-
-    fn write(&mut self, bytes: &[u8]) {
-        let mut h = if self.0 == 0 {
-            0xcbf2_9ce4_8422_2325
-        } else {
-            self.0
-        };
-        for &b in bytes {
-            h = (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3);
-        }
-        self.0 = h;
-    }
 }
 
 /// A cell of a buffer: its bytes, and its value (without blanks and quotes
