@@ -19,14 +19,17 @@
 //! Everything else is passed over line by line. The reading is carried
 //! from buffer to buffer like a table's, so a statement begun blocks
 //! before still gives its cells their columns. Memory is bounded: at most
-//! 65,536 column names and [`MAX_TABLES`] tables are kept, and a buffer's
-//! cells.
+//! 65,536 column names, [`MAX_TABLES`] tables of [`MAX_COLUMNS`] columns
+//! each are kept, and a buffer's cells.
 
 use std::collections::HashMap;
 
 use crate::layout::{Cells, Reading};
 /// Tables whose columns are kept from their `CREATE TABLE`.
 const MAX_TABLES: usize = 4_096;
+/// Columns kept of a table (MySQL allows 4,096, PostgreSQL 1,600): a
+/// longer body, crafted or broken, grows the reading no further.
+const MAX_COLUMNS: usize = 4_096;
 /// Longest statement head read (`COPY`, `INSERT` up to `VALUES`, `CREATE
 /// TABLE`), and longest line of a `CREATE TABLE` body.
 const MAX_HEAD: usize = 16 * 1024;
@@ -256,7 +259,9 @@ impl Dump {
                     self.keep_table(table, columns);
                     return (e + 1, Mode::Line);
                 }
-                if let Some(name) = column_definition(body) {
+                if let Some(name) = column_definition(body)
+                    && columns.len() < MAX_COLUMNS
+                {
                     columns.push(self.intern(&name));
                 }
                 let mode = Mode::Create {
@@ -771,6 +776,18 @@ mod tests {
         let mut fresh = Dump::detect(sql.as_bytes()).unwrap();
         fresh.read(second, split as u64, false, second.len());
         assert_eq!(fresh.cells().column(0), None);
+    }
+
+    #[test]
+    fn a_table_keeps_at_most_its_bound_of_columns() {
+        let mut sql = String::from("CREATE TABLE t (\n");
+        for i in 0..MAX_COLUMNS + 100 {
+            sql.push_str(&format!("  c{i} int,\n"));
+        }
+        sql.push_str(");\n");
+        let mut dump = Dump::detect(sql.as_bytes()).unwrap();
+        dump.read(sql.as_bytes(), 0, true, sql.len());
+        assert_eq!(dump.tables["t"].len(), MAX_COLUMNS);
     }
 
     #[test]
