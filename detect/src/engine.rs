@@ -420,6 +420,7 @@ impl Engine {
             decoded: Vec::new(),
             nested: false,
             value_at: 0,
+            record_out: 0,
             layout: crate::layout::Layout::Plain,
             named: 0,
             naming: Vec::new(),
@@ -474,6 +475,11 @@ pub struct Scanner<'e> {
     /// Where, in the decoded text scanned, the value starts (after the
     /// `key: ` written before a one-line value).
     value_at: usize,
+    /// Where the record's detections start in the output: a match of one
+    /// buffer may overlap one of the buffer before (a label rule's match
+    /// starts at its label, a column rule's at the value), and they are
+    /// weighed as two of one buffer are.
+    record_out: usize,
     /// How the record's cells get their column names, which are context:
     /// the header of the table it starts with, or an SQL dump's
     /// statements ([`crate::table`], [`crate::dump`]).
@@ -622,6 +628,7 @@ impl<'e> Scanner<'e> {
         self.found.clear();
         let first = base.offset == 0 && region.start == 0;
         if !self.nested && first {
+            self.record_out = out.len();
             self.layout = crate::layout::Layout::detect(buf);
             self.named = 0;
             self.naming.clear();
@@ -775,6 +782,13 @@ impl<'e> Scanner<'e> {
         }
 
         // Lines and columns, counted once across the sorted detections.
+        // Those of the buffers before come first in `out`.
+        let before = if self.nested {
+            out.len()
+        } else {
+            self.record_out.min(out.len())
+        }..out.len();
+        let mut replaced = false;
         let mut pos = 0usize;
         let mut lines = base.lines;
         let mut line_start: Option<usize> = None;
@@ -792,7 +806,21 @@ impl<'e> Scanner<'e> {
                 None => base.column + rel as u64,
             };
             d.column = u32::try_from(column + 1).unwrap_or(u32::MAX);
-            out.push(d);
+            let category = engine.rules[d.rule].rule.category;
+            let clash = out[before.clone()].iter_mut().rev().take(8).find(|k| {
+                k.end > d.start && k.start < d.end && engine.rules[k.rule].rule.category == category
+            });
+            match clash {
+                Some(k) if k.confidence >= d.confidence => {}
+                Some(k) => {
+                    *k = d;
+                    replaced = true;
+                }
+                None => out.push(d),
+            }
+        }
+        if replaced {
+            out[before.start..].sort_by_key(|d| d.start);
         }
     }
 
@@ -1048,6 +1076,12 @@ impl<'e> Scanner<'e> {
             }
             // Keys are ASCII (`decode::entries` takes no other bytes).
             let key = String::from_utf8_lossy(&buf[entry.key.clone()]);
+            // An LDIF attribute by the name the rules know (`sn`: `surname`).
+            let key = if entry.ldif {
+                std::borrow::Cow::Owned(crate::card::ldif_column(&key).into_owned())
+            } else {
+                key
+            };
             // A one-line value is read as the assignment that consumes it
             // (`password: hunter2`, as in `stringData` or an environment),
             // so that the rules that need a name before a value see one.

@@ -2,7 +2,9 @@
 //! for the rules: from the header line of the table the record starts with
 //! ([`crate::table`]), from the statements of an SQL dump
 //! ([`crate::dump`]), from the keys of JSON ([`crate::json`]), or from
-//! the elements of XML ([`crate::xml`]).
+//! the elements of XML ([`crate::xml`]), from the attributes of LDIF and
+//! vCard lines ([`crate::card`]), or from the places of HL7 v2 fields
+//! ([`crate::hl7`]).
 
 use std::collections::HashMap;
 
@@ -18,11 +20,21 @@ pub(crate) enum Layout {
     Dump(Box<crate::dump::Dump>),
     Json(Box<crate::json::Json>),
     Xml(Box<crate::xml::Xml>),
+    Card(Box<crate::card::Card>),
+    Hl7(Box<crate::hl7::Hl7>),
 }
 
 impl Layout {
     /// The layout of the record that `record_start` begins.
     pub(crate) fn detect(record_start: &[u8]) -> Layout {
+        // Before tables: an HL7 segment is split at `|`, an LDIF `dn` at
+        // commas.
+        if let Some(hl7) = crate::hl7::Hl7::detect(record_start) {
+            return Layout::Hl7(Box::new(hl7));
+        }
+        if let Some(card) = crate::card::Card::detect(record_start) {
+            return Layout::Card(Box::new(card));
+        }
         if let Some(table) = crate::table::Table::detect(record_start) {
             return Layout::Table(table, crate::table::Cursor::default());
         }
@@ -42,11 +54,15 @@ impl Layout {
         matches!(self, Layout::Plain)
     }
 
-    /// Values are cells of rows, one row to a line (a table, a dump), so
+    /// Values are cells of rows, one row to a line (a table, a dump, an
+    /// LDIF or vCard attribute, an HL7 segment), so
     /// that the lines around a value are no context of its own (see
     /// `score::Outside::cell`); a JSON or XML value's are.
     pub(crate) fn rows(&self) -> bool {
-        matches!(self, Layout::Table(..) | Layout::Dump(_))
+        matches!(
+            self,
+            Layout::Table(..) | Layout::Dump(_) | Layout::Card(_) | Layout::Hl7(_)
+        )
     }
 
     /// Reads the values of `buf`, a buffer at record offset `offset`: from
@@ -60,6 +76,8 @@ impl Layout {
             Layout::Dump(dump) => dump.read(buf, offset, first, next),
             Layout::Json(json) => json.read(buf, offset, first, next),
             Layout::Xml(xml) => xml.read(buf, offset, first, next),
+            Layout::Card(card) => card.read(buf, offset, first, next),
+            Layout::Hl7(hl7) => hl7.read(buf, offset, first, next),
         }
     }
 
@@ -72,6 +90,8 @@ impl Layout {
             Layout::Dump(dump) => dump.cells().names(),
             Layout::Json(json) => json.cells().names(),
             Layout::Xml(xml) => xml.cells().names(),
+            Layout::Card(card) => card.cells().names(),
+            Layout::Hl7(hl7) => hl7.cells().names(),
         }
     }
 
@@ -84,6 +104,8 @@ impl Layout {
             Layout::Dump(dump) => dump.cells().column(at),
             Layout::Json(json) => json.cells().column(at),
             Layout::Xml(xml) => xml.cells().column(at),
+            Layout::Card(card) => card.cells().column(at),
+            Layout::Hl7(hl7) => hl7.cells().column(at),
         }
     }
 
@@ -108,12 +130,14 @@ impl Layout {
             Layout::Dump(dump) => dump.cells().values(region, f),
             Layout::Json(json) => json.cells().values(region, f),
             Layout::Xml(xml) => xml.cells().values(region, f),
+            Layout::Card(card) => card.cells().values(region, f),
+            Layout::Hl7(hl7) => hl7.cells().values(region, f),
         }
     }
 }
 
 /// A reading of a record's values, step by step, carried from buffer to
-/// buffer: what dumps, JSON and XML are read by.
+/// buffer: what dumps, JSON, XML, LDIF, vCards and HL7 are read by.
 pub(crate) trait Reading {
     /// Where a reading stands between two steps. Positions it holds are
     /// record offsets, so that it carries over to the next buffer

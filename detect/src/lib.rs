@@ -15,10 +15,12 @@
 //! [`privacy::to_finding`] turns a [`Detection`] into a
 //! [`shoal_schemas::Finding`] with a masked preview and a keyed fingerprint.
 
+mod card;
 pub mod check;
 mod decode;
 mod dump;
 pub mod engine;
+mod hl7;
 mod json;
 mod layout;
 mod literals;

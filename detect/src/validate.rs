@@ -81,7 +81,8 @@ pub enum Validator {
     NpmToken,
     /// JWT: the header decodes to a JSON object with `alg`.
     Jwt,
-    /// A calendar date with a plausible birth year (1900–2030), in Y-M-D, D/M/Y or M/D/Y.
+    /// A calendar date with a plausible birth year (1900–2030), in Y-M-D, D/M/Y or M/D/Y,
+    /// or YYYYMMDD without separators (a time of day may follow).
     BirthDate,
     /// Connection URI: the password part is not a template or placeholder.
     UriPassword,
@@ -550,10 +551,13 @@ fn person_name(text: &str) -> bool {
         "char",
         "date",
         "fixme",
+        // Python's stubs: `familyName: Incomplete`, `GivenName: Optional[str]`.
+        "incomplete",
         "int",
         "integer",
         "json",
         "nvarchar",
+        "optional",
         "text",
         "todo",
         "uuid",
@@ -1422,6 +1426,14 @@ fn jwt(text: &str) -> bool {
 }
 
 fn birth_date(text: &str) -> bool {
+    // Written without separators (`19720314`, a time of day may follow:
+    // HL7 v2's form).
+    if matches!(text.len(), 8 | 12 | 14) && text.bytes().all(|b| b.is_ascii_digit()) {
+        let number = |r: std::ops::Range<usize>| text[r].parse::<u32>().unwrap_or(0);
+        let (y, m, d) = (number(0..4), number(4..6), number(6..8));
+        return (1900..=2030).contains(&y)
+            && days_in_month(y, m).is_some_and(|days| (1..=days).contains(&d));
+    }
     let parts: Vec<u32> = text
         .split(|c: char| !c.is_ascii_digit())
         .filter(|p| !p.is_empty())
@@ -1998,6 +2010,10 @@ mod tests {
         assert!(ok(Validator::BirthDate, "04-Jul-1979"));
         assert!(!ok(Validator::BirthDate, "30 February 1984"));
         assert!(!ok(Validator::BirthDate, "12 Smarch 1984"));
+        assert!(ok(Validator::BirthDate, "19720314"));
+        assert!(ok(Validator::BirthDate, "197203141230"));
+        assert!(!ok(Validator::BirthDate, "19720230"));
+        assert!(!ok(Validator::BirthDate, "18720314"));
         assert!(ok(
             Validator::UriPassword,
             "postgres://app:S3cr3t-Pw@db.internal:5432/app"

@@ -2551,6 +2551,57 @@ const HELD_OUT: &[(&str, &str, &str)] = &[
         "<?xml version=\"1.0\"?>\n<mysqldump><database name=\"crm\"><table_data name=\"leads\"><row><field name=\"contact_name\">Henrike Vogelsang</field></row></table_data></database></mysqldump>\n",
         "Henrike Vogelsang",
     ),
+    // Batch 26 (2026-12-07, fourth session): directory and contact
+    // formats (LDIF, vCard, HL7 v2), written before they were ever run.
+    (
+        "PERSON",
+        "dn: uid=akowalczyk,ou=people,dc=example,dc=org\nsn: Kowalczyk\n",
+        "Kowalczyk",
+    ),
+    ("PERSON", "givenName: Małgorzata\n", "Małgorzata"),
+    ("PERSON", "cn: Declan Fitzpatrick\n", "Declan Fitzpatrick"),
+    (
+        "PHONE",
+        "telephoneNumber: +44 20 7183 4429\n",
+        "+44 20 7183 4429",
+    ),
+    (
+        "PERSON",
+        "sn:: TcO8bGxlci1XZWJlcg==\n",
+        "TcO8bGxlci1XZWJlcg==",
+    ),
+    ("PHONE", "mobile: 0171 4839201\n", "0171 4839201"),
+    (
+        "PERSON",
+        "BEGIN:VCARD\nVERSION:3.0\nFN:Ingrid Solberg\nEND:VCARD\n",
+        "Ingrid Solberg",
+    ),
+    (
+        "PHONE",
+        "TEL;TYPE=cell:+1 415 839 2274\n",
+        "+1 415 839 2274",
+    ),
+    ("DATE_OF_BIRTH", "BDAY:1979-08-23\n", "1979-08-23"),
+    (
+        "ADDRESS",
+        "ADR;TYPE=home:;;42 Larchmont Avenue;Springfield;IL;62704;USA\n",
+        "42 Larchmont Avenue",
+    ),
+    (
+        "PERSON",
+        "MSH|^~\\&|ADT1|HOSP|||202403011230||ADT^A01|MSG00001|P|2.5\rPID|1||483920^^^HOSP^MR||Okonkwo^Chidi^E\r",
+        "Okonkwo",
+    ),
+    (
+        "DATE_OF_BIRTH",
+        "MSH|^~\\&|LAB|HOSP|||202403011230||ORU^R01|MSG00002|P|2.5\rPID|1||77120^^^HOSP^MR||||19720314|F\r",
+        "19720314",
+    ),
+    (
+        "US_SSN",
+        "PID|1||483920^^^HOSP^MR||||||||||||||||532-71-4408\r",
+        "532-71-4408",
+    ),
 ];
 
 /// Recall on [`HELD_OUT`], per entity and overall, printed with each miss

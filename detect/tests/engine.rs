@@ -721,3 +721,47 @@ fn a_mysqldump_in_xml_gives_its_fields_their_names_across_blocks() {
     dump.push_str("\t</table_data>\n</database>\n</mysqldump>\n");
     check_dump(&dump, rows);
 }
+
+#[test]
+fn an_ldif_export_gives_its_attributes_the_names_the_rules_know_across_blocks() {
+    let rows = 3000;
+    let mut ldif = String::from("# extended LDIF\nversion: 1\n\n");
+    for i in 0..rows {
+        let note = "call back after 5, ref 481226790 ".repeat(i % 7);
+        ldif.push_str(&format!(
+            "dn: uid=m{i},ou=people,dc=example,dc=org\nobjectClass: inetOrgPerson\n\
+             givenName: Margarethe\nsn: Okafor\ndescription: {note}\nssn: 536228790\n\n"
+        ));
+    }
+    check_dump(&ldif, rows);
+}
+
+#[test]
+fn a_vcard_file_gives_the_parts_of_its_names_their_names_across_blocks() {
+    let rows = 3000;
+    let mut cards = String::new();
+    for i in 0..rows {
+        let note = "call back after 5, ref 481226790 ".repeat(i % 7);
+        cards.push_str(&format!(
+            "BEGIN:VCARD\r\nVERSION:3.0\r\nUID:{i}\r\nN:Okafor;Margarethe;;;\r\n\
+             NOTE:{note}\r\nX-SSN:536228790\r\nEND:VCARD\r\n"
+        ));
+    }
+    check_dump(&cards, rows);
+}
+
+#[test]
+fn hl7_messages_give_their_fields_of_people_their_names_across_blocks() {
+    let rows = 3000;
+    let mut messages = String::new();
+    for i in 0..rows {
+        let note = "call back after 5, ref 481226790 ".repeat(i % 7);
+        messages.push_str(&format!(
+            "MSH|^~\\&|ADT1|HOSP|||20240301{:04}||ADT^A01|MSG{i}|P|2.5\r\
+             PID|1||{i}^^^HOSP^MR||Okafor^Margarethe||||||||||||||536228790\r\
+             OBX|1|TX|NOTE||{note}\r",
+            i % 2400
+        ));
+    }
+    check_dump(&messages, rows);
+}
