@@ -113,6 +113,15 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             "export.xml",
             include_str!("../../fuzz/seed-texts/export.xml"),
         ),
+        (
+            "people.ldif",
+            include_str!("../../fuzz/seed-texts/people.ldif"),
+        ),
+        (
+            "contacts.vcf",
+            include_str!("../../fuzz/seed-texts/contacts.vcf"),
+        ),
+        ("adt.hl7", include_str!("../../fuzz/seed-texts/adt.hl7")),
     ] {
         std::fs::write(scan_dir.join(name), text)?;
     }
