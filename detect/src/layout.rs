@@ -317,6 +317,35 @@ impl Cells {
 
 #[cfg(test)]
 pub(crate) mod tests {
+    use super::Reading;
+
+    /// Each value of `text`, read by `reader` as buffers starting at
+    /// `splits`, each reaching 16 bytes past where the next starts: column
+    /// name and value, for values that start in their buffer's region.
+    pub(crate) fn read_split<R: Reading>(
+        mut reader: R,
+        text: &[u8],
+        splits: &[usize],
+    ) -> Vec<(String, String)> {
+        let mut bounds = splits.to_vec();
+        bounds.insert(0, 0);
+        bounds.push(text.len());
+        let mut out = Vec::new();
+        for w in bounds.windows(2) {
+            let (start, next) = (w[0], w[1]);
+            let end = (next + 16).min(text.len());
+            reader.read(&text[start..end], start as u64, start == 0, next - start);
+            let cells = reader.cells_mut();
+            cells.values(0..next - start, |c, v| {
+                out.push((
+                    cells.names()[c].clone(),
+                    String::from_utf8_lossy(&text[start + v.start..start + v.end]).into_owned(),
+                ));
+            });
+        }
+        out
+    }
+
     /// (column, value) pairs, as the readings' tests compare them.
     pub(crate) fn pairs(list: &[(&str, &str)]) -> Vec<(String, String)> {
         list.iter()
