@@ -118,6 +118,12 @@ pub enum Validator {
     /// first after a comma, `Okafor, Chidi`) is a common given name
     /// (`rules/given-names.txt`), which `"name": "Bash Session"` is not.
     GivenName,
+    /// A person's name written as MIME encoded words (RFC 2047,
+    /// `=?UTF-8?Q?J=C3=BCrgen_Wei=C3=9Fm=C3=BCller?=`, as a mail header
+    /// carries a name outside ASCII): decoded (UTF-8, ISO-8859-1 and -15,
+    /// Windows-1252, US-ASCII; Q or B), it is one [`Validator::GivenName`]
+    /// takes.
+    EncodedGivenName,
     /// A password's value that is no password: not a constant's name in
     /// capitals (`FORCE_CHANGE_PASSWORD`), an ARN, a timestamp
     /// (`"PasswordLastUsed": "2016-09-24T16:18:07Z"`) or a name of letters
@@ -348,6 +354,7 @@ impl Validator {
                 d.is_some_and(|d| (8..=20).contains(&d.len()) && !all_same(d))
             }
             Validator::GivenName => given_name(text),
+            Validator::EncodedGivenName => encoded_words(text).is_some_and(|t| given_name(&t)),
             Validator::PersonName => person_name(text),
             Validator::PasswordValue => password_value(text),
             Validator::PemBase64 => pem_base64(text),
@@ -428,6 +435,53 @@ fn given_name(text: &str) -> bool {
         .unwrap_or_default()
         .to_lowercase();
     GIVEN_NAMES.binary_search(&first.as_str()).is_ok()
+}
+
+/// The text of MIME encoded words (RFC 2047: `=?charset?Q?text?=` or
+/// `=?charset?B?base64?=`, blanks between words dropped), when each is
+/// one and its charset one of UTF-8, ISO-8859-1 and -15, Windows-1252 and
+/// US-ASCII.
+fn encoded_words(text: &str) -> Option<String> {
+    let mut out = String::new();
+    for word in text.split_ascii_whitespace() {
+        let inner = word.strip_prefix("=?")?.strip_suffix("?=")?;
+        let mut parts = inner.splitn(3, '?');
+        let (charset, encoding, payload) = (parts.next()?, parts.next()?, parts.next()?);
+        // A language may follow the charset (RFC 2231: `UTF-8*en`).
+        let charset = charset.split('*').next()?.to_ascii_lowercase();
+        let bytes = match encoding {
+            "Q" | "q" => {
+                let mut bytes = Vec::with_capacity(payload.len());
+                let mut b = payload.bytes();
+                while let Some(c) = b.next() {
+                    bytes.push(match c {
+                        b'_' => b' ',
+                        b'=' => {
+                            let hex = [b.next()?, b.next()?];
+                            u8::from_str_radix(std::str::from_utf8(&hex).ok()?, 16).ok()?
+                        }
+                        c => c,
+                    });
+                }
+                bytes
+            }
+            "B" | "b" => base64::engine::general_purpose::STANDARD
+                .decode(payload)
+                .ok()?,
+            _ => return None,
+        };
+        match charset.as_str() {
+            "utf-8" | "utf8" => out.push_str(std::str::from_utf8(&bytes).ok()?),
+            "us-ascii" if bytes.is_ascii() => out.push_str(std::str::from_utf8(&bytes).ok()?),
+            // Their letters are Latin-1's (Windows-1252 differs in
+            // 0x80–0x9F, punctuation and a few letters no name needs here).
+            "iso-8859-1" | "iso-8859-15" | "latin1" | "windows-1252" | "cp1252" => {
+                out.extend(bytes.iter().map(|&b| char::from(b)));
+            }
+            _ => return None,
+        }
+    }
+    (!out.is_empty()).then_some(out)
 }
 
 /// True unless `text` is a constant's name in capitals, an ARN or a
@@ -2014,6 +2068,31 @@ mod tests {
         assert!(ok(Validator::BirthDate, "197203141230"));
         assert!(!ok(Validator::BirthDate, "19720230"));
         assert!(!ok(Validator::BirthDate, "18720314"));
+        assert!(ok(
+            Validator::EncodedGivenName,
+            "=?UTF-8?Q?J=C3=BCrgen_Wei=C3=9Fm=C3=BCller?="
+        ));
+        assert!(ok(
+            Validator::EncodedGivenName,
+            "=?utf-8?B?TWHFgmdvcnphdGEgS293YWxjenlr?="
+        ));
+        assert!(ok(
+            Validator::EncodedGivenName,
+            "=?iso-8859-1?q?=C9lodie?= =?iso-8859-1?q?_Marchand?="
+        ));
+        assert_eq!(
+            encoded_words("=?utf-8?q?Zo=C3=AB?= =?utf-8?b?IMOFbmdzdHLDtm0=?=").as_deref(),
+            Some("Zoë Ångström")
+        );
+        for text in [
+            "=?utf-8?q?M=C3=BCller_Logistik_GmbH?=",
+            "=?utf-8?q?J=C3=BCrgen?= plain",
+            "=?koi8-r?b?9MXT1A==?=",
+            "=?utf-8?q?J=ZZrgen?=",
+            "=?utf-8?x?Anna?=",
+        ] {
+            assert!(!ok(Validator::EncodedGivenName, text), "{text}");
+        }
         assert!(ok(
             Validator::UriPassword,
             "postgres://app:S3cr3t-Pw@db.internal:5432/app"
