@@ -421,6 +421,7 @@ impl Engine {
             nested: false,
             value_at: 0,
             record_out: 0,
+            line_break: b'\n',
             layout: crate::layout::Layout::Plain,
             named: 0,
             naming: Vec::new(),
@@ -480,6 +481,10 @@ pub struct Scanner<'e> {
     /// starts at its label, a column rule's at the value), and they are
     /// weighed as two of one buffer are.
     record_out: usize,
+    /// What ends the record's lines: a line feed, or a carriage return in a
+    /// record that has no line feed where it starts (HL7 v2 messages, old
+    /// Mac text).
+    line_break: u8,
     /// How the record's cells get their column names, which are context:
     /// the header of the table it starts with, or an SQL dump's
     /// statements ([`crate::table`], [`crate::dump`]).
@@ -501,6 +506,16 @@ pub struct Scanner<'e> {
     values: Vec<(u32, std::ops::Range<usize>, Option<usize>)>,
 }
 
+/// What ends the lines of the record that `record_start` begins: a
+/// carriage return when one comes before any line feed and none follows
+/// it (HL7 v2 segments, old Mac text), a line feed otherwise.
+fn line_break(record_start: &[u8]) -> u8 {
+    match memchr::memchr2(b'\r', b'\n', record_start) {
+        Some(at) if record_start[at] == b'\r' && record_start.get(at + 1) != Some(&b'\n') => b'\r',
+        _ => b'\n',
+    }
+}
+
 /// Position bookkeeping of a buffer within its record.
 #[derive(Debug, Clone, Copy, Default)]
 struct Base {
@@ -513,12 +528,13 @@ struct Base {
 }
 
 impl Base {
-    /// Moves the base forward over `dropped`.
-    fn advance(&mut self, dropped: &[u8]) {
+    /// Moves the base forward over `dropped`, whose lines end with
+    /// `line_break`.
+    fn advance(&mut self, dropped: &[u8], line_break: u8) {
         self.offset += dropped.len() as u64;
-        match memchr::memrchr(b'\n', dropped) {
+        match memchr::memrchr(line_break, dropped) {
             Some(last) => {
-                self.lines += memchr::memchr_iter(b'\n', dropped).count() as u64;
+                self.lines += memchr::memchr_iter(line_break, dropped).count() as u64;
                 self.column = (dropped.len() - last - 1) as u64;
             }
             None => self.column += dropped.len() as u64,
@@ -549,7 +565,7 @@ impl<'e> Scanner<'e> {
             let region_end = (region + block).min(data.len());
             let start = region.saturating_sub(MAX_MATCH_LEN);
             let end = (region_end + LOOKAHEAD).min(data.len());
-            base.advance(&data[base.offset as usize..start]);
+            base.advance(&data[base.offset as usize..start], self.line_break);
             self.scan_buffer(
                 &data[start..end],
                 base,
@@ -605,7 +621,7 @@ impl<'e> Scanner<'e> {
             }
             // Keep O bytes before the next region.
             let keep_from = region_end - MAX_MATCH_LEN.min(region_end);
-            base.advance(&buf[..keep_from]);
+            base.advance(&buf[..keep_from], self.line_break);
             buf.drain(..keep_from);
             region_rel = region_end - keep_from;
         }
@@ -629,6 +645,7 @@ impl<'e> Scanner<'e> {
         let first = base.offset == 0 && region.start == 0;
         if !self.nested && first {
             self.record_out = out.len();
+            self.line_break = line_break(buf);
             self.layout = crate::layout::Layout::detect(buf);
             self.named = 0;
             self.naming.clear();
@@ -795,8 +812,8 @@ impl<'e> Scanner<'e> {
         for mut d in kept {
             let rel = (d.start - base.offset) as usize;
             let gap = &buf[pos..rel];
-            lines += memchr::memchr_iter(b'\n', gap).count() as u64;
-            if let Some(nl) = memchr::memrchr(b'\n', gap) {
+            lines += memchr::memchr_iter(self.line_break, gap).count() as u64;
+            if let Some(nl) = memchr::memrchr(self.line_break, gap) {
                 line_start = Some(pos + nl + 1);
             }
             pos = rel;

@@ -765,3 +765,37 @@ fn hl7_messages_give_their_fields_of_people_their_names_across_blocks() {
     }
     check_dump(&messages, rows);
 }
+
+#[test]
+fn lines_end_with_carriage_returns_where_a_record_has_no_line_feeds() {
+    // HL7 v2 ends its segments with a carriage return alone; streamed in
+    // 8 KiB blocks, the messages' SSNs sit on the fifth line of each
+    // message, at the same column.
+    let e = engine(8 * 1024);
+    let mut text = String::new();
+    for i in 0..400 {
+        text.push_str(&format!(
+            "MSH|^~\\&|ADT1|HOSP|||202403011230||ADT^A01|MSG{i:05}|P|2.5\rEVN|A01|202403011230\r\
+             PID|1||{i:05}^^^HOSP^MR\rOBX|1|TX|NOTE||call back after 5\r\
+             GT1|1||||||||||||532-71-4408\r"
+        ));
+    }
+    let mut out = Vec::new();
+    e.scanner()
+        .scan_reader(text.as_bytes(), None, &mut out)
+        .unwrap();
+    let ssns: Vec<&Detection> = out
+        .iter()
+        .filter(|d| e.rule(d.rule).entity == "US_SSN")
+        .collect();
+    assert_eq!(ssns.len(), 400);
+    for (i, d) in ssns.iter().enumerate() {
+        assert_eq!((d.line, d.column), (5 * i as u32 + 5, 18), "message {i}");
+    }
+    // Text with line feeds counts those alone, a carriage return before
+    // each or not.
+    let crlf = "note\r\nSSN: 532-71-4408\r\n";
+    let mut out = Vec::new();
+    e.scanner().scan_slice(crlf.as_bytes(), None, &mut out);
+    assert_eq!((out[0].line, out[0].column), (2, 6));
+}
