@@ -11,6 +11,11 @@
 //! still counted right. A cell gets its column only in a row with as many
 //! delimiters (outside double quotes) as the header, so free text below a
 //! header-like first line gets no column.
+//!
+//! The output of database clients is read the same way: psql's aligned
+//! format (a header of `|`-separated names over a rule of `-` and `+`) and
+//! mysql's boxed one (a border of `+` and `-`, the header between `|`s,
+//! another border), whose rules and borders are rows that fit no header.
 
 /// Longest header line read, in bytes.
 const MAX_HEADER: usize = 4096;
@@ -24,6 +29,9 @@ const DELIMITERS: [u8; 4] = [b',', b'\t', b';', b'|'];
 pub(crate) struct Table {
     delimiter: u8,
     columns: Vec<String>,
+    /// Rows from the record's start that are no data: the header, and the
+    /// border above it in mysql's boxed output.
+    header_rows: u8,
 }
 
 /// A buffer's rows, and where the reading stood at the next buffer's
@@ -54,7 +62,8 @@ struct State {
     /// The second quote of a `""`, to pass over.
     skip: Option<usize>,
     column: usize,
-    header: bool,
+    /// Rows, this one among them, still to pass as the header.
+    header: u8,
 }
 
 impl State {
@@ -66,7 +75,7 @@ impl State {
             field: at,
             skip: None,
             column: 0,
-            header: false,
+            header: 0,
         }
     }
 
@@ -153,7 +162,7 @@ impl Cursor {
         let carried = self.carry.take();
         let mut state = if first {
             State {
-                header: true,
+                header: table.header_rows,
                 ..State::row(0)
             }
         } else {
@@ -180,10 +189,13 @@ impl Cursor {
                     start,
                     state: at_start,
                     end,
-                    fits: !state.header && state.column + 1 == columns,
+                    fits: state.header == 0 && state.column + 1 == columns,
                 });
                 start = p + 1;
-                state = State::row(start);
+                state = State {
+                    header: state.header.saturating_sub(1),
+                    ..State::row(start)
+                };
                 at_start = state;
             }
         }
@@ -199,7 +211,7 @@ impl Cursor {
                 start,
                 state: at_start,
                 end: buf.len(),
-                fits: whole && !state.header && state.column + 1 == columns,
+                fits: whole && state.header == 0 && state.column + 1 == columns,
             });
         }
         self.carry = carry.map(|state| (offset + next as u64, state));
@@ -238,6 +250,13 @@ impl Table {
         let record_start = record_start
             .strip_prefix(b"\xef\xbb\xbf")
             .unwrap_or(record_start);
+        // mysql's boxed output: the header follows a border.
+        let border = rule_line(record_start)
+            .filter(|&(_, line)| line.starts_with(b"+-") && line.ends_with(b"+"));
+        let (record_start, header_rows) = match border {
+            Some((end, _)) => (&record_start[end + 1..], 2),
+            None => (record_start, 1),
+        };
         // Most records start with a byte no header line holds (`#`, `<`,
         // `{`, `/`, `=` early in a line of code): one pass rules them out.
         let head = &record_start[..record_start.len().min(MAX_HEADER)];
@@ -253,14 +272,55 @@ impl Table {
         if count == 0 {
             return None;
         }
-        let columns = split_outside_quotes(header, delimiter)
-            .into_iter()
-            .map(column_name)
-            .collect::<Option<Vec<String>>>()?;
-        if first_row(&record_start[end + 1..], delimiter).is_some_and(|n| n != count) {
-            return None;
+        let mut cells = split_outside_quotes(header, delimiter);
+        if border.is_some() {
+            // `| id | name |`: the cells outside the first and last `|`
+            // are empty, and stay columns of no name.
+            if delimiter != b'|' || cells.len() < 3 {
+                return None;
+            }
+            let last = cells.len() - 1;
+            if !trim(cells[0]).is_empty() || !trim(cells[last]).is_empty() {
+                return None;
+            }
+            cells[0] = b"";
+            cells[last] = b"";
         }
-        Some(Table { delimiter, columns })
+        let edges = if border.is_some() {
+            cells.len() - 1
+        } else {
+            usize::MAX
+        };
+        let columns = cells
+            .into_iter()
+            .enumerate()
+            .map(|(i, cell)| match i {
+                0 if edges != usize::MAX => Some(String::new()),
+                i if i == edges => Some(String::new()),
+                _ => column_name(cell),
+            })
+            .collect::<Option<Vec<String>>>()?;
+        let rest = &record_start[end + 1..];
+        match rule_line(rest) {
+            // psql's rule under the header, mysql's border: a `+` where
+            // the header has a `|`.
+            Some((_, line)) => {
+                if delimiter != b'|' || line.iter().filter(|&&b| b == b'+').count() != count {
+                    return None;
+                }
+            }
+            None if border.is_some() => return None,
+            None => {
+                if first_row(rest, delimiter).is_some_and(|n| n != count) {
+                    return None;
+                }
+            }
+        }
+        Some(Table {
+            delimiter,
+            columns,
+            header_rows,
+        })
     }
 
     /// The column names.
@@ -350,6 +410,18 @@ pub(crate) fn trim_quoted(
         end -= 1;
     }
     start..end
+}
+
+/// The first line of `text` (its end, and its bytes without a carriage
+/// return) when it is a rule of a database client's output: `-` and `+`
+/// alone, a `-` first or second.
+fn rule_line(text: &[u8]) -> Option<(usize, &[u8])> {
+    let end = memchr::memchr(b'\n', &text[..text.len().min(MAX_HEADER)])?;
+    let line = strip_cr(&text[..end]);
+    let rule = line.len() >= 3
+        && line[..2].contains(&b'-')
+        && line.iter().all(|&b| b == b'-' || b == b'+');
+    rule.then_some((end, line))
 }
 
 /// True for the bytes a header line may hold: those of column names,
@@ -472,6 +544,61 @@ mod tests {
             column_of(&t, &mut cursor, csv, b"Ana").as_deref(),
             Some("first_name")
         );
+    }
+
+    #[test]
+    fn the_output_of_psql_and_mysql_is_a_table() {
+        let psql = b" id | first_name |    ssn    \n----+------------+-----------\n  \
+                     1 | Ana        | 536228714\n  2 | Tobias     | 509417236\n(2 rows)\n\n";
+        let (t, mut cursor) = read_whole(psql, "psql's aligned output");
+        assert_eq!(names(&t), ["id", "first_name", "ssn"]);
+        assert_eq!(
+            column_of(&t, &mut cursor, psql, b"Tobias").as_deref(),
+            Some("first_name")
+        );
+        assert_eq!(
+            column_of(&t, &mut cursor, psql, b"509417236").as_deref(),
+            Some("ssn")
+        );
+        assert_eq!(column_of(&t, &mut cursor, psql, b"---"), None, "the rule");
+        assert_eq!(
+            column_of(&t, &mut cursor, psql, b"rows"),
+            None,
+            "the footer"
+        );
+
+        let mysql = b"+----+------------+\n| id | first_name |\n+----+------------+\n\
+                      |  1 | Ana        |\n+----+------------+\n1 row in set (0.00 sec)\n";
+        let (t, mut cursor) = read_whole(mysql, "mysql's boxed output");
+        assert_eq!(names(&t), ["", "id", "first_name", ""]);
+        assert_eq!(
+            column_of(&t, &mut cursor, mysql, b"Ana").as_deref(),
+            Some("first_name")
+        );
+        assert_eq!(
+            column_of(&t, &mut cursor, mysql, b"first_name"),
+            None,
+            "the header, under its border"
+        );
+        let mut cells = Vec::new();
+        t.cells(mysql, 0..mysql.len(), &mut cursor, |c, v| {
+            cells.push((c, mysql[v].to_vec()));
+        });
+        assert_eq!(cells, [(1, b"1".to_vec()), (2, b"Ana".to_vec())]);
+
+        for text in [
+            &b" id | ssn \n----+----+----\n 1 | 536228714\n"[..],
+            b"id,ssn\n---+---\n",
+            b"+----+\nid,ssn\n1,2\n",
+            b"+----+-----+\n| id | ssn |\n1 | 2\n",
+            b"+----+-----+\nx | id | ssn |\n+----+-----+\n",
+        ] {
+            assert!(
+                Table::detect(text).is_none(),
+                "{}",
+                String::from_utf8_lossy(text)
+            );
+        }
     }
 
     #[test]

@@ -799,3 +799,32 @@ fn lines_end_with_carriage_returns_where_a_record_has_no_line_feeds() {
     e.scanner().scan_slice(crlf.as_bytes(), None, &mut out);
     assert_eq!((out[0].line, out[0].column), (2, 6));
 }
+
+#[test]
+fn psql_and_mysql_output_give_their_cells_their_columns_across_blocks() {
+    let rows = 3000;
+    let mut psql = String::from(
+        " id | first_name | last_name |    ssn    | notes\n\
+         ----+------------+-----------+-----------+-------\n",
+    );
+    let mut mysql = String::from(
+        "+----+------------+-----------+-----------+-------+\n\
+         | id | first_name | last_name | ssn       | notes |\n\
+         +----+------------+-----------+-----------+-------+\n",
+    );
+    for i in 0..rows {
+        let note = "call back after 5, ref 481226790 ".repeat(i % 7);
+        psql.push_str(&format!(
+            " {i:>4} | Margarethe | Okafor    | 536228790 | {note}\n"
+        ));
+        mysql.push_str(&format!(
+            "| {i:>4} | Margarethe | Okafor    | 536228790 | {note} |\n"
+        ));
+    }
+    psql.push_str(&format!("({rows} rows)\n\n"));
+    mysql.push_str(&format!(
+        "+----+------------+-----------+-----------+-------+\n{rows} rows in set (0.01 sec)\n"
+    ));
+    check_dump(&psql, rows);
+    check_dump(&mysql, rows);
+}
