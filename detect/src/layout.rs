@@ -3,8 +3,9 @@
 //! ([`crate::table`]), from the statements of an SQL dump
 //! ([`crate::dump`]), from the keys of JSON ([`crate::json`]), or from
 //! the elements of XML ([`crate::xml`]), from the attributes of LDIF and
-//! vCard lines ([`crate::card`]), or from the places of HL7 v2 fields
-//! ([`crate::hl7`]).
+//! vCard lines ([`crate::card`]), from the places of HL7 v2 fields
+//! ([`crate::hl7`]), or from the rule under a fixed-width query result's
+//! header ([`crate::fixed`]).
 
 use std::collections::HashMap;
 
@@ -22,6 +23,7 @@ pub(crate) enum Layout {
     Xml(Box<crate::xml::Xml>),
     Card(Box<crate::card::Card>),
     Hl7(Box<crate::hl7::Hl7>),
+    Fixed(Box<crate::fixed::Fixed>),
 }
 
 impl Layout {
@@ -37,6 +39,9 @@ impl Layout {
         }
         if let Some(table) = crate::table::Table::detect(record_start) {
             return Layout::Table(table, crate::table::Cursor::default());
+        }
+        if let Some(fixed) = crate::fixed::Fixed::detect(record_start) {
+            return Layout::Fixed(Box::new(fixed));
         }
         if let Some(dump) = crate::dump::Dump::detect(record_start) {
             return Layout::Dump(Box::new(dump));
@@ -61,7 +66,11 @@ impl Layout {
     pub(crate) fn rows(&self) -> bool {
         matches!(
             self,
-            Layout::Table(..) | Layout::Dump(_) | Layout::Card(_) | Layout::Hl7(_)
+            Layout::Table(..)
+                | Layout::Dump(_)
+                | Layout::Card(_)
+                | Layout::Hl7(_)
+                | Layout::Fixed(_)
         )
     }
 
@@ -78,6 +87,7 @@ impl Layout {
             Layout::Xml(xml) => xml.read(buf, offset, first, next),
             Layout::Card(card) => card.read(buf, offset, first, next),
             Layout::Hl7(hl7) => hl7.read(buf, offset, first, next),
+            Layout::Fixed(fixed) => fixed.read(buf, offset, first, next),
         }
     }
 
@@ -92,6 +102,7 @@ impl Layout {
             Layout::Xml(xml) => xml.cells().names(),
             Layout::Card(card) => card.cells().names(),
             Layout::Hl7(hl7) => hl7.cells().names(),
+            Layout::Fixed(fixed) => fixed.cells().names(),
         }
     }
 
@@ -106,6 +117,7 @@ impl Layout {
             Layout::Xml(xml) => xml.cells().column(at),
             Layout::Card(card) => card.cells().column(at),
             Layout::Hl7(hl7) => hl7.cells().column(at),
+            Layout::Fixed(fixed) => fixed.cells().column(at),
         }
     }
 
@@ -132,12 +144,14 @@ impl Layout {
             Layout::Xml(xml) => xml.cells().values(region, f),
             Layout::Card(card) => card.cells().values(region, f),
             Layout::Hl7(hl7) => hl7.cells().values(region, f),
+            Layout::Fixed(fixed) => fixed.cells().values(region, f),
         }
     }
 }
 
 /// A reading of a record's values, step by step, carried from buffer to
-/// buffer: what dumps, JSON, XML, LDIF, vCards and HL7 are read by.
+/// buffer: what dumps, JSON, XML, LDIF, vCards, HL7 and fixed-width
+/// results are read by.
 pub(crate) trait Reading {
     /// Where a reading stands between two steps. Positions it holds are
     /// record offsets, so that it carries over to the next buffer

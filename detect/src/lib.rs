@@ -20,6 +20,7 @@ pub mod check;
 mod decode;
 mod dump;
 pub mod engine;
+mod fixed;
 mod hl7;
 mod json;
 mod layout;

@@ -272,25 +272,18 @@ impl Table {
         if count == 0 {
             return None;
         }
-        let mut cells = split_outside_quotes(header, delimiter);
-        if border.is_some() {
-            // `| id | name |`: the cells outside the first and last `|`
-            // are empty, and stay columns of no name.
-            if delimiter != b'|' || cells.len() < 3 {
-                return None;
-            }
-            let last = cells.len() - 1;
-            if !trim(cells[0]).is_empty() || !trim(cells[last]).is_empty() {
-                return None;
-            }
-            cells[0] = b"";
-            cells[last] = b"";
+        let cells = split_outside_quotes(header, delimiter);
+        // `| id | name |` (mysql's boxed output, Markdown): the cells
+        // outside the first and last `|` are empty, and stay columns of no
+        // name.
+        let edged = delimiter == b'|'
+            && cells.len() >= 3
+            && trim(cells[0]).is_empty()
+            && trim(cells[cells.len() - 1]).is_empty();
+        if border.is_some() && !edged {
+            return None;
         }
-        let edges = if border.is_some() {
-            cells.len() - 1
-        } else {
-            usize::MAX
-        };
+        let edges = if edged { cells.len() - 1 } else { usize::MAX };
         let columns = cells
             .into_iter()
             .enumerate()
@@ -301,6 +294,14 @@ impl Table {
             })
             .collect::<Option<Vec<String>>>()?;
         let rest = &record_start[end + 1..];
+        if edged && border.is_none() {
+            // Markdown: `|---|:---:|` under the header, a `|` for each.
+            return (markdown_rule(rest) == Some(count)).then_some(Table {
+                delimiter,
+                columns,
+                header_rows,
+            });
+        }
         match rule_line(rest) {
             // psql's rule under the header, mysql's border: a `+` where
             // the header has a `|`.
@@ -422,6 +423,18 @@ fn rule_line(text: &[u8]) -> Option<(usize, &[u8])> {
         && line[..2].contains(&b'-')
         && line.iter().all(|&b| b == b'-' || b == b'+');
     rule.then_some((end, line))
+}
+
+/// The `|`s of the first line of `text` when it is a Markdown table's
+/// delimiter row: `|`, `-`, `:` and blanks, a `-` in each cell.
+fn markdown_rule(text: &[u8]) -> Option<usize> {
+    let end = memchr::memchr(b'\n', &text[..text.len().min(MAX_HEADER)])?;
+    let line = trim(strip_cr(&text[..end]));
+    let inner = line.strip_prefix(b"|")?.strip_suffix(b"|")?;
+    let rule = inner
+        .split(|&b| b == b'|')
+        .all(|cell| cell.contains(&b'-') && cell.iter().all(|b| b" -:".contains(b)));
+    rule.then(|| line.iter().filter(|&&b| b == b'|').count())
 }
 
 /// True for the bytes a header line may hold: those of column names,

@@ -828,3 +828,26 @@ fn psql_and_mysql_output_give_their_cells_their_columns_across_blocks() {
     check_dump(&psql, rows);
     check_dump(&mysql, rows);
 }
+
+#[test]
+fn markdown_and_fixed_width_results_give_their_cells_their_columns_across_blocks() {
+    let rows = 3000;
+    let mut markdown =
+        String::from("| id | first_name | last_name | ssn | notes |\n|---:|:---|:---|:---:|---|\n");
+    let mut sqlite = String::from(
+        "id    first_name  last_name  ssn        notes\n\
+         ----  ----------  ---------  ---------  -----\n",
+    );
+    for i in 0..rows {
+        let note = "call back after 5, ref 481226790 ".repeat(i % 7);
+        markdown.push_str(&format!(
+            "| {i} | Margarethe | Okafor | 536228790 | {note} |\n"
+        ));
+        sqlite.push_str(&format!(
+            "{i:<4}  Margarethe  Okafor     536228790  {note}\n"
+        ));
+    }
+    sqlite.push_str("\nRun Time: real 0.002 user 0.000 sys 0.001\n");
+    check_dump(&markdown, rows);
+    check_dump(&sqlite, rows);
+}
