@@ -190,20 +190,17 @@ fn column(id: &[u8; 3], field: usize, component: usize) -> Option<&'static str> 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::layout::tests::{pairs, read_split};
+    use crate::layout::tests::{check_random_tails, check_splits, pairs, read_split};
 
     const SAMPLES: [&str; 1] = [include_str!("../../fuzz/seed-texts/adt.hl7")];
     const FORMAT_BYTES: &[u8] = b"\r\n|^~\\&PIDNK1GT1 0123";
 
     fn values(text: &str) -> Vec<(String, String)> {
-        let mut reader = Hl7::detect(text.as_bytes()).expect("HL7");
-        reader.read(text.as_bytes(), 0, true, text.len());
-        let cells = reader.cells();
-        let mut out = Vec::new();
-        cells.values(0..text.len(), |c, v| {
-            out.push((cells.names()[c].clone(), text[v].to_owned()));
-        });
-        out
+        read_split(
+            Hl7::detect(text.as_bytes()).expect("HL7"),
+            text.as_bytes(),
+            &[],
+        )
     }
 
     #[test]
@@ -263,48 +260,14 @@ mod tests {
     #[test]
     fn a_reading_carries_over_between_buffers_at_any_byte() {
         for text in SAMPLES {
-            let text = text.as_bytes();
-            let whole = read_split(Hl7::detect(text).unwrap(), text, &[]);
-            assert!(whole.len() >= 8);
-            for split in 1..text.len() {
-                // A line cut by a buffer's end is read by the next buffer
-                // when it starts in that one's region: never a wrong column.
-                let parts = read_split(Hl7::detect(text).unwrap(), text, &[split]);
-                for pair in &parts {
-                    assert!(whole.contains(pair), "split {split}: {pair:?}");
-                }
-            }
+            assert!(check_splits(Hl7::detect, text.as_bytes()).len() >= 8);
         }
     }
 
     #[test]
     fn bytes_of_any_kind_after_the_header_are_read_without_fault() {
-        let mut state = 0x9e37_79b9_7f4a_7c15u64;
         for sample in SAMPLES {
-            // The sample's first bytes that tell its format, then random ones.
-            let head = (1..sample.len())
-                .find(|&n| Hl7::detect(&sample.as_bytes()[..n]).is_some())
-                .unwrap();
-            for _ in 0..200 {
-                let mut text = sample.as_bytes()[..head].to_vec();
-                for _ in 0..2_000 {
-                    state ^= state << 13;
-                    state ^= state >> 7;
-                    state ^= state << 17;
-                    // Mostly the format's own bytes, so lines take shape.
-                    let b = state as u8;
-                    let b = match b % 4 {
-                        0 => FORMAT_BYTES[(b as usize / 4) % FORMAT_BYTES.len()],
-                        _ => b,
-                    };
-                    text.push(b);
-                }
-                let whole = read_split(Hl7::detect(&text).unwrap(), &text, &[]);
-                let parts = read_split(Hl7::detect(&text).unwrap(), &text, &[700, 1_400]);
-                for pair in &parts {
-                    assert!(whole.contains(pair), "{pair:?}");
-                }
-            }
+            check_random_tails(Hl7::detect, sample.as_bytes(), FORMAT_BYTES);
         }
     }
 }

@@ -312,31 +312,16 @@ impl State {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::layout::tests::pairs;
+    use crate::layout::tests::{pairs, read_split};
 
     /// Each value of `json`, read as buffers starting at `splits`: column
     /// name and value, for values that start in their buffer's region.
     fn values(json: &str, splits: &[usize]) -> Vec<(String, String)> {
-        let bytes = json.as_bytes();
-        let mut reader = Json::detect(bytes).expect("JSON");
-        let mut bounds = splits.to_vec();
-        bounds.insert(0, 0);
-        bounds.push(bytes.len());
-        let mut out = Vec::new();
-        for w in bounds.windows(2) {
-            let (start, next) = (w[0], w[1]);
-            // Each buffer reaches a little past where the next starts.
-            let end = (next + 16).min(bytes.len());
-            reader.read(&bytes[start..end], start as u64, start == 0, next - start);
-            let cells = reader.cells();
-            cells.values(0..next - start, |c, v| {
-                out.push((
-                    cells.names()[c].clone(),
-                    json[start + v.start..start + v.end].to_owned(),
-                ));
-            });
-        }
-        out
+        read_split(
+            Json::detect(json.as_bytes()).expect("JSON"),
+            json.as_bytes(),
+            splits,
+        )
     }
 
     #[test]

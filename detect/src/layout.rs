@@ -366,4 +366,54 @@ pub(crate) mod tests {
             .map(|(c, v)| (c.to_string(), v.to_string()))
             .collect()
     }
+
+    /// Checks that `text`, read by the reading `detect` makes of it as
+    /// two buffers split at every byte, gives no value (column and value)
+    /// that reading it whole does not: a line or value cut by a buffer's
+    /// end is read by the next buffer when it starts in that one's region,
+    /// never with a wrong column. Returns the whole reading's values.
+    pub(crate) fn check_splits<R: Reading>(
+        detect: impl Fn(&[u8]) -> Option<R>,
+        text: &[u8],
+    ) -> Vec<(String, String)> {
+        let whole = read_split(detect(text).unwrap(), text, &[]);
+        for split in 1..text.len() {
+            for pair in read_split(detect(text).unwrap(), text, &[split]) {
+                assert!(whole.contains(&pair), "split {split}: {pair:?}");
+            }
+        }
+        whole
+    }
+
+    /// Reads 200 texts made of `sample`'s first bytes that tell its format
+    /// and 2,000 random ones (a quarter of them from `format_bytes`, so
+    /// lines take shape), whole and in three buffers: no fault, and the
+    /// buffers give nothing the whole reading does not.
+    pub(crate) fn check_random_tails<R: Reading>(
+        detect: impl Fn(&[u8]) -> Option<R>,
+        sample: &[u8],
+        format_bytes: &[u8],
+    ) {
+        let head = (1..sample.len())
+            .find(|&n| detect(&sample[..n]).is_some())
+            .unwrap();
+        let mut state = 0x9e37_79b9_7f4a_7c15u64;
+        for _ in 0..200 {
+            let mut text = sample[..head].to_vec();
+            for _ in 0..2_000 {
+                state ^= state << 13;
+                state ^= state >> 7;
+                state ^= state << 17;
+                let b = state as u8;
+                text.push(match b % 4 {
+                    0 => format_bytes[(b as usize / 4) % format_bytes.len()],
+                    _ => b,
+                });
+            }
+            let whole = read_split(detect(&text).unwrap(), &text, &[]);
+            for pair in read_split(detect(&text).unwrap(), &text, &[700, 1_400]) {
+                assert!(whole.contains(&pair), "{pair:?}");
+            }
+        }
+    }
 }

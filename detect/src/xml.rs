@@ -287,17 +287,14 @@ fn text_value(buf: &[u8], start: usize, end: usize) -> std::ops::Range<usize> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::layout::tests::pairs;
+    use crate::layout::tests::{pairs, read_split};
 
     fn values(xml: &str) -> Vec<(String, String)> {
-        let mut reader = Xml::detect(xml.as_bytes()).expect("XML");
-        reader.read(xml.as_bytes(), 0, true, xml.len());
-        let cells = reader.cells();
-        let mut out = Vec::new();
-        cells.values(0..xml.len(), |c, v| {
-            out.push((cells.names()[c].clone(), xml[v].to_owned()));
-        });
-        out
+        read_split(
+            Xml::detect(xml.as_bytes()).expect("XML"),
+            xml.as_bytes(),
+            &[],
+        )
     }
 
     #[test]
