@@ -173,24 +173,9 @@ impl Reading for Card {
         &mut self.carry
     }
 
-    /// Reads the line that starts at `p`, and returns where the next
-    /// starts; a line the buffer cuts is passed over (the next buffer, which
-    /// starts before it, reads it whole when it starts in that buffer's
-    /// region).
+    /// Reads the line that starts at `p` ([`crate::layout::line_step`]).
     fn step(&mut self, buf: &[u8], _offset: u64, p: usize, skip: &mut bool) -> usize {
-        let Some(e) = memchr::memchr(b'\n', &buf[p..]).map(|e| p + e) else {
-            *skip = true;
-            return buf.len();
-        };
-        if !std::mem::take(skip) {
-            let end = if e > p && buf[e - 1] == b'\r' {
-                e - 1
-            } else {
-                e
-            };
-            self.line(buf, p, end);
-        }
-        e + 1
+        crate::layout::line_step(buf, p, skip, false, |start, end| self.line(buf, start, end))
     }
 }
 

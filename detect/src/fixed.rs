@@ -133,34 +133,21 @@ impl Reading for Fixed {
         &mut self.carry
     }
 
-    /// Reads the line that starts at `p`, and returns where the next
-    /// starts; a line the buffer cuts is passed over (the next buffer,
-    /// which starts before it, reads it whole when it starts in that
-    /// buffer's region).
+    /// Reads the line that starts at `p` ([`crate::layout::line_step`]).
     fn step(&mut self, buf: &[u8], _offset: u64, p: usize, s: &mut State) -> usize {
         if s.ended {
             return buf.len();
         }
-        let Some(e) = memchr::memchr(b'\n', &buf[p..]).map(|e| p + e) else {
-            s.skip = true;
-            return buf.len();
-        };
-        if std::mem::take(&mut s.skip) {
-            return e + 1;
-        }
-        let end = if e > p && buf[e - 1] == b'\r' {
-            e - 1
-        } else {
-            e
-        };
-        if s.header > 0 {
-            s.header -= 1;
-        } else if buf[p..end].iter().all(|&b| b == b' ' || b == b'\t') {
-            s.ended = true;
-        } else {
-            self.row(buf, p, end);
-        }
-        e + 1
+        let (header, ended) = (&mut s.header, &mut s.ended);
+        crate::layout::line_step(buf, p, &mut s.skip, false, |start, end| {
+            if *header > 0 {
+                *header -= 1;
+            } else if buf[start..end].iter().all(|&b| b == b' ' || b == b'\t') {
+                *ended = true;
+            } else {
+                self.row(buf, start, end);
+            }
+        })
     }
 }
 

@@ -132,19 +132,11 @@ impl Reading for Hl7 {
         &mut self.carry
     }
 
-    /// Reads the segment that starts at `p`, and returns where the next
-    /// starts; a segment the buffer cuts is passed over (the next buffer,
-    /// which starts before it, reads it whole when it starts in that
-    /// buffer's region).
+    /// Reads the segment that starts at `p` ([`crate::layout::line_step`]).
     fn step(&mut self, buf: &[u8], _offset: u64, p: usize, skip: &mut bool) -> usize {
-        let Some(e) = memchr::memchr2(b'\r', b'\n', &buf[p..]).map(|e| p + e) else {
-            *skip = true;
-            return buf.len();
-        };
-        if !std::mem::take(skip) {
-            self.segment(buf, p, e);
-        }
-        e + 1
+        crate::layout::line_step(buf, p, skip, true, |start, end| {
+            self.segment(buf, start, end)
+        })
     }
 }
 

@@ -201,6 +201,42 @@ pub(crate) trait Reading {
     }
 }
 
+/// One step of a reading by lines: calls `line` with the bounds of the
+/// line that starts at `p` of `buf` (without its line break, nor a carriage
+/// return before one), and returns where the next starts. A line ends with
+/// a line feed, or with a carriage return too when `cr` (HL7's segments).
+/// A line the buffer cuts is not read, and `skip` is set so that the next
+/// buffer passes over its rest: that buffer starts before it, and reads it
+/// whole when it starts in its region. With `skip` set at `p`, the line is
+/// passed over.
+pub(crate) fn line_step(
+    buf: &[u8],
+    p: usize,
+    skip: &mut bool,
+    cr: bool,
+    line: impl FnOnce(usize, usize),
+) -> usize {
+    let rest = &buf[p..];
+    let found = if cr {
+        memchr::memchr2(b'\r', b'\n', rest)
+    } else {
+        memchr::memchr(b'\n', rest)
+    };
+    let Some(e) = found.map(|e| p + e) else {
+        *skip = true;
+        return buf.len();
+    };
+    if !std::mem::take(skip) {
+        let end = if e > p && buf[e - 1] == b'\r' {
+            e - 1
+        } else {
+            e
+        };
+        line(p, end);
+    }
+    e + 1
+}
+
 /// The first bytes of a record (at most `max`), from its first one that is
 /// no blank, a byte order mark aside: where its format shows.
 pub(crate) fn preamble(record_start: &[u8], max: usize) -> Option<&[u8]> {
