@@ -2674,6 +2674,23 @@ const HELD_OUT: &[(&str, &str, &str)] = &[
         "PERSON",
         "LAST_NAME                 DEPT\n------------------------- ----\nKowalczyk                 OPS\n",
         "Kowalczyk",
+    ), // Batch 29 (2026-12-07, fourth session): API responses saved as
+    // they are printed (records under a first key, laid out for reading),
+    // written before such wrappers were read.
+    (
+        "PERSON",
+        "{\n    \"Items\": [\n        {\n            \"surname\": {\n                \"S\": \"Brennan-Oyelaran\"\n            }\n        }\n    ],\n    \"Count\": 1\n}\n",
+        "Brennan-Oyelaran",
+    ),
+    (
+        "PERSON",
+        "{\n  \"data\": [\n    {\n      \"id\": 17,\n      \"customer_name\": \"Beatriz Moreira\"\n    }\n  ]\n}\n",
+        "Beatriz Moreira",
+    ),
+    (
+        "PERSON",
+        "{\n  \"results\": [\n    {\n      \"card_holder\": \"Wojciech Zieliński\",\n      \"last4\": \"8812\"\n    }\n  ]\n}\n",
+        "Wojciech Zieliński",
     ),
 ];
 
@@ -2746,7 +2763,10 @@ const HELD_OUT: &[(&str, &str, &str)] = &[
 /// Polish, Turkish, Nigerian, Kenyan). A twenty-eighth, 5 query results
 /// as people paste them (Markdown, sqlite3's column mode, `sqlcmd`,
 /// SQL*Plus), found 1 at first (an SSN by the word `ssn` near it), all 5
-/// since Markdown tables and fixed-width results are read. Also missed:
+/// since Markdown tables and fixed-width results are read. A
+/// twenty-ninth, 3 API responses laid out for reading with their records
+/// under a first key (`Items`, `data`, `results`), found 1 at first, all 3
+/// since such objects are read by key. Also missed:
 /// `cn: Declan Fitzpatrick` alone on its line, which is read by its name
 /// only in a record that is LDIF (`version: 1` or `dn:` first), and
 /// `Tel.: +49 89 12345678`, written with digits counting up, which

@@ -851,3 +851,26 @@ fn markdown_and_fixed_width_results_give_their_cells_their_columns_across_blocks
     check_dump(&markdown, rows);
     check_dump(&sqlite, rows);
 }
+
+#[test]
+fn a_dynamodb_scan_printed_by_the_cli_gives_its_items_their_keys_across_blocks() {
+    // `aws dynamodb scan` prints its items under `Items`, laid out for
+    // reading.
+    let rows = 3000;
+    let mut scan = String::from("{\n    \"Items\": [\n");
+    for i in 0..rows {
+        let note = "call back after 5, ref 481226790 ".repeat(i % 7);
+        let comma = if i + 1 < rows { "," } else { "" };
+        scan.push_str(&format!(
+            "        {{\n            \"pk\": {{\n                \"S\": \"CUST#{i}\"\n            }},\n\
+             \x20           \"given_name\": {{\n                \"S\": \"Margarethe\"\n            }},\n\
+             \x20           \"notes\": {{\n                \"S\": \"{note}\"\n            }},\n\
+             \x20           \"family_name\": {{\n                \"S\": \"Okafor\"\n            }},\n\
+             \x20           \"ssn\": {{\n                \"S\": \"536228790\"\n            }}\n        }}{comma}\n"
+        ));
+    }
+    scan.push_str(&format!(
+        "    ],\n    \"Count\": {rows},\n    \"ScannedCount\": {rows},\n    \"ConsumedCapacity\": null\n}}\n"
+    ));
+    check_dump(&scan, rows);
+}
