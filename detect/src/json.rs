@@ -69,6 +69,9 @@ pub(crate) struct State {
     deep: u32,
     /// The key read last in the innermost object, for its value.
     key: Key,
+    /// The string read next is a `Name` or `Key`: it names the object's
+    /// `Value`.
+    naming: bool,
     mode: Mode,
 }
 
@@ -78,6 +81,9 @@ pub(crate) struct State {
 struct Frame {
     array: bool,
     column: u32,
+    /// The column a `Name` (or `Key`) string of this object names, for
+    /// its `Value`.
+    named: u32,
 }
 
 #[derive(Debug, Clone, Copy, Default)]
@@ -135,10 +141,23 @@ impl Json {
     }
 }
 
+/// True for a `Name` that may name a column: an identifier or a path
+/// (`given_name`, `custom:tier`, `/prod/db/password`), never words with
+/// blanks, which may be a person's name.
+fn is_identifier(name: &[u8]) -> bool {
+    !name.is_empty()
+        && name.len() <= MAX_KEY
+        && name
+            .iter()
+            .all(|&b| b.is_ascii_alphanumeric() || b"_-./:".contains(&b))
+}
+
 /// Keys under which an API response or a CLI's output holds its records:
-/// `aws dynamodb scan` (`Items`), REST and search APIs.
-const RECORD_KEYS: [&[u8]; 14] = [
+/// `aws dynamodb scan` (`Items`), `aws ssm get-parameters` (`Parameters`),
+/// REST and search APIs.
+const RECORD_KEYS: [&[u8]; 15] = [
     b"Items",
+    b"Parameters",
     b"items",
     b"data",
     b"results",
@@ -228,6 +247,7 @@ impl Reading for Json {
                             s.stack.push(Frame {
                                 array: b == b'[',
                                 column,
+                                named: NO_COLUMN,
                             });
                         }
                         s.key = Key::None;
@@ -300,10 +320,14 @@ impl Reading for Json {
                         head.extend_from_slice(&buf[..q.min(MAX_KEY + 1)]);
                         head.as_slice()
                     };
+                    s.naming = matches!(name, b"Name" | b"name" | b"Key" | b"key");
+                    let named = s.stack.last().map_or(NO_COLUMN, |f| f.named);
                     let k = if name.len() > MAX_KEY {
                         Key::Column(NO_COLUMN)
                     } else if TYPE_KEYS.iter().any(|t| t.as_bytes() == name) {
                         Key::Type
+                    } else if named != NO_COLUMN && matches!(name, b"Value" | b"value") {
+                        Key::Column(named)
                     } else {
                         let name = String::from_utf8_lossy(name);
                         let parent = s.stack.last().map(|f| f.column);
@@ -316,6 +340,12 @@ impl Reading for Json {
                     let column = s.column();
                     self.cells
                         .push(begin, q, column, within.then_some(begin..q));
+                    if std::mem::take(&mut s.naming) && within && is_identifier(&buf[begin..q]) {
+                        let named = self.cells.intern(&String::from_utf8_lossy(&buf[begin..q]));
+                        if let Some(frame) = s.stack.last_mut() {
+                            frame.named = named;
+                        }
+                    }
                 }
                 s.mode = Mode::Between;
                 q + 1
@@ -434,6 +464,26 @@ mod tests {
             }
         }
         assert_eq!(values(json, &[3, 20, 40, 60]), whole);
+    }
+
+    #[test]
+    fn a_value_named_by_a_sibling_name_takes_that_name() {
+        let json = r#"{"Users": [{"Attributes": [{"Name": "family_name", "Value": "Oyelaran"},
+            {"Value": "x", "Name": "given_name"}, {"Name": "Ana Lima", "Value": 5},
+            {"Key": "/prod/db/password", "Type": "SecureString", "Value": "Vq8r"}]}]}"#;
+        let pairs_read = values(json, &[]);
+        for pair in [
+            ("family_name", "Oyelaran"),
+            ("/prod/db/password", "Vq8r"),
+            ("Value", "x"),
+        ] {
+            assert!(
+                pairs_read.contains(&(pair.0.to_string(), pair.1.to_string())),
+                "{pair:?} in {pairs_read:?}"
+            );
+        }
+        // A name with blanks may be a person's: it names no column.
+        assert!(pairs_read.contains(&("Value".to_string(), "5".to_string())));
     }
 
     #[test]

@@ -196,9 +196,14 @@ pub(crate) fn score(
             // bound) as one of the rare cards of that length.
             confidence -= 0.3;
         }
-        // Penalty words count on the match's own line only.
+        // Penalty words count on the match's own line only, and in the
+        // name of its field or column (`password_salt`).
         if !rule.penalty_words.is_empty() {
             lower_into(&buf[same_line(buf, &span, ctx.window)], scratch);
+            if let Some(f) = field {
+                scratch.push(b'\n');
+                scratch.extend(f.bytes().map(|b| b.to_ascii_lowercase()));
+            }
             for w in &rule.penalty_words {
                 if find_short(scratch, w).is_some() {
                     confidence -= 0.3;

@@ -124,6 +124,13 @@ pub enum Validator {
     /// Windows-1252, US-ASCII; Q or B), it is one [`Validator::GivenName`]
     /// takes.
     EncodedGivenName,
+    /// A password stored as it is typed, the whole value of a password
+    /// column or field: as [`Validator::PasswordValue`], and not `NULL`, a
+    /// boolean, digits alone, or a hash or an encryption of one (a crypt
+    /// string `$2b$...`, an LDAP `{SSHA}...`, Django's `pbkdf2_sha256$...`,
+    /// 32 hex digits or more, 40 base64 characters or more), which the hash
+    /// rules judge.
+    StoredPassword,
     /// A password's value that is no password: not a constant's name in
     /// capitals (`FORCE_CHANGE_PASSWORD`), an ARN, a timestamp
     /// (`"PasswordLastUsed": "2016-09-24T16:18:07Z"`) or a name of letters
@@ -355,6 +362,7 @@ impl Validator {
             }
             Validator::GivenName => given_name(text),
             Validator::EncodedGivenName => encoded_words(text).is_some_and(|t| given_name(&t)),
+            Validator::StoredPassword => stored_password(text),
             Validator::PersonName => person_name(text),
             Validator::PasswordValue => password_value(text),
             Validator::PemBase64 => pem_base64(text),
@@ -435,6 +443,33 @@ fn given_name(text: &str) -> bool {
         .unwrap_or_default()
         .to_lowercase();
     GIVEN_NAMES.binary_search(&first.as_str()).is_ok()
+}
+
+/// See [`Validator::StoredPassword`].
+fn stored_password(text: &str) -> bool {
+    let lower = text.to_ascii_lowercase();
+    let word = matches!(
+        lower.as_str(),
+        "null" | "none" | "nil" | "true" | "false" | "\\n"
+    );
+    let hex = text.len() >= 32 && text.bytes().all(|b| b.is_ascii_hexdigit());
+    let base64 = text.len() >= 40
+        && text
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"+/=_-.".contains(&b));
+    let scheme = text.starts_with('$')
+        || (text.starts_with('{') && text.contains('}'))
+        || [
+            "pbkdf2", "argon2", "bcrypt", "scrypt", "sha1$", "sha256$", "md5$",
+        ]
+        .iter()
+        .any(|p| lower.starts_with(p));
+    password_value(text)
+        && !word
+        && !hex
+        && !base64
+        && !scheme
+        && !text.bytes().all(|b| b.is_ascii_digit())
 }
 
 /// The text of MIME encoded words (RFC 2047: `=?charset?Q?text?=` or
@@ -2068,6 +2103,21 @@ mod tests {
         assert!(ok(Validator::BirthDate, "197203141230"));
         assert!(!ok(Validator::BirthDate, "19720230"));
         assert!(!ok(Validator::BirthDate, "18720314"));
+        for text in ["Vq8r-Kp2mZ7x-Lw4n", "hunter2!", "Sommer2024"] {
+            assert!(ok(Validator::StoredPassword, text), "{text}");
+        }
+        for text in [
+            "NULL",
+            "true",
+            "12345678",
+            "$2b$12$KIXQJx4vG7N3b5oYpQhZCeW0m1Xc5qQ8l8h5o3n2m1k0j9i8h7g6f",
+            "{SSHA}W6ph5Mm5Pz8GgiULbPgzG37mj9g=",
+            "pbkdf2_sha256$600000$abc$def",
+            "5f4dcc3b5aa765d61d8327deb882cf99",
+            "${DB_PASSWORD}",
+        ] {
+            assert!(!ok(Validator::StoredPassword, text), "{text}");
+        }
         assert!(ok(
             Validator::EncodedGivenName,
             "=?UTF-8?Q?J=C3=BCrgen_Wei=C3=9Fm=C3=BCller?="

@@ -2691,6 +2691,28 @@ const HELD_OUT: &[(&str, &str, &str)] = &[
         "PERSON",
         "{\n  \"results\": [\n    {\n      \"card_holder\": \"Wojciech Zieliński\",\n      \"last4\": \"8812\"\n    }\n  ]\n}\n",
         "Wojciech Zieliński",
+    ), // Batch 30 (2026-12-07, fourth session): values named by a sibling
+    // `Name` (AWS's attribute and parameter lists), written before such
+    // pairs were read.
+    (
+        "PERSON",
+        "{\"Users\": [{\"Attributes\": [{\"Name\": \"family_name\", \"Value\": \"Oyelaran\"}]}]}\n",
+        "Oyelaran",
+    ),
+    (
+        "DATE_OF_BIRTH",
+        "{\n  \"Users\": [\n    {\n      \"Attributes\": [\n        {\n          \"Name\": \"birthdate\",\n          \"Value\": \"1984-03-17\"\n        }\n      ]\n    }\n  ]\n}\n",
+        "1984-03-17",
+    ),
+    (
+        "PASSWORD",
+        "{\"Parameters\": [{\"Name\": \"/prod/billing/db_password\", \"Type\": \"SecureString\", \"Value\": \"Vq8r-Kp2mZ7x-Lw4n\"}]}\n",
+        "Vq8r-Kp2mZ7x-Lw4n",
+    ),
+    (
+        "PERSON",
+        "[{\"Name\": \"given_name\", \"Value\": \"Tobias\"}, {\"Name\": \"email_verified\", \"Value\": \"true\"}]\n",
+        "Tobias",
     ),
 ];
 
@@ -2766,7 +2788,10 @@ const HELD_OUT: &[(&str, &str, &str)] = &[
 /// since Markdown tables and fixed-width results are read. A
 /// twenty-ninth, 3 API responses laid out for reading with their records
 /// under a first key (`Items`, `data`, `results`), found 1 at first, all 3
-/// since such objects are read by key. Also missed:
+/// since such objects are read by key. A thirtieth, 4 values named by a
+/// sibling `Name` (Cognito's attributes, SSM's parameters), found 1 at
+/// first (a birth date by the word `birthdate` near it), 3 once such pairs
+/// were read and 4 with `secret.password.column`. Also missed:
 /// `cn: Declan Fitzpatrick` alone on its line, which is read by its name
 /// only in a record that is LDIF (`version: 1` or `dn:` first), and
 /// `Tel.: +49 89 12345678`, written with digits counting up, which

@@ -874,3 +874,22 @@ fn a_dynamodb_scan_printed_by_the_cli_gives_its_items_their_keys_across_blocks()
     ));
     check_dump(&scan, rows);
 }
+
+#[test]
+fn aws_attribute_and_parameter_lists_give_each_value_its_name() {
+    // `aws cognito-idp list-users` and `aws ssm get-parameters
+    // --with-decryption`, as the CLI prints them: a value's name is its
+    // sibling `Name`.
+    let e = engine(16 * 1024);
+    let cognito = "{\n    \"Users\": [\n        {\n            \"Attributes\": [\n                {\n                    \"Name\": \"family_name\",\n                    \"Value\": \"Oyelaran\"\n                },\n                {\n                    \"Name\": \"custom:tier\",\n                    \"Value\": \"Gold\"\n                }\n            ]\n        }\n    ]\n}\n";
+    let ssm = "{\n    \"Parameters\": [\n        {\n            \"Name\": \"/prod/billing/db_password\",\n            \"Type\": \"SecureString\",\n            \"Value\": \"Vq8r-Kp2mZ7x-Lw4n\"\n        },\n        {\n            \"Name\": \"/prod/billing/db_password_changed_at\",\n            \"Value\": \"2024-03-17T10:22:31Z\"\n        }\n    ]\n}\n";
+    assert_eq!(
+        entities_and_values(&e, cognito.as_bytes()),
+        [("PERSON", "Oyelaran")]
+    );
+    let found = entities_and_values(&e, ssm.as_bytes());
+    assert_eq!(found, [("PASSWORD", "Vq8r-Kp2mZ7x-Lw4n")]);
+    let mut out = Vec::new();
+    e.scanner().scan_slice(ssm.as_bytes(), None, &mut out);
+    assert_eq!(out[0].field.as_deref(), Some("/prod/billing/db_password"));
+}
