@@ -2714,6 +2714,13 @@ const HELD_OUT: &[(&str, &str, &str)] = &[
         "[{\"Name\": \"given_name\", \"Value\": \"Tobias\"}, {\"Name\": \"email_verified\", \"Value\": \"true\"}]\n",
         "Tobias",
     ),
+    // Batch 31 (2026-12-07, fourth session): a Microsoft Graph response,
+    // written before its shape was read.
+    (
+        "PERSON",
+        "{\n  \"@odata.context\": \"https://graph.microsoft.com/v1.0/$metadata#users\",\n  \"value\": [\n    {\n      \"id\": \"4562bcc8-c436-4f95-b7c0-4f8ce89dca5e\",\n      \"surname\": \"Haraldsen\"\n    }\n  ]\n}\n",
+        "Haraldsen",
+    ),
 ];
 
 /// Recall on [`HELD_OUT`], per entity and overall, printed with each miss
@@ -2791,7 +2798,9 @@ const HELD_OUT: &[(&str, &str, &str)] = &[
 /// since such objects are read by key. A thirtieth, 4 values named by a
 /// sibling `Name` (Cognito's attributes, SSM's parameters), found 1 at
 /// first (a birth date by the word `birthdate` near it), 3 once such pairs
-/// were read and 4 with `secret.password.column`. Also missed:
+/// were read and 4 with `secret.password.column`. A thirty-first, a
+/// Microsoft Graph response (`@odata.context` first, then `value`), was
+/// found at first, by the label rule's `surname`. Also missed:
 /// `cn: Declan Fitzpatrick` alone on its line, which is read by its name
 /// only in a record that is LDIF (`version: 1` or `dn:` first), and
 /// `Tel.: +49 89 12345678`, written with digits counting up, which
