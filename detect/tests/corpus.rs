@@ -2674,7 +2674,8 @@ const HELD_OUT: &[(&str, &str, &str)] = &[
         "PERSON",
         "LAST_NAME                 DEPT\n------------------------- ----\nKowalczyk                 OPS\n",
         "Kowalczyk",
-    ), // Batch 29 (2026-12-07, fourth session): API responses saved as
+    ),
+    // Batch 29 (2026-12-07, fourth session): API responses saved as
     // they are printed (records under a first key, laid out for reading),
     // written before such wrappers were read.
     (
@@ -2691,7 +2692,8 @@ const HELD_OUT: &[(&str, &str, &str)] = &[
         "PERSON",
         "{\n  \"results\": [\n    {\n      \"card_holder\": \"Wojciech Zieliński\",\n      \"last4\": \"8812\"\n    }\n  ]\n}\n",
         "Wojciech Zieliński",
-    ), // Batch 30 (2026-12-07, fourth session): values named by a sibling
+    ),
+    // Batch 30 (2026-12-07, fourth session): values named by a sibling
     // `Name` (AWS's attribute and parameter lists), written before such
     // pairs were read.
     (
