@@ -94,6 +94,11 @@ impl Hl7 {
         if column(id, field, 1).is_none() && column(id, field, 2).is_none() {
             return;
         }
+        // A phone (XTN) may leave its first component empty and give the
+        // area code and the local number apart (components 6 and 7, as
+        // version 2.5 does): they are one cell, `617^4923385`.
+        let phone = column(id, field, 1) == Some("phone");
+        let mut area = None;
         let mut at = start;
         let mut component = 1;
         while at < end {
@@ -105,6 +110,19 @@ impl Hl7 {
                 let column = self.cells.intern(name);
                 let value = crate::table::trim_quoted(buf, at..stop, b"\"");
                 self.cells.push(at, stop, column, Some(value));
+            }
+            match component {
+                6 if phone && stop > at => area = Some(at),
+                7 if stop > at => {
+                    if let Some(area) = area.take() {
+                        let column = self.cells.intern("phone");
+                        self.cells.push(area, stop, column, Some(area..stop));
+                    }
+                }
+                _ => {}
+            }
+            if stop < end && buf[stop] == self.repetition {
+                area = None;
             }
             component = if stop < end && buf[stop] == self.repetition {
                 1
@@ -200,7 +218,7 @@ mod tests {
         let message = "MSH|^~\\&|ADT1|HOSP|||202403011230||ADT^A01|MSG1|P|2.5\r\
                        EVN|A01|202403011230\r\
                        PID|1||483920^^^HOSP^MR||Okonkwo^Chidi^E~Okonkwo^Chidiebere||19720314|M|||\
-                       14 Tannery Lane^^Leeds^^LS1 4AB||(0113) 496 0112||||||532-71-4408|\r\n\
+                       14 Tannery Lane^^Leeds^^LS1 4AB||(0113) 496 0112~^PRN^PH^^1^617^4923385||||||532-71-4408|\r\n\
                        PV1|1|I|W2^4^B||||0042^Adeyemi^Funmi^^^Dr\r\
                        OBX|1|ST|x||Okonkwo\r";
         assert_eq!(
@@ -214,6 +232,7 @@ mod tests {
                 ("birth_date", "19720314"),
                 ("street_address", "14 Tannery Lane"),
                 ("phone", "(0113) 496 0112"),
+                ("phone", "617^4923385"),
                 ("ssn", "532-71-4408"),
                 ("family_name", "Adeyemi"),
                 ("given_name", "Funmi"),

@@ -893,3 +893,19 @@ fn aws_attribute_and_parameter_lists_give_each_value_its_name() {
     e.scanner().scan_slice(ssm.as_bytes(), None, &mut out);
     assert_eq!(out[0].field.as_deref(), Some("/prod/billing/db_password"));
 }
+
+#[test]
+fn an_hl7_phone_given_by_its_components_is_found_whole() {
+    let e = engine(16 * 1024);
+    let message = "MSH|^~\\&|ADT1|HOSP|||202403011230||ADT^A04|MSG1|P|2.5\r\
+                   PID|1||7^^^HOSP^MR||||||||||^PRN^PH^^1^617^4923385~^NET^Internet^ana@x.example\r";
+    let found = entities_and_values(&e, message.as_bytes());
+    assert!(found.contains(&("PHONE", "617^4923385")), "{found:?}");
+    // Without the reading, the same components are no phone.
+    let plain = message.replacen("MSH|", "XXX|", 1);
+    assert!(
+        !entities_and_values(&e, plain.as_bytes())
+            .iter()
+            .any(|(entity, _)| *entity == "PHONE")
+    );
+}
