@@ -197,9 +197,15 @@ pub(crate) fn score(
             confidence -= 0.3;
         }
         // Penalty words count on the match's own line only, and in the
-        // name of its field or column (`password_salt`).
+        // name of its field or column (`password_salt`); for a rule that
+        // reads whole values, in that name alone (the row's other cells are
+        // no words about the value: `Salt Lake City`).
         if !rule.penalty_words.is_empty() {
-            lower_into(&buf[same_line(buf, &span, ctx.window)], scratch);
+            if r.field_only {
+                scratch.clear();
+            } else {
+                lower_into(&buf[same_line(buf, &span, ctx.window)], scratch);
+            }
             if let Some(f) = field {
                 scratch.push(b'\n');
                 scratch.extend(f.bytes().map(|b| b.to_ascii_lowercase()));
