@@ -506,6 +506,36 @@ pub struct Scanner<'e> {
     values: Vec<(u32, std::ops::Range<usize>, Option<usize>)>,
 }
 
+/// Overlapping matches of one category keep the most confident: adds `d`
+/// to `list` unless one of the last eight of `list[among]` (matches sorted
+/// by start, none after `d`) is of its category and overlaps it, in which
+/// case `d` takes that one's place when it is more confident. Returns
+/// whether it did, which may leave `list` out of start order.
+fn keep_most_confident(
+    list: &mut Vec<Detection>,
+    among: std::ops::Range<usize>,
+    d: Detection,
+    rules: &[Compiled],
+) -> bool {
+    let category = rules[d.rule].rule.category;
+    let clash = list[among]
+        .iter_mut()
+        .rev()
+        .take(8)
+        .find(|k| k.end > d.start && rules[k.rule].rule.category == category);
+    match clash {
+        Some(k) if k.confidence >= d.confidence => false,
+        Some(k) => {
+            *k = d;
+            true
+        }
+        None => {
+            list.push(d);
+            false
+        }
+    }
+}
+
 /// What ends the lines of the record that `record_start` begins: a
 /// carriage return when one comes before any line feed and none follows
 /// it (HL7 v2 segments, old Mac text), a line feed otherwise.
@@ -759,17 +789,8 @@ impl<'e> Scanner<'e> {
         });
         let mut kept: Vec<Detection> = Vec::with_capacity(self.found.len());
         for d in self.found.drain(..) {
-            let category = engine.rules[d.rule].rule.category;
-            let clash = kept
-                .iter_mut()
-                .rev()
-                .take(8)
-                .find(|k| k.end > d.start && engine.rules[k.rule].rule.category == category);
-            match clash {
-                Some(k) if k.confidence >= d.confidence => {}
-                Some(k) => *k = d,
-                None => kept.push(d),
-            }
+            let among = 0..kept.len();
+            keep_most_confident(&mut kept, among, d, &engine.rules);
         }
 
         // PII that overlaps a secret (an e-mail-like `pass@host` inside a
@@ -823,18 +844,7 @@ impl<'e> Scanner<'e> {
                 None => base.column + rel as u64,
             };
             d.column = u32::try_from(column + 1).unwrap_or(u32::MAX);
-            let category = engine.rules[d.rule].rule.category;
-            let clash = out[before.clone()].iter_mut().rev().take(8).find(|k| {
-                k.end > d.start && k.start < d.end && engine.rules[k.rule].rule.category == category
-            });
-            match clash {
-                Some(k) if k.confidence >= d.confidence => {}
-                Some(k) => {
-                    *k = d;
-                    replaced = true;
-                }
-                None => out.push(d),
-            }
+            replaced |= keep_most_confident(out, before.clone(), d, &engine.rules);
         }
         if replaced {
             out[before.start..].sort_by_key(|d| d.start);
