@@ -20,7 +20,7 @@
 //! first line. The reading is carried from buffer to buffer a line at a
 //! time; it keeps a buffer's values and the names met, at most 65,536.
 
-use crate::layout::{Cells, Reading};
+use crate::layout::{Cells, Reading, starts_with_caseless};
 
 /// Bytes at a record's start read to tell its format.
 const MAX_PREAMBLE: usize = 1024;
@@ -54,7 +54,7 @@ impl Card {
             Format::Vcard
         } else {
             // Comment lines may come first.
-            let mut lines = head.split(|&b| b == b'\n').map(trim);
+            let mut lines = head.split(|&b| b == b'\n').map(<[u8]>::trim_ascii_end);
             let first = lines.find(|l| !l.is_empty() && !l.starts_with(b"#"))?;
             let ldif = first.starts_with(b"version: 1")
                 || (starts_with_caseless(first, b"dn:") && first.len() > 3);
@@ -231,18 +231,6 @@ fn part_end(buf: &[u8], mut at: usize, end: usize) -> usize {
         }
     }
     end
-}
-
-fn starts_with_caseless(text: &[u8], prefix: &[u8]) -> bool {
-    text.len() >= prefix.len() && text[..prefix.len()].eq_ignore_ascii_case(prefix)
-}
-
-fn trim(line: &[u8]) -> &[u8] {
-    let end = line
-        .iter()
-        .rposition(|b| !b.is_ascii_whitespace())
-        .map_or(0, |e| e + 1);
-    &line[..end]
 }
 
 #[cfg(test)]

@@ -24,7 +24,7 @@
 
 use std::collections::HashMap;
 
-use crate::layout::{Cells, Reading};
+use crate::layout::{Cells, Reading, starts_with_caseless};
 /// Tables whose columns are kept from their `CREATE TABLE`.
 const MAX_TABLES: usize = 4_096;
 /// Columns kept of a table (MySQL allows 4,096, PostgreSQL 1,600): a
@@ -254,7 +254,7 @@ impl Dump {
                     };
                     return (next, mode);
                 };
-                let body = trim(&buf[p..e]);
+                let body = buf[p..e].trim_ascii();
                 if body.starts_with(b")") {
                     self.keep_table(table, columns);
                     return (e + 1, Mode::Line);
@@ -461,22 +461,6 @@ fn sql_value(buf: &[u8], range: std::ops::Range<usize>) -> std::ops::Range<usize
     value
 }
 
-fn starts_with_caseless(text: &[u8], prefix: &[u8]) -> bool {
-    text.len() >= prefix.len() && text[..prefix.len()].eq_ignore_ascii_case(prefix)
-}
-
-fn trim(bytes: &[u8]) -> &[u8] {
-    let start = bytes
-        .iter()
-        .position(|b| !b.is_ascii_whitespace())
-        .unwrap_or(bytes.len());
-    let end = bytes
-        .iter()
-        .rposition(|b| !b.is_ascii_whitespace())
-        .map_or(start, |e| e + 1);
-    &bytes[start..end]
-}
-
 /// A reader of a statement's head: keywords, names and lists.
 struct Lexer<'a> {
     text: &'a [u8],
@@ -642,14 +626,14 @@ fn head(line: &[u8]) -> Option<Head> {
                 }
                 b')' => depth -= 1,
                 b',' if depth == 0 => {
-                    columns.extend(column_definition(trim(&rest[start..i])));
+                    columns.extend(column_definition(rest[start..i].trim_ascii()));
                     start = i + 1;
                 }
                 _ => {}
             }
             i += 1;
         }
-        columns.extend(column_definition(trim(&rest[start..i])));
+        columns.extend(column_definition(rest[start..i].trim_ascii()));
         return Some(Head::Create {
             table,
             columns,

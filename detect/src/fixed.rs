@@ -11,6 +11,7 @@
 //! and keeps a buffer's values.
 
 use crate::layout::{Cells, Reading};
+use crate::table::strip_cr;
 
 /// Longest header or rule line read, in bytes.
 const MAX_HEADER: usize = 4096;
@@ -172,10 +173,6 @@ fn words(line: &[u8]) -> Vec<std::ops::Range<usize>> {
         out.push(s..line.len());
     }
     out
-}
-
-fn strip_cr(line: &[u8]) -> &[u8] {
-    line.strip_suffix(b"\r").unwrap_or(line)
 }
 
 #[cfg(test)]

@@ -237,6 +237,11 @@ pub(crate) fn line_step(
     e + 1
 }
 
+/// True when `text` starts with `prefix`, in any case.
+pub(crate) fn starts_with_caseless(text: &[u8], prefix: &[u8]) -> bool {
+    text.len() >= prefix.len() && text[..prefix.len()].eq_ignore_ascii_case(prefix)
+}
+
 /// The first bytes of a record (at most `max`), from its first one that is
 /// no blank, a byte order mark aside: where its format shows.
 pub(crate) fn preamble(record_start: &[u8], max: usize) -> Option<&[u8]> {
