@@ -91,13 +91,14 @@ impl Hl7 {
     /// The cells of field `field` of segment `id`, at `buf[start..end]`:
     /// of each repetition, the components that [`column`] names.
     fn field_cells(&mut self, buf: &[u8], id: &[u8; 3], field: usize, start: usize, end: usize) {
-        if column(id, field, 1).is_none() && column(id, field, 2).is_none() {
+        let first = column(id, field, 1);
+        if first.is_none() && column(id, field, 2).is_none() {
             return;
         }
         // A phone (XTN) may leave its first component empty and give the
         // area code and the local number apart (components 6 and 7, as
         // version 2.5 does): they are one cell, `617^4923385`.
-        let phone = column(id, field, 1) == Some("phone");
+        let phone = first == Some("phone");
         let mut area = None;
         let mut at = start;
         let mut component = 1;
@@ -123,12 +124,10 @@ impl Hl7 {
             }
             if stop < end && buf[stop] == self.repetition {
                 area = None;
-            }
-            component = if stop < end && buf[stop] == self.repetition {
-                1
+                component = 1;
             } else {
-                component + 1
-            };
+                component += 1;
+            }
             at = stop + 1;
         }
     }

@@ -283,41 +283,28 @@ impl Table {
         if border.is_some() && !edged {
             return None;
         }
-        let edges = if edged { cells.len() - 1 } else { usize::MAX };
+        let last = cells.len() - 1;
         let columns = cells
             .into_iter()
             .enumerate()
             .map(|(i, cell)| match i {
-                0 if edges != usize::MAX => Some(String::new()),
-                i if i == edges => Some(String::new()),
+                0 if edged => Some(String::new()),
+                i if edged && i == last => Some(String::new()),
                 _ => column_name(cell),
             })
             .collect::<Option<Vec<String>>>()?;
         let rest = &record_start[end + 1..];
-        if edged && border.is_none() {
+        let below = match rule_line(rest) {
             // Markdown: `|---|:---:|` under the header, a `|` for each.
-            return (markdown_rule(rest) == Some(count)).then_some(Table {
-                delimiter,
-                columns,
-                header_rows,
-            });
-        }
-        match rule_line(rest) {
+            _ if edged && border.is_none() => markdown_rule(rest) == Some(count),
             // psql's rule under the header, mysql's border: a `+` where
             // the header has a `|`.
             Some((_, line)) => {
-                if delimiter != b'|' || line.iter().filter(|&&b| b == b'+').count() != count {
-                    return None;
-                }
+                delimiter == b'|' && line.iter().filter(|&&b| b == b'+').count() == count
             }
-            None if border.is_some() => return None,
-            None => {
-                if first_row(rest, delimiter).is_some_and(|n| n != count) {
-                    return None;
-                }
-            }
-        }
-        Some(Table {
+            None => border.is_none() && first_row(rest, delimiter).is_none_or(|n| n == count),
+        };
+        below.then_some(Table {
             delimiter,
             columns,
             header_rows,

@@ -1515,13 +1515,15 @@ fn jwt(text: &str) -> bool {
 }
 
 fn birth_date(text: &str) -> bool {
+    let valid = |y: u32, m: u32, d: u32| {
+        (1900..=2030).contains(&y)
+            && days_in_month(y, m).is_some_and(|days| (1..=days).contains(&d))
+    };
     // Written without separators (`19720314`, a time of day may follow:
     // HL7 v2's form).
     if matches!(text.len(), 8 | 12 | 14) && text.bytes().all(|b| b.is_ascii_digit()) {
         let number = |r: std::ops::Range<usize>| text[r].parse::<u32>().unwrap_or(0);
-        let (y, m, d) = (number(0..4), number(4..6), number(6..8));
-        return (1900..=2030).contains(&y)
-            && days_in_month(y, m).is_some_and(|days| (1..=days).contains(&d));
+        return valid(number(0..4), number(4..6), number(6..8));
     }
     let parts: Vec<u32> = text
         .split(|c: char| !c.is_ascii_digit())
@@ -1540,10 +1542,6 @@ fn birth_date(text: &str) -> bool {
             let start = w[..3].to_ascii_lowercase();
             MONTHS.iter().position(|m| *m == start)
         });
-    let valid = |y: u32, m: u32, d: u32| {
-        (1900..=2030).contains(&y)
-            && days_in_month(y, m).is_some_and(|days| (1..=days).contains(&d))
-    };
     if let Some(m) = named {
         // The day and the year, in either order.
         let month = m as u32 + 1;
