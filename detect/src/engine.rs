@@ -122,6 +122,8 @@ pub struct Detection {
     /// that name is one of a rule's context words (`ssn`, `Last Name`,
     /// `card_number`): a name of the schema, never data such as a map's
     /// keys (`{"ana@example.org": {...}}`), which no rule's words name.
+    /// Of a name with other parts (an SSM parameter's path), only the
+    /// segment holding the word is kept (`password`).
     pub field: Option<String>,
 }
 
@@ -492,9 +494,10 @@ pub struct Scanner<'e> {
     /// The layout's column names whose rules are in `table_rules` and
     /// `table_values`.
     named: usize,
-    /// For each of those columns, whether its name is a context word of
-    /// some rule: only such a name is reported as a finding's field.
-    naming: Vec<bool>,
+    /// For each of those columns, when its name holds a context word of
+    /// some rule, the part of the name reported as a finding's field
+    /// ([`published_name`]); other names are never reported.
+    naming: Vec<Option<String>>,
     /// The rules whose context words name one of the layout's columns,
     /// `field_only` ones aside.
     table_rules: Vec<u32>,
@@ -1176,11 +1179,17 @@ impl<'e> Scanner<'e> {
         }
         let (automaton, owners) = &engine.context_index;
         for (c, name) in names.iter().enumerate().skip(self.named) {
+            let text = name;
             let name = name.as_bytes();
-            self.naming.push(false);
+            let mut last = None;
             for m in automaton.find_overlapping_iter(name) {
                 if score::is_whole_word(name, m.start(), m.end()) {
-                    self.naming[c] = true;
+                    // The name's last (and then longest) word names the
+                    // value, as a path's last segment does.
+                    let rank = |w: &std::ops::Range<usize>| (w.end, std::cmp::Reverse(w.start));
+                    if last.as_ref().is_none_or(|l| rank(&m.range()) > rank(l)) {
+                        last = Some(m.range());
+                    }
                     for &r in &owners[m.pattern().as_usize()] {
                         if engine.rules[r as usize].rule.field_only {
                             self.table_values.push((r, c));
@@ -1190,6 +1199,8 @@ impl<'e> Scanner<'e> {
                     }
                 }
             }
+            self.naming
+                .push(last.map(|word| published_name(text, word).to_owned()));
         }
         self.named = names.len();
         self.table_rules.sort_unstable();
@@ -1260,7 +1271,7 @@ impl<'e> Scanner<'e> {
                 field: name,
                 cell: column.is_some() && self.layout.rows(),
             };
-            let reported = column.filter(|&c| self.naming.get(c) == Some(&true));
+            let reported = column.and_then(|c| self.naming.get(c)?.as_deref());
             let engine = self.engine;
             self.found.extend(
                 scored(
@@ -1273,7 +1284,7 @@ impl<'e> Scanner<'e> {
                     &mut self.lower,
                 )
                 .map(|d| Detection {
-                    field: reported.and(name).map(str::to_owned),
+                    field: reported.map(str::to_owned),
                     ..d
                 }),
             );
@@ -1345,11 +1356,11 @@ impl<'e> Scanner<'e> {
                 field: field.or(name),
                 cell: name.is_some() && rows,
             };
-            let reported = column.filter(|&c| self.naming.get(c) == Some(&true));
+            let reported = column.and_then(|c| self.naming.get(c)?.as_deref());
             let engine = self.engine;
             self.found.extend(
                 scored(engine, r, buf, base, span, outside, &mut self.lower).map(|d| Detection {
-                    field: reported.and(name).map(str::to_owned),
+                    field: reported.map(str::to_owned),
                     ..d
                 }),
             );
@@ -1381,6 +1392,40 @@ fn scored(
         json_path: None,
         field: None,
     })
+}
+
+/// The part of a column's `name` published as a finding's field, where
+/// `word` is a rule's context word in it: the word with the letters,
+/// digits, `_`, `-` and blanks around it, so that `last_name` and `Last
+/// Name` are published whole, but a name built from data (an SSM
+/// parameter's `/users/ana.lima/password`, a Cognito attribute's
+/// `custom:ssn`) gives only its segment holding the word (`password`,
+/// `ssn`). A segment longer than 64 bytes or holding four digits in a row
+/// gives the word alone.
+fn published_name(name: &str, word: std::ops::Range<usize>) -> &str {
+    let b = name.as_bytes();
+    let in_segment =
+        |c: &u8| c.is_ascii_alphanumeric() || matches!(c, b'_' | b'-' | b' ') || *c >= 0x80;
+    let start = b[..word.start]
+        .iter()
+        .rposition(|c| !in_segment(c))
+        .map_or(0, |p| p + 1);
+    let end = b[word.end..]
+        .iter()
+        .position(|c| !in_segment(c))
+        .map_or(b.len(), |p| word.end + p);
+    let segment = name[start..end].trim();
+    let digits_in_a_row = segment
+        .as_bytes()
+        .split(|c| !c.is_ascii_digit())
+        .map(<[u8]>::len)
+        .max()
+        .unwrap_or(0);
+    if segment.len() <= 64 && digits_in_a_row < 4 {
+        segment
+    } else {
+        &name[word]
+    }
 }
 
 /// True when one of `words` is a word of `name`, a field's or a column's.
@@ -2066,5 +2111,28 @@ mod tests {
                 ("555) 123-4567".into(), 10, 0)
             ]
         );
+    }
+
+    #[test]
+    fn a_published_name_is_the_segment_holding_its_word() {
+        let published = |name: &str, word: &str| {
+            let start = name.rfind(word).unwrap();
+            published_name(name, start..start + word.len()).to_owned()
+        };
+        assert_eq!(published("Last Name", "Name"), "Last Name");
+        assert_eq!(published(" customer_email ", "email"), "customer_email");
+        assert_eq!(
+            published("/users/ana.lima/password", "password"),
+            "password"
+        );
+        assert_eq!(published("custom:ssn", "ssn"), "ssn");
+        assert_eq!(
+            published("spring.datasource.password", "password"),
+            "password"
+        );
+        assert_eq!(published("Straße", "Straße"), "Straße");
+        assert_eq!(published("user_48213377_password", "password"), "password");
+        let long = format!("{}_email", "x".repeat(64));
+        assert_eq!(published(&long, "email"), "email");
     }
 }

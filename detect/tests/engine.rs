@@ -891,7 +891,14 @@ fn aws_attribute_and_parameter_lists_give_each_value_its_name() {
     assert_eq!(found, [("PASSWORD", "Vq8r-Kp2mZ7x-Lw4n")]);
     let mut out = Vec::new();
     e.scanner().scan_slice(ssm.as_bytes(), None, &mut out);
-    assert_eq!(out[0].field.as_deref(), Some("/prod/billing/db_password"));
+    assert_eq!(out[0].field.as_deref(), Some("db_password"));
+    // A name built from data gives only its segment holding the word:
+    // the user's name in the path stays in the worker.
+    let per_user = ssm.replace("/prod/billing/db_password", "/users/ana.lima/password");
+    let mut out = Vec::new();
+    e.scanner().scan_slice(per_user.as_bytes(), None, &mut out);
+    assert_eq!(out.len(), 1);
+    assert_eq!(out[0].field.as_deref(), Some("password"));
 }
 
 #[test]
