@@ -114,6 +114,13 @@ enum Head {
 }
 
 impl Dump {
+    /// How the dump's strings escape characters.
+    pub(crate) fn escapes(&self) -> crate::unescape::Escapes {
+        crate::unescape::Escapes::Sql {
+            backslash: self.mysql,
+        }
+    }
+
     /// A reading of the record that `record_start` begins, when its first
     /// line (blank lines aside) is an SQL comment or one of the
     /// statements that dumps start with.

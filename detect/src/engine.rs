@@ -429,6 +429,7 @@ impl Engine {
             naming: Vec::new(),
             table_rules: Vec::new(),
             table_values: Vec::new(),
+            unescaped: Vec::new(),
             values: Vec::new(),
         }
     }
@@ -507,6 +508,8 @@ pub struct Scanner<'e> {
     /// Whole values for `field_only` rules: rule, byte range, and the
     /// table column naming it (`None`: the field from outside).
     values: Vec<(u32, std::ops::Range<usize>, Option<usize>)>,
+    /// A value's text, its escapes read ([`crate::unescape`]).
+    unescaped: Vec<u8>,
 }
 
 /// Overlapping matches of one category keep the most confident: adds `d`
@@ -1233,15 +1236,26 @@ impl<'e> Scanner<'e> {
         let mut values = std::mem::take(&mut self.values);
         values.sort_unstable_by_key(|(r, v, _)| (*r, v.start));
         let mut caps: Option<(u32, Captures)> = None;
+        let escapes = self.layout.escapes();
+        let (mut text, mut from) = (std::mem::take(&mut self.unescaped), Vec::new());
         for (r, value, column) in values.drain(..) {
             let rule = &self.engine.rules[r as usize];
-            if value.len() > rule.rule.max_len {
+            // A cell's escapes are read as what they stand for; `from`
+            // leads each byte of `text` back to the cell's bytes.
+            let unescaped = column.is_some()
+                && escapes.is_some_and(|e| e.unescape(&buf[value.clone()], &mut text, &mut from));
+            let (hay, range) = if unescaped {
+                (text.as_slice(), 0..text.len())
+            } else {
+                (&buf[..value.end], value.clone())
+            };
+            if range.len() > rule.rule.max_len {
                 continue;
             }
             // Anchored at the value's start, and its end is the end of the
             // haystack, where the pattern's closing `\z` matches.
-            let input = Input::new(&buf[..value.end])
-                .range(value.clone())
+            let input = Input::new(hay)
+                .range(range)
                 .anchored(regex_automata::Anchored::Yes);
             let span = if rule.group == 0 {
                 // The lazy DFA alone, without captures to resolve.
@@ -1272,24 +1286,42 @@ impl<'e> Scanner<'e> {
                 cell: column.is_some() && self.layout.rows(),
             };
             let reported = column.and_then(|c| self.naming.get(c)?.as_deref());
+            // An unescaped value is scored alone, and found on the
+            // escapes that write it.
+            let (score_in, written) = if unescaped {
+                let start = value.start + from[span.start] as usize;
+                let end = value.start + from[span.end] as usize;
+                (hay, Some(start..end))
+            } else {
+                (buf, None)
+            };
             let engine = self.engine;
             self.found.extend(
                 scored(
                     engine,
                     r as usize,
-                    buf,
+                    score_in,
                     base,
                     span,
                     outside,
                     &mut self.lower,
                 )
-                .map(|d| Detection {
-                    field: reported.map(str::to_owned),
-                    ..d
+                .map(|d| match &written {
+                    Some(w) => Detection {
+                        start: base.offset + w.start as u64,
+                        end: base.offset + w.end as u64,
+                        field: reported.map(str::to_owned),
+                        ..d
+                    },
+                    None => Detection {
+                        field: reported.map(str::to_owned),
+                        ..d
+                    },
                 }),
             );
         }
         self.values = values;
+        self.unescaped = text;
     }
 
     fn confirm(

@@ -329,7 +329,7 @@ impl Reading for Json {
                     } else if named != NO_COLUMN && matches!(name, b"Value" | b"value") {
                         Key::Column(named)
                     } else {
-                        let name = String::from_utf8_lossy(name);
+                        let name = crate::unescape::json_key(name);
                         let parent = s.stack.last().map(|f| f.column);
                         let parent = parent.and_then(|c| self.cells.names().get(c as usize));
                         let name = crate::layout::qualified(parent.map(String::as_str), &name);

@@ -59,6 +59,16 @@ impl Layout {
         matches!(self, Layout::Plain)
     }
 
+    /// How the values escape characters, in the layouts that escape them.
+    pub(crate) fn escapes(&self) -> Option<crate::unescape::Escapes> {
+        match self {
+            Layout::Json(_) => Some(crate::unescape::Escapes::Json),
+            Layout::Dump(dump) => Some(dump.escapes()),
+            Layout::Xml(_) => Some(crate::unescape::Escapes::Xml),
+            _ => None,
+        }
+    }
+
     /// Values are cells of rows, one row to a line (a table, a dump, an
     /// LDIF or vCard attribute, an HL7 segment), so
     /// that the lines around a value are no context of its own (see

@@ -30,6 +30,7 @@ pub mod rules;
 pub mod score;
 mod simd;
 mod table;
+mod unescape;
 pub mod validate;
 mod words;
 mod xml;

@@ -701,6 +701,78 @@ fn a_cells_finding_carries_its_column_and_never_its_value() {
 }
 
 #[test]
+fn escaped_values_are_found_as_the_text_they_stand_for() {
+    // Each document beside the same document with its escapes read: the
+    // same rules find the same values (so the same fingerprints), and the
+    // escaped document's spans cover the escapes that write them.
+    let e = engine(16 * 1024);
+    let pairs = [
+        (
+            // Python's `json.dumps`, keys and values.
+            "[{\"pr\\u00e9nom\": \"C\\u00e9line\", \"last_name\": \"Fran\\u00e7ois-M\\u00fcller\"}]\n",
+            "[{\"prénom\": \"Céline\", \"last_name\": \"François-Müller\"}]\n",
+            ["C\\u00e9line", "Fran\\u00e7ois-M\\u00fcller"],
+        ),
+        (
+            "-- MySQL dump 10.13\nCREATE TABLE `c` (\n  `first_name` text,\n  `last_name` text\n);\n\
+             INSERT INTO `c` VALUES ('Siobhan','O\\'Donoghue');\n",
+            "-- MySQL dump 10.13\nCREATE TABLE `c` (\n  `first_name` text,\n  `last_name` text\n);\n\
+             INSERT INTO `c` VALUES ('Siobhan','ODonoghue');\n",
+            ["Siobhan", "O\\'Donoghue"],
+        ),
+        (
+            "--\n-- PostgreSQL database dump\n--\n\
+             INSERT INTO public.c (first_name, last_name) VALUES ('Marta', 'D''Angelo');\n",
+            "--\n-- PostgreSQL database dump\n--\n\
+             INSERT INTO public.c (first_name, last_name) VALUES ('Marta', 'DAngelo');\n",
+            ["Marta", "D''Angelo"],
+        ),
+        (
+            "<?xml version=\"1.0\"?>\n<people>\n  <person><first_name>Ren&#233;e</first_name>\
+             <last_name>O&apos;Hara</last_name></person>\n</people>\n",
+            "<?xml version=\"1.0\"?>\n<people>\n  <person><first_name>Renée</first_name>\
+             <last_name>OHara</last_name></person>\n</people>\n",
+            ["Ren&#233;e", "O&apos;Hara"],
+        ),
+    ];
+    let found = |text: &str| {
+        let mut out = Vec::new();
+        e.scanner().scan_slice(text.as_bytes(), None, &mut out);
+        out
+    };
+    for (escaped, plain, written) in pairs {
+        let (escaped_found, plain_found) = (found(escaped), found(plain));
+        let spans: Vec<_> = escaped_found
+            .iter()
+            .map(|d| &escaped[d.start as usize..d.end as usize])
+            .collect();
+        assert_eq!(spans, written, "{escaped}");
+        let values = |out: &[Detection]| {
+            out.iter()
+                .map(|d| (d.rule, String::from_utf8(d.value.clone()).unwrap()))
+                .collect::<Vec<_>>()
+        };
+        // The plain documents differ only where the text has no quote.
+        let unquoted = |out: &[Detection]| {
+            values(out)
+                .into_iter()
+                .map(|(r, v)| (r, v.replace('\'', "")))
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(
+            unquoted(&escaped_found),
+            unquoted(&plain_found),
+            "{escaped}"
+        );
+        assert!(
+            values(&escaped_found)
+                .iter()
+                .all(|(_, v)| !v.contains(['\\', '&']))
+        );
+    }
+}
+
+#[test]
 fn a_mysqldump_in_xml_gives_its_fields_their_names_across_blocks() {
     let rows = 3000;
     let mut dump = String::from(
