@@ -149,7 +149,9 @@ pub(crate) fn score(
         {
             return None;
         }
-        Some(Validator::Ipv4 | Validator::Ipv4Small) if in_list_of_decimals(buf, &span) => {
+        Some(Validator::Ipv4 | Validator::Ipv4Small)
+            if in_list_of_decimals(buf, &span) || names_a_directory(buf, &span) =>
+        {
             return None;
         }
         Some(Validator::Ipv4Small) if opens_comment(buf, &span) => return None,
@@ -388,6 +390,15 @@ fn in_table_of_numbers(buf: &[u8], span: &Range<usize>, validator: Validator) ->
 /// of the address past the prefix is set. A network is a range of
 /// addresses, no one's; `10.0.1.55/24` (an interface's address and its
 /// network) and `10.0.0.0/32` (one host) are addresses.
+/// True when the match at `span` is a directory's name, the start of a
+/// path (`From 2.6.35.5/include/asm-mips/...`): a `/` and a letter follow,
+/// and no `/` comes before, as in a URL or a share (`//62.31.149.23/share`).
+fn names_a_directory(buf: &[u8], span: &Range<usize>) -> bool {
+    buf.get(span.end) == Some(&b'/')
+        && buf.get(span.end + 1).is_some_and(u8::is_ascii_alphabetic)
+        && span.start.checked_sub(1).map(|i| buf[i]) != Some(b'/')
+}
+
 fn is_network(value: &[u8], after: &[u8]) -> bool {
     let Some(rest) = after.strip_prefix(b"/") else {
         return false;
