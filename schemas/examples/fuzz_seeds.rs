@@ -70,7 +70,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     // stripe data and password hashes, tables whose header names their
     // columns (quoted cells, `;` delimiters, a line of another shape, cells
     // over lines, stray quotes, people), SQL dumps of PostgreSQL and MySQL,
-    // JSON lines of DynamoDB's and MongoDB's exports, and an XML export.
+    // JSON lines of DynamoDB's and MongoDB's exports, and an XML export;
+    // values written with escapes, well formed and not, in JSON and XML.
     for (name, text) in [
         (
             "k8s-secret.yaml",
@@ -122,6 +123,14 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             include_str!("../../fuzz/seed-texts/contacts.vcf"),
         ),
         ("adt.hl7", include_str!("../../fuzz/seed-texts/adt.hl7")),
+        (
+            "escaped.json",
+            include_str!("../../fuzz/seed-texts/escaped.json"),
+        ),
+        (
+            "entities.xml",
+            include_str!("../../fuzz/seed-texts/entities.xml"),
+        ),
     ] {
         std::fs::write(scan_dir.join(name), text)?;
     }
