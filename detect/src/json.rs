@@ -175,7 +175,8 @@ const RECORD_KEYS: [&[u8]; 15] = [
 
 /// True when `head` is an object whose first key is one of
 /// [`RECORD_KEYS`] and holds an array of objects, in any layout:
-/// `{\n    "Items": [\n        {`. Other objects laid out for reading
+/// `{\n    "Items": [\n        {`; or an OData response, whose `value`
+/// holds them after its `@odata.context`. Other objects laid out for reading
 /// (JSON schemas, AWS's endpoint tables) are not read by key: on corpus
 /// (a) that cost 8 % of the scan's speed for no finding.
 fn wrapped(head: &[u8]) -> bool {
@@ -196,10 +197,24 @@ fn wrapped(head: &[u8]) -> bool {
     };
     let key = &head[at..at + len];
     at += len + 1;
-    RECORD_KEYS.contains(&key)
-        && expect(b':', &mut at)
-        && expect(b'[', &mut at)
-        && expect(b'{', &mut at)
+    // OData (Microsoft Graph, Dynamics, SharePoint) states its metadata
+    // document first and holds the records under `value`.
+    let records = if key == b"@odata.context" {
+        let string_end = (expect(b':', &mut at) && expect(b'"', &mut at))
+            .then(|| memchr::memchr(b'"', &head[at.min(head.len())..]))
+            .flatten();
+        string_end.is_some_and(|len| {
+            at += len + 1;
+            let value = expect(b',', &mut at)
+                && expect(b'"', &mut at)
+                && head[at.min(head.len())..].starts_with(b"value\"");
+            at += b"value\"".len();
+            value
+        })
+    } else {
+        RECORD_KEYS.contains(&key)
+    };
+    records && expect(b':', &mut at) && expect(b'[', &mut at) && expect(b'{', &mut at)
 }
 
 impl Reading for Json {
@@ -508,6 +523,8 @@ mod tests {
         // as often a schema (`{"allOf": [{"if": ...`) or an endpoint table.
         assert!(Json::detect(b"{\n  \"users\": [\n    {\n      \"id\": 1\n").is_some());
         assert!(Json::detect(b"{\n    \"Items\": [\n        {\n").is_some());
+        let graph = b"{\n  \"@odata.context\": \"https://graph.microsoft.com/v1.0/$metadata#users\",\n  \"value\": [\n    {\n";
+        assert!(Json::detect(graph).is_some());
         for text in [
             &b"{\n  \"partitions\": [\n    {\n"[..],
             b"{\n  \"allOf\": [{\"if\": 1}]\n}",
@@ -515,6 +532,8 @@ mod tests {
             b"{\n  \"users\": {\n",
             b"{\n  \"version\": \"1.0\",\n  \"examples\": [{\n",
             b"{\n  \"users",
+            b"{\n  \"@odata.context\": \"https://x/$metadata#users/$entity\",\n  \"id\": \"1\"",
+            b"{\n  \"@odata.context\": \"https://x/$metadata#users\",\n  \"value\": \"a\"",
         ] {
             assert!(
                 Json::detect(text).is_none(),

@@ -974,6 +974,27 @@ fn aws_attribute_and_parameter_lists_give_each_value_its_name() {
 }
 
 #[test]
+fn an_odata_response_gives_its_values_their_keys() {
+    // Microsoft Graph's `GET /users`, pretty as Graph Explorer and `az
+    // rest` print it: the records are under `value`, after the metadata.
+    let e = engine(16 * 1024);
+    let response = "{\n  \"@odata.context\": \"https://graph.microsoft.com/v1.0/$metadata#users\",\n  \"value\": [\n    {\n      \"businessPhones\": [],\n      \"displayName\": \"Ingrid Halvorsen\",\n      \"givenName\": \"Ingrid\",\n      \"jobTitle\": \"Controller\",\n      \"officeLocation\": \"Bergen\"\n    }\n  ]\n}\n";
+    let found = entities_and_values(&e, response.as_bytes());
+    assert_eq!(
+        found,
+        [("PERSON", "Ingrid Halvorsen"), ("PERSON", "Ingrid")],
+        "{found:?}"
+    );
+    // Without the metadata first, the object is read by its labels alone.
+    let unread = response.replacen("@odata.context", "comment", 1);
+    let found = entities_and_values(&e, unread.as_bytes());
+    assert!(
+        !found.contains(&("PERSON", "Ingrid Halvorsen")),
+        "{found:?}"
+    );
+}
+
+#[test]
 fn an_hl7_phone_given_by_its_components_is_found_whole() {
     let e = engine(16 * 1024);
     let message = "MSH|^~\\&|ADT1|HOSP|||202403011230||ADT^A04|MSG1|P|2.5\r\
