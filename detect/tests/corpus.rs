@@ -2723,6 +2723,50 @@ const HELD_OUT: &[(&str, &str, &str)] = &[
         "{\n  \"@odata.context\": \"https://graph.microsoft.com/v1.0/$metadata#users\",\n  \"value\": [\n    {\n      \"id\": \"4562bcc8-c436-4f95-b7c0-4f8ce89dca5e\",\n      \"surname\": \"Haraldsen\"\n    }\n  ]\n}\n",
         "Haraldsen",
     ),
+    // Batch 32 (2026-12-07, fifth session): values written with their
+    // format's escapes, an OData response's display name and a secret
+    // named by a path, written before the batch was run: all 7 found. (The
+    // Graph line held an e-mail address too, found as one, which this
+    // test counts as a finding of another entity: its `mail` became a
+    // `jobTitle`.)
+    (
+        "PERSON",
+        "[{\"customer_id\": 88213, \"first_name\": \"Jos\\u00e9\", \"last_name\": \"Guti\\u00e9rrez\", \"city\": \"Sevilla\"}]\n",
+        "Guti\\u00e9rrez",
+    ),
+    (
+        "PERSON",
+        "-- MySQL dump 10.19  Distrib 10.11.6-MariaDB, for debian-linux-gnu (x86_64)\n\
+         CREATE TABLE `patients` (\n  `pid` int(11) NOT NULL,\n  `surname` varchar(80) DEFAULT NULL\n);\n\
+         INSERT INTO `patients` VALUES (7,'D\\'Souza');\n",
+        "D\\'Souza",
+    ),
+    (
+        "PERSON",
+        "--\n-- PostgreSQL database dump\n--\n\n\
+         INSERT INTO public.staff (id, given_name, family_name) VALUES (3, 'Aoife', 'O''Mahony');\n",
+        "O''Mahony",
+    ),
+    (
+        "PERSON",
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<export>\n  <row><LastName>Gro&#223;mann</LastName><City>Kassel</City></row>\n</export>\n",
+        "Gro&#223;mann",
+    ),
+    (
+        "PERSON",
+        "{\n  \"@odata.context\": \"https://graph.microsoft.com/v1.0/$metadata#users(displayName,jobTitle)\",\n  \"value\": [\n    {\n      \"displayName\": \"Matteo Ricci\",\n      \"jobTitle\": \"Account Manager\"\n    }\n  ]\n}\n",
+        "Matteo Ricci",
+    ),
+    (
+        "PASSWORD",
+        "{\n    \"Parameters\": [\n        {\n            \"Name\": \"/svc/reports/smtp_password\",\n            \"Type\": \"SecureString\",\n            \"Value\": \"q7Lm-Rt29-ZxWp\",\n            \"Version\": 3\n        }\n    ]\n}\n",
+        "q7Lm-Rt29-ZxWp",
+    ),
+    (
+        "ADDRESS",
+        "[{\"customer\": 5, \"address_line1\": \"Rua Jos\\u00e9 Bonif\\u00e1cio 412\"}]\n",
+        "Rua Jos\\u00e9 Bonif\\u00e1cio 412",
+    ),
 ];
 
 /// Recall on [`HELD_OUT`], per entity and overall, printed with each miss
