@@ -2846,7 +2846,12 @@ const HELD_OUT: &[(&str, &str, &str)] = &[
 /// first (a birth date by the word `birthdate` near it), 3 once such pairs
 /// were read and 4 with `secret.password.column`. A thirty-first, a
 /// Microsoft Graph response (`@odata.context` first, then `value`), was
-/// found at first, by the label rule's `surname`. Also missed:
+/// found at first, by the label rule's `surname`. A thirty-second, 7
+/// values written with their format's escapes (JSON `\u00e9`, SQL `''`
+/// and `\'`, XML `&#223;`), an OData `displayName` and an SSM password
+/// named by a path, found 5 by the build before (the escaped names only
+/// as fragments, `Guti` of `Guti\u00e9rrez`), all 7 since escaped
+/// values are read as their text and OData responses by key. Also missed:
 /// `cn: Declan Fitzpatrick` alone on its line, which is read by its name
 /// only in a record that is LDIF (`version: 1` or `dn:` first), and
 /// `Tel.: +49 89 12345678`, written with digits counting up, which
