@@ -515,8 +515,9 @@ pub struct Scanner<'e> {
 /// Overlapping matches of one category keep the most confident: adds `d`
 /// to `list` unless one of the last eight of `list[among]` (matches sorted
 /// by start, none after `d`) is of its category and overlaps it, in which
-/// case `d` takes that one's place when it is more confident. Returns
-/// whether it did, which may leave `list` out of start order.
+/// case `d` takes that one's place when it is more confident, or when it
+/// is a whole value holding that one. Returns whether it did, which may
+/// leave `list` out of start order.
 fn keep_most_confident(
     list: &mut Vec<Detection>,
     among: std::ops::Range<usize>,
@@ -529,7 +530,26 @@ fn keep_most_confident(
         .rev()
         .take(8)
         .find(|k| k.end > d.start && rules[k.rule].rule.category == category);
+    // A whole value (a `field_only` rule's) that holds a match of its
+    // entity is that match's extent: `Unit 4B Harbour Court` under
+    // `address_line1` holds the street rule's `4B Harbour Court`. It is
+    // kept, as sure as the surer of the two.
+    let holds = |outer: &Detection, inner: &Detection| {
+        rules[outer.rule].rule.field_only
+            && rules[outer.rule].rule.entity == rules[inner.rule].rule.entity
+            && outer.start <= inner.start
+            && outer.end >= inner.end
+    };
     match clash {
+        Some(k) if holds(k, &d) => {
+            k.confidence = k.confidence.max(d.confidence);
+            false
+        }
+        Some(k) if holds(&d, k) => {
+            let confidence = k.confidence.max(d.confidence);
+            *k = Detection { confidence, ..d };
+            true
+        }
         Some(k) if k.confidence >= d.confidence => false,
         Some(k) => {
             *k = d;

@@ -2770,7 +2770,11 @@ const HELD_OUT: &[(&str, &str, &str)] = &[
 ];
 
 /// Recall on [`HELD_OUT`], per entity and overall, printed with each miss
-/// (entity and line). The floor, 0.97, is where the rules stood when it
+/// (entity and line). A value counts as found when a finding of its
+/// entity covers it whole (before 2026-12-07's fifth session, when one
+/// overlapped it: two addresses were found in part, the street of
+/// `221B Baker Street, London NW1 6XE` and `4B Harbour Court` of `Unit 4B
+/// Harbour Court`, and counted). The floor, 0.97, is where the rules stood when it
 /// was set (116 of 119; 117 since the street rule's anchors are its
 /// capitalised suffixes, `Road` among them, 118 with the URL-encoded e-mail
 /// rule; the lines were written, in five batches, before the rule changes
@@ -2872,9 +2876,13 @@ fn held_out_layouts_measure_how_the_rules_carry_over() {
         let end = start + value.len();
         out.clear();
         scanner.scan_slice(line.as_bytes(), None, &mut out);
-        let hit = out
-            .iter()
-            .any(|d| engine.rule(d.rule).entity == entity && overlaps(d, start, end));
+        // The value must be found whole: `4B Harbour Court` of `Unit 4B
+        // Harbour Court` is a part of an address, not the address.
+        let hit = out.iter().any(|d| {
+            engine.rule(d.rule).entity == entity
+                && d.start as usize <= start
+                && d.end as usize >= end
+        });
         // A finding of another entity away from the value is a false
         // positive; one on the value is another reading of it, and one of
         // the same entity elsewhere on the line another instance (the

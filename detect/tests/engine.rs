@@ -1009,3 +1009,18 @@ fn an_hl7_phone_given_by_its_components_is_found_whole() {
             .any(|(entity, _)| *entity == "PHONE")
     );
 }
+
+#[test]
+fn a_whole_value_holding_a_match_of_its_entity_is_found_whole() {
+    // The street rule finds `18 Marlowe Road` with more confidence than the
+    // column's rule finds the whole cell; the cell is the address.
+    let e = engine(16 * 1024);
+    let csv = "id,address_line1,city\n1,\"Flat 3, 18 Marlowe Road\",Leeds\n2,Unit 7 Riverside Court,Hull\n";
+    assert_eq!(
+        entities_and_values(&e, csv.as_bytes()),
+        [
+            ("ADDRESS", "Flat 3, 18 Marlowe Road"),
+            ("ADDRESS", "Unit 7 Riverside Court")
+        ]
+    );
+}
