@@ -1309,7 +1309,12 @@ impl<'e> Scanner<'e> {
             // An unescaped value is scored alone, and found on the
             // escapes that write it.
             let (score_in, written) = if unescaped {
-                let start = value.start + from[span.start] as usize;
+                // A whole value's span is the whole cell, marks that
+                // stand for nothing at its start included.
+                let start = match span.start {
+                    0 => value.start,
+                    s => value.start + from[s] as usize,
+                };
                 let end = value.start + from[span.end] as usize;
                 (hay, Some(start..end))
             } else {

@@ -24,12 +24,8 @@ const MAX_PREAMBLE: usize = 64;
 /// The reading of a record of HL7 v2 messages.
 #[derive(Debug)]
 pub(crate) struct Hl7 {
-    /// The field separator (`|`).
-    field: u8,
-    /// The component separator (`^`).
-    component: u8,
-    /// The repetition separator (`~`).
-    repetition: u8,
+    /// The delimiters the header declares (`|^~\&`).
+    delimiters: crate::unescape::Delimiters,
     /// Names, and the buffer's values.
     cells: Cells,
     /// Where the next buffer's reading resumes, and whether the rest of a
@@ -55,12 +51,23 @@ impl Hl7 {
             seen[b as usize] = true;
         }
         Some(Hl7 {
-            field: separators[0],
-            component: separators[1],
-            repetition: separators[2],
+            delimiters: crate::unescape::Delimiters {
+                field: separators[0],
+                component: separators[1],
+                repetition: separators[2],
+                escape: separators[3],
+                subcomponent: separators[4],
+            },
             cells: Cells::default(),
             carry: None,
         })
+    }
+
+    /// How the message's fields escape characters.
+    pub(crate) fn escapes(&self) -> crate::unescape::Escapes {
+        crate::unescape::Escapes::Hl7 {
+            delimiters: self.delimiters,
+        }
     }
 
     /// The names and the values of the buffer read last.
@@ -71,7 +78,7 @@ impl Hl7 {
     /// Reads the segment `buf[start..end]`.
     fn segment(&mut self, buf: &[u8], start: usize, end: usize) {
         let segment = &buf[start..end];
-        if segment.len() < 4 || segment[3] != self.field {
+        if segment.len() < 4 || segment[3] != self.delimiters.field {
             return;
         }
         let id: [u8; 3] = [segment[0], segment[1], segment[2]];
@@ -81,7 +88,7 @@ impl Hl7 {
         let mut at = start + 4;
         let mut field = 1;
         while at <= end {
-            let stop = memchr::memchr(self.field, &buf[at..end]).map_or(end, |e| at + e);
+            let stop = memchr::memchr(self.delimiters.field, &buf[at..end]).map_or(end, |e| at + e);
             self.field_cells(buf, &id, field, at, stop);
             field += 1;
             at = stop + 1;
@@ -105,7 +112,7 @@ impl Hl7 {
         while at < end {
             let stop = buf[at..end]
                 .iter()
-                .position(|&b| b == self.component || b == self.repetition)
+                .position(|&b| b == self.delimiters.component || b == self.delimiters.repetition)
                 .map_or(end, |e| at + e);
             if let Some(name) = column(id, field, component) {
                 let column = self.cells.intern(name);
@@ -122,7 +129,7 @@ impl Hl7 {
                 }
                 _ => {}
             }
-            if stop < end && buf[stop] == self.repetition {
+            if stop < end && buf[stop] == self.delimiters.repetition {
                 area = None;
                 component = 1;
             } else {

@@ -65,6 +65,7 @@ impl Layout {
             Layout::Json(_) => Some(crate::unescape::Escapes::Json),
             Layout::Dump(dump) => Some(dump.escapes()),
             Layout::Xml(_) => Some(crate::unescape::Escapes::Xml),
+            Layout::Hl7(hl7) => Some(hl7.escapes()),
             _ => None,
         }
     }

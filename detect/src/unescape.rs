@@ -18,6 +18,22 @@ pub(crate) enum Escapes {
     /// XML character data: the five predefined entities and character
     /// references.
     Xml,
+    /// HL7 v2 fields, with the message's declared delimiters: `\F\`,
+    /// `\S\`, `\T\`, `\R\` and `\E\` stand for the field, component,
+    /// subcomponent, repetition and escape characters, and the
+    /// highlighting marks `\H\` and `\N\` for nothing (`\` being the
+    /// declared escape character).
+    Hl7 { delimiters: Delimiters },
+}
+
+/// An HL7 v2 message's delimiters, as its header declares them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Delimiters {
+    pub(crate) field: u8,
+    pub(crate) component: u8,
+    pub(crate) repetition: u8,
+    pub(crate) escape: u8,
+    pub(crate) subcomponent: u8,
 }
 
 impl Escapes {
@@ -29,11 +45,16 @@ impl Escapes {
     pub(crate) fn unescape(self, raw: &[u8], out: &mut Vec<u8>, at: &mut Vec<u32>) -> bool {
         out.clear();
         at.clear();
+        let escape;
         let marks: &[u8] = match self {
             Escapes::Json => b"\\",
             Escapes::Sql { backslash: true } => b"\\'",
             Escapes::Sql { backslash: false } => b"'",
             Escapes::Xml => b"&",
+            Escapes::Hl7 { delimiters } => {
+                escape = [delimiters.escape];
+                &escape
+            }
         };
         if !raw.iter().any(|b| marks.contains(b)) {
             return false;
@@ -44,10 +65,12 @@ impl Escapes {
                 Escapes::Json => json(&raw[p..]),
                 Escapes::Sql { backslash } => sql(&raw[p..], backslash),
                 Escapes::Xml => xml(&raw[p..]),
+                Escapes::Hl7 { delimiters } => hl7(&raw[p..], delimiters),
             }
             .unwrap_or((1, Char::Byte(raw[p])));
             let from = out.len();
             match ch {
+                Char::Nothing => {}
                 Char::Byte(b) => out.push(b),
                 Char::Scalar(c) => out.extend_from_slice(c.encode_utf8(&mut [0; 4]).as_bytes()),
             }
@@ -71,6 +94,7 @@ pub(crate) fn json_key(raw: &[u8]) -> std::borrow::Cow<'_, str> {
 
 /// What an escape stands for.
 enum Char {
+    Nothing,
     Byte(u8),
     Scalar(char),
 }
@@ -131,6 +155,25 @@ fn sql(s: &[u8], backslash: bool) -> Option<(usize, Char)> {
                 other => *other,
             }),
         )),
+        _ => None,
+    }
+}
+
+/// The escape sequence at the start of `s`, an HL7 field's bytes.
+fn hl7(s: &[u8], d: Delimiters) -> Option<(usize, Char)> {
+    match s {
+        [e, code, close, ..] if *e == d.escape && *close == d.escape => {
+            let ch = match code {
+                b'F' => Char::Byte(d.field),
+                b'S' => Char::Byte(d.component),
+                b'T' => Char::Byte(d.subcomponent),
+                b'R' => Char::Byte(d.repetition),
+                b'E' => Char::Byte(d.escape),
+                b'H' | b'N' => Char::Nothing,
+                _ => return None,
+            };
+            Some((3, ch))
+        }
         _ => None,
     }
 }
@@ -222,6 +265,30 @@ mod tests {
         assert_eq!(t("Ren&#233;e &#x4E2D;").as_deref(), Some("Renée 中"));
         assert_eq!(t("a &b; &#xD800; &").as_deref(), Some("a &b; &#xD800; &"));
         assert_eq!(t("plain"), None);
+    }
+
+    #[test]
+    fn hl7_escapes_stand_for_the_declared_delimiters() {
+        let standard = Delimiters {
+            field: b'|',
+            component: b'^',
+            repetition: b'~',
+            escape: b'\\',
+            subcomponent: b'&',
+        };
+        let t = |d, raw| text(Escapes::Hl7 { delimiters: d }, raw);
+        assert_eq!(
+            t(standard, "Barnes \\T\\ Noble\\F\\\\S\\\\R\\\\E\\").as_deref(),
+            Some("Barnes & Noble|^~\\")
+        );
+        assert_eq!(t(standard, "\\H\\Ana\\N\\").as_deref(), Some("Ana"));
+        assert_eq!(t(standard, "a\\Q\\b\\").as_deref(), Some("a\\Q\\b\\"));
+        let declared = Delimiters {
+            escape: b'!',
+            ..standard
+        };
+        assert_eq!(t(declared, "A!T!B \\T\\").as_deref(), Some("A&B \\T\\"));
+        assert_eq!(t(declared, "plain \\T\\"), None);
     }
 
     #[test]

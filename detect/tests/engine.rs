@@ -1024,3 +1024,36 @@ fn a_whole_value_holding_a_match_of_its_entity_is_found_whole() {
         ]
     );
 }
+
+#[test]
+fn an_hl7_fields_escapes_are_read_with_the_declared_delimiters() {
+    // A family name marked as highlighted text (`\H\...\N\`), in a
+    // message that declares `!` as its escape character and in one that
+    // declares the standard `\`: found with its marks, as the name alone.
+    let e = engine(16 * 1024);
+    for (declared, name) in [
+        ("^~\\&", "\\H\\Kowalczyk\\N\\"),
+        ("^~!&", "!H!Kowalczyk!N!"),
+    ] {
+        let message = format!(
+            "MSH|{declared}|ADT1|HOSP|||202403011230||ADT^A04|MSG1|P|2.5\r\
+             PID|1||7^^^HOSP^MR||{name}^Ewa||19840317|F\r"
+        );
+        let mut out = Vec::new();
+        e.scanner().scan_slice(message.as_bytes(), None, &mut out);
+        let names: Vec<_> = out
+            .iter()
+            .filter(|d| e.rule(d.rule).entity == "PERSON")
+            .map(|d| {
+                (
+                    &message[d.start as usize..d.end as usize],
+                    d.value.as_slice(),
+                )
+            })
+            .collect();
+        assert!(
+            names.contains(&(name, b"Kowalczyk".as_slice())),
+            "{declared}: {names:?}"
+        );
+    }
+}
