@@ -1331,17 +1331,16 @@ impl<'e> Scanner<'e> {
                     outside,
                     &mut self.lower,
                 )
-                .map(|d| match &written {
-                    Some(w) => Detection {
-                        start: base.offset + w.start as u64,
-                        end: base.offset + w.end as u64,
+                .map(|d| {
+                    let (start, end) = written.as_ref().map_or((d.start, d.end), |w| {
+                        (base.offset + w.start as u64, base.offset + w.end as u64)
+                    });
+                    Detection {
+                        start,
+                        end,
                         field: reported.map(str::to_owned),
                         ..d
-                    },
-                    None => Detection {
-                        field: reported.map(str::to_owned),
-                        ..d
-                    },
+                    }
                 }),
             );
         }
