@@ -16,8 +16,9 @@
 //! An LDIF record starts (comments aside) with `version: 1` or a `dn:`
 //! line; a vCard with `BEGIN:VCARD`. Values encoded in base64 (`sn::`) are
 //! read decoded by [`crate::decode`], under the same names. A line
-//! continued on the next (which begins with a blank) is read as far as its
-//! first line. The reading is carried from buffer to buffer a line at a
+//! continued on the next (which begins with a blank) is read whole, and a
+//! value's folds and a vCard's escapes (`\,`) are read as what they stand
+//! for ([`crate::unescape`]). The reading is carried from buffer to buffer a line at a
 //! time; it keeps a buffer's values and the names met, at most 65,536.
 
 use crate::layout::{Cells, Reading, starts_with_caseless};
@@ -43,6 +44,8 @@ pub(crate) struct Card {
     /// Where the next buffer's reading resumes, and whether the rest of a
     /// line is to be passed over there.
     carry: Option<(u64, bool)>,
+    /// The buffer read ends the record.
+    last: bool,
 }
 
 impl Card {
@@ -67,12 +70,20 @@ impl Card {
             format,
             cells: Cells::default(),
             carry: None,
+            last: false,
         })
     }
 
     /// The names and the values of the buffer read last.
     pub(crate) fn cells(&self) -> &Cells {
         &self.cells
+    }
+
+    /// How the values fold and escape characters.
+    pub(crate) fn escapes(&self) -> crate::unescape::Escapes {
+        crate::unescape::Escapes::Card {
+            vcard: self.format == Format::Vcard,
+        }
     }
 
     /// Reads the line `buf[start..end]` (without its line break).
@@ -173,9 +184,19 @@ impl Reading for Card {
         &mut self.carry
     }
 
+    fn ends_record(&mut self, last: bool) {
+        self.last = last;
+    }
+
     /// Reads the line that starts at `p` ([`crate::layout::line_step`]).
     fn step(&mut self, buf: &[u8], _offset: u64, p: usize, skip: &mut bool) -> usize {
-        crate::layout::line_step(buf, p, skip, false, |start, end| self.line(buf, start, end))
+        crate::layout::line_step(
+            buf,
+            p,
+            skip,
+            crate::layout::Lines::Folded { last: self.last },
+            |start, end| self.line(buf, start, end),
+        )
     }
 }
 
@@ -306,6 +327,7 @@ mod tests {
         let cut = text.find("Kowal").unwrap() + 2;
         reader.read(&text.as_bytes()[..cut], 0, true, 11);
         let second = &text.as_bytes()[11..];
+        reader.ends_record(true);
         reader.read(second, 11, false, second.len());
         let mut out = Vec::new();
         reader.cells().values(0..second.len(), |c, v| {

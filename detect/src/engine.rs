@@ -712,7 +712,9 @@ impl<'e> Scanner<'e> {
             // The next buffer starts MAX_MATCH_LEN before this region's end
             // (`scan_slice`, `scan_reader`).
             let next = region.end.saturating_sub(MAX_MATCH_LEN);
-            self.layout.read(buf, base.offset, first, next);
+            // Only the last buffer reaches the record's end.
+            let last = region.end == buf.len();
+            self.layout.read(buf, base.offset, first, next, last);
             self.name_rules();
         }
         let len = buf.len();

@@ -140,15 +140,21 @@ impl Reading for Fixed {
             return buf.len();
         }
         let (header, ended) = (&mut s.header, &mut s.ended);
-        crate::layout::line_step(buf, p, &mut s.skip, false, |start, end| {
-            if *header > 0 {
-                *header -= 1;
-            } else if buf[start..end].iter().all(|&b| b == b' ' || b == b'\t') {
-                *ended = true;
-            } else {
-                self.row(buf, start, end);
-            }
-        })
+        crate::layout::line_step(
+            buf,
+            p,
+            &mut s.skip,
+            crate::layout::Lines::Lf,
+            |start, end| {
+                if *header > 0 {
+                    *header -= 1;
+                } else if buf[start..end].iter().all(|&b| b == b' ' || b == b'\t') {
+                    *ended = true;
+                } else {
+                    self.row(buf, start, end);
+                }
+            },
+        )
     }
 }
 

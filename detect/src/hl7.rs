@@ -158,7 +158,7 @@ impl Reading for Hl7 {
 
     /// Reads the segment that starts at `p` ([`crate::layout::line_step`]).
     fn step(&mut self, buf: &[u8], _offset: u64, p: usize, skip: &mut bool) -> usize {
-        crate::layout::line_step(buf, p, skip, true, |start, end| {
+        crate::layout::line_step(buf, p, skip, crate::layout::Lines::CrOrLf, |start, end| {
             self.segment(buf, start, end)
         })
     }

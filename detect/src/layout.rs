@@ -66,6 +66,7 @@ impl Layout {
             Layout::Dump(dump) => Some(dump.escapes()),
             Layout::Xml(_) => Some(crate::unescape::Escapes::Xml),
             Layout::Hl7(hl7) => Some(hl7.escapes()),
+            Layout::Card(card) => Some(card.escapes()),
             _ => None,
         }
     }
@@ -88,15 +89,19 @@ impl Layout {
     /// Reads the values of `buf`, a buffer at record offset `offset`: from
     /// the record's start (`first`) or from where the previous buffer's
     /// reading left off; and keeps the reading at `next` (the next buffer's
-    /// first byte, in `buf`) for the next buffer.
-    pub(crate) fn read(&mut self, buf: &[u8], offset: u64, first: bool, next: usize) {
+    /// first byte, in `buf`) for the next buffer. `last`: `buf` ends the
+    /// record.
+    pub(crate) fn read(&mut self, buf: &[u8], offset: u64, first: bool, next: usize, last: bool) {
         match self {
             Layout::Plain => {}
             Layout::Table(table, cursor) => cursor.read(table, buf, offset, first, next),
             Layout::Dump(dump) => dump.read(buf, offset, first, next),
             Layout::Json(json) => json.read(buf, offset, first, next),
             Layout::Xml(xml) => xml.read(buf, offset, first, next),
-            Layout::Card(card) => card.read(buf, offset, first, next),
+            Layout::Card(card) => {
+                card.ends_record(last);
+                card.read(buf, offset, first, next)
+            }
             Layout::Hl7(hl7) => hl7.read(buf, offset, first, next),
             Layout::Fixed(fixed) => fixed.read(buf, offset, first, next),
         }
@@ -183,6 +188,10 @@ pub(crate) trait Reading {
     /// its first byte), and the state there.
     fn carry(&mut self) -> &mut Option<(u64, Self::State)>;
 
+    /// Whether the next buffer read (`last`) ends the record, for readings
+    /// that tell the end of a line by what follows it.
+    fn ends_record(&mut self, _last: bool) {}
+
     /// Reads the values of `buf`, a buffer at record offset `offset`: from
     /// the record's start (`first`) or from where the previous buffer's
     /// reading left off; and keeps the reading at the first point at or
@@ -212,28 +221,54 @@ pub(crate) trait Reading {
     }
 }
 
+/// How a reading's lines end.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Lines {
+    /// With a line feed.
+    Lf,
+    /// With a line feed or a carriage return (HL7's segments).
+    CrOrLf,
+    /// With a line feed not followed by a blank: a line that begins with a
+    /// space or a tab continues the one before (LDIF, vCard). `last`: the
+    /// buffer ends the record, so that a line feed ending it ends a line;
+    /// in another buffer, a line ending there may go on in the next.
+    Folded { last: bool },
+}
+
 /// One step of a reading by lines: calls `line` with the bounds of the
 /// line that starts at `p` of `buf` (without its line break, nor a carriage
-/// return before one), and returns where the next starts. A line ends with
-/// a line feed, or with a carriage return too when `cr` (HL7's segments).
-/// A line the buffer cuts is not read, and `skip` is set so that the next
-/// buffer passes over its rest: that buffer starts before it, and reads it
-/// whole when it starts in its region. With `skip` set at `p`, the line is
-/// passed over.
+/// return before one; a folded line with the breaks and blanks that fold
+/// it), and returns where the next starts. A line the buffer cuts is not
+/// read, and `skip` is set so that the next buffer passes over its rest:
+/// that buffer starts before it, and reads it whole when it starts in its
+/// region. With `skip` set at `p`, the line is passed over.
 pub(crate) fn line_step(
     buf: &[u8],
     p: usize,
     skip: &mut bool,
-    cr: bool,
+    lines: Lines,
     line: impl FnOnce(usize, usize),
 ) -> usize {
-    let rest = &buf[p..];
-    let found = if cr {
-        memchr::memchr2(b'\r', b'\n', rest)
-    } else {
-        memchr::memchr(b'\n', rest)
+    let find = |from: usize| {
+        let rest = &buf[from..];
+        let found = if lines == Lines::CrOrLf {
+            memchr::memchr2(b'\r', b'\n', rest)
+        } else {
+            memchr::memchr(b'\n', rest)
+        };
+        found.map(|e| from + e)
     };
-    let Some(e) = found.map(|e| p + e) else {
+    let mut found = find(p);
+    if let Lines::Folded { last } = lines {
+        while let Some(e) = found {
+            match buf.get(e + 1) {
+                Some(b' ' | b'\t') => found = find(e + 1),
+                None if !last => found = None,
+                _ => break,
+            }
+        }
+    }
+    let Some(e) = found else {
         *skip = true;
         return buf.len();
     };
@@ -400,6 +435,7 @@ pub(crate) mod tests {
         for w in bounds.windows(2) {
             let (start, next) = (w[0], w[1]);
             let end = (next + 16).min(text.len());
+            reader.ends_record(end == text.len());
             reader.read(&text[start..end], start as u64, start == 0, next - start);
             let cells = reader.cells_mut();
             cells.values(0..next - start, |c, v| {

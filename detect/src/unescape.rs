@@ -24,6 +24,10 @@ pub(crate) enum Escapes {
     /// highlighting marks `\H\` and `\N\` for nothing (`\` being the
     /// declared escape character).
     Hl7 { delimiters: Delimiters },
+    /// LDIF and vCard values: a line break and one blank after it fold a
+    /// long line and stand for nothing; in a vCard (`vcard`), `\,`, `\;`
+    /// and `\\` stand for the character and `\n` for a line break.
+    Card { vcard: bool },
 }
 
 /// An HL7 v2 message's delimiters, as its header declares them.
@@ -55,6 +59,8 @@ impl Escapes {
                 escape = [delimiters.escape];
                 &escape
             }
+            Escapes::Card { vcard: true } => b"\n\\",
+            Escapes::Card { vcard: false } => b"\n",
         };
         if !raw.iter().any(|b| marks.contains(b)) {
             return false;
@@ -66,6 +72,7 @@ impl Escapes {
                 Escapes::Sql { backslash } => sql(&raw[p..], backslash),
                 Escapes::Xml => xml(&raw[p..]),
                 Escapes::Hl7 { delimiters } => hl7(&raw[p..], delimiters),
+                Escapes::Card { vcard } => card(&raw[p..], vcard),
             }
             .unwrap_or((1, Char::Byte(raw[p])));
             let from = out.len();
@@ -174,6 +181,17 @@ fn hl7(s: &[u8], d: Delimiters) -> Option<(usize, Char)> {
             };
             Some((3, ch))
         }
+        _ => None,
+    }
+}
+
+/// The fold or escape at the start of `s`, an LDIF or vCard value.
+fn card(s: &[u8], vcard: bool) -> Option<(usize, Char)> {
+    match s {
+        [b'\r', b'\n', b' ' | b'\t', ..] => Some((3, Char::Nothing)),
+        [b'\n', b' ' | b'\t', ..] => Some((2, Char::Nothing)),
+        [b'\\', b @ (b',' | b';' | b'\\' | b':'), ..] if vcard => Some((2, Char::Byte(*b))),
+        [b'\\', b'n' | b'N', ..] if vcard => Some((2, Char::Byte(b'\n'))),
         _ => None,
     }
 }
@@ -289,6 +307,22 @@ mod tests {
         };
         assert_eq!(t(declared, "A!T!B \\T\\").as_deref(), Some("A&B \\T\\"));
         assert_eq!(t(declared, "plain \\T\\"), None);
+    }
+
+    #[test]
+    fn folded_lines_are_joined_and_vcard_escapes_read() {
+        let vcard = |raw| text(Escapes::Card { vcard: true }, raw);
+        let ldif = |raw| text(Escapes::Card { vcard: false }, raw);
+        assert_eq!(
+            vcard("12 Harbour Road\\, Fl\r\n oor 3\\;\\nx").as_deref(),
+            Some("12 Harbour Road, Floor 3;\nx")
+        );
+        assert_eq!(
+            ldif("Wellington Cres\n cent\\,").as_deref(),
+            Some("Wellington Crescent\\,")
+        );
+        assert_eq!(ldif("no fold"), None);
+        assert_eq!(vcard("a\\q\n\nb").as_deref(), Some("a\\q\n\nb"));
     }
 
     #[test]

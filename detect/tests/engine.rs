@@ -1057,3 +1057,52 @@ fn an_hl7_fields_escapes_are_read_with_the_declared_delimiters() {
         );
     }
 }
+
+#[test]
+fn folded_card_lines_and_vcard_escapes_are_read_as_their_text() {
+    // Address books fold lines at 75 bytes, anywhere, and a vCard escapes
+    // the commas of a street; an LDIF export folds long values too. Each
+    // value is found on the bytes that write it, as the text they stand
+    // for.
+    let e = engine(16 * 1024);
+    let vcard = "BEGIN:VCARD\r\nVERSION:3.0\r\nN:Wiśniewsk\r\n a;Zofia;;;\r\n\
+                 ADR;TYPE=HOME:;;14 Albion Crescent\\, Fl\r\n at 2;Bristol;;BS8 4JR;UK\r\nEND:VCARD\r\n";
+    let ldif = "version: 1\n\ndn: uid=okafor,ou=people,dc=example,dc=org\nsn: Okafor-Nw\n osu\n\
+                givenName: Chidi\n";
+    let cases = [
+        (
+            vcard,
+            vec![
+                ("PERSON", "Wiśniewsk\r\n a", "Wiśniewska"),
+                ("PERSON", "Zofia", "Zofia"),
+                (
+                    "ADDRESS",
+                    "14 Albion Crescent\\, Fl\r\n at 2",
+                    "14 Albion Crescent, Flat 2",
+                ),
+            ],
+        ),
+        (
+            ldif,
+            vec![
+                ("PERSON", "Okafor-Nw\n osu", "Okafor-Nwosu"),
+                ("PERSON", "Chidi", "Chidi"),
+            ],
+        ),
+    ];
+    for (text, expected) in cases {
+        let mut out = Vec::new();
+        e.scanner().scan_slice(text.as_bytes(), None, &mut out);
+        let found: Vec<_> = out
+            .iter()
+            .map(|d| {
+                (
+                    e.rule(d.rule).entity.as_str(),
+                    &text[d.start as usize..d.end as usize],
+                    std::str::from_utf8(&d.value).unwrap(),
+                )
+            })
+            .collect();
+        assert_eq!(found, expected);
+    }
+}
