@@ -171,15 +171,21 @@ fn matches_lead_to_an_anchor(engine: &Engine, rule: &Rule, lead: usize, example:
 }
 
 /// True when one of the rule's anchors (in any case, or as written for an
-/// `exact_case` rule) lies whole in `text` from `p`.
+/// `exact_case` rule) lies whole in `text` from `p`; at the text's start,
+/// an anchor's leading line break may be the start itself, as the engine
+/// takes it.
 fn anchor_at(rule: &Rule, text: &[u8], p: usize) -> bool {
     rule.anchors.iter().any(|a| {
-        text.get(p..p + a.len()).is_some_and(|w| {
-            if rule.exact_case {
-                w == a.as_bytes()
-            } else {
-                w.eq_ignore_ascii_case(a.as_bytes())
-            }
+        let a = a.as_bytes();
+        let at_start = (p == 0 && a.len() > 1 && a[0] == b'\n').then(|| &a[1..]);
+        [Some(a), at_start].into_iter().flatten().any(|a| {
+            text.get(p..p + a.len()).is_some_and(|w| {
+                if rule.exact_case {
+                    w == a
+                } else {
+                    w.eq_ignore_ascii_case(a)
+                }
+            })
         })
     })
 }

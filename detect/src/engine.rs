@@ -158,6 +158,10 @@ pub struct Engine {
     anchor_rules: Vec<Vec<u32>>,
     /// The anchor patterns of [`crate::decode::HEADERS`], in that order.
     decode_headers: [usize; 3],
+    /// The anchors that start with a line break (`\nFrom:`): each also
+    /// matches, without it, at a record's start, which no line break
+    /// comes before.
+    line_anchors: Vec<usize>,
     /// The digits triggers and their rules but IPv6's, sorted by `min`: the
     /// source of `digit_table`, through which each run reaches them.
     digit_rules: Vec<(DigitsTrigger, u32)>,
@@ -293,6 +297,9 @@ impl Engine {
         }
         let decode_headers = crate::decode::HEADERS
             .map(|header| intern(&mut literals, &mut anchor_rules, (header.to_vec(), false)));
+        let line_anchors = (0..literals.len())
+            .filter(|&i| literals[i].0.len() > 1 && literals[i].0[0] == b'\n')
+            .collect();
         digit_rules.sort_by_key(|(t, _)| t.min);
         let (ipv6_rules, digit_rules): (Vec<_>, Vec<_>) =
             digit_rules.into_iter().partition(|(t, _)| t.ipv6);
@@ -355,6 +362,7 @@ impl Engine {
             literals,
             anchor_rules,
             decode_headers,
+            line_anchors,
             digit_rules,
             letter_rules,
             digit_table,
@@ -722,6 +730,9 @@ impl<'e> Scanner<'e> {
         self.stats.bytes += region.len() as u64;
         if engine.options.prefilter {
             self.trigger(buf, &region);
+            if first && !self.nested {
+                self.line_start_windows(buf);
+            }
         } else {
             // Every rule over all the text: a match starting in the region
             // ends at most MAX_MATCH_LEN after it. (`field_only` rules have
@@ -881,6 +892,29 @@ impl<'e> Scanner<'e> {
 
     /// Opens the windows of the anchor and digit-run triggers in `buf`,
     /// for matches starting in `region`.
+    /// Opens the windows of the anchors that start with a line break
+    /// whose rest starts the record in `buf` (`From:` on a message's first
+    /// line): their patterns take a record's start, `\A`, for the break.
+    fn line_start_windows(&mut self, buf: &[u8]) {
+        let engine = self.engine;
+        for &i in &engine.line_anchors {
+            let (literal, caseless) = &engine.literals[i];
+            let rest = &literal[1..];
+            let starts = buf.len() >= rest.len()
+                && if *caseless {
+                    buf[..rest.len()].eq_ignore_ascii_case(rest)
+                } else {
+                    buf.starts_with(rest)
+                };
+            if starts {
+                for &r in &engine.anchor_rules[i] {
+                    let max_len = engine.rules[r as usize].rule.max_len;
+                    self.windows.push((r, 0, max_len.min(buf.len())));
+                }
+            }
+        }
+    }
+
     fn trigger(&mut self, buf: &[u8], region: &std::ops::Range<usize>) {
         let engine = self.engine;
         let len = buf.len();
