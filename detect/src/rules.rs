@@ -252,7 +252,9 @@ pub struct Rule {
     pub category: Category,
     /// Regular expression (Rust `regex` syntax).
     pub pattern: String,
-    /// Literals of which at least one occurs in every match.
+    /// Literals of which at least one occurs in every match. An anchor
+    /// that starts with a line break (`\nFrom:`) also stands, without it,
+    /// at a record's start, where the pattern takes `\A` for the break.
     #[serde(default)]
     pub anchors: Vec<String>,
     /// The anchors are searched in the case written rather than in any
