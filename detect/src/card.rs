@@ -194,7 +194,8 @@ impl Reading for Card {
             buf,
             p,
             skip,
-            crate::layout::Lines::Folded { last: self.last },
+            crate::layout::Lines::Folded,
+            self.last,
             |start, end| self.line(buf, start, end),
         )
     }

@@ -102,8 +102,14 @@ impl Layout {
                 card.ends_record(last);
                 card.read(buf, offset, first, next)
             }
-            Layout::Hl7(hl7) => hl7.read(buf, offset, first, next),
-            Layout::Fixed(fixed) => fixed.read(buf, offset, first, next),
+            Layout::Hl7(hl7) => {
+                hl7.ends_record(last);
+                hl7.read(buf, offset, first, next)
+            }
+            Layout::Fixed(fixed) => {
+                fixed.ends_record(last);
+                fixed.read(buf, offset, first, next)
+            }
         }
     }
 
@@ -229,10 +235,8 @@ pub(crate) enum Lines {
     /// With a line feed or a carriage return (HL7's segments).
     CrOrLf,
     /// With a line feed not followed by a blank: a line that begins with a
-    /// space or a tab continues the one before (LDIF, vCard). `last`: the
-    /// buffer ends the record, so that a line feed ending it ends a line;
-    /// in another buffer, a line ending there may go on in the next.
-    Folded { last: bool },
+    /// space or a tab continues the one before (LDIF, vCard).
+    Folded,
 }
 
 /// One step of a reading by lines: calls `line` with the bounds of the
@@ -241,12 +245,16 @@ pub(crate) enum Lines {
 /// it), and returns where the next starts. A line the buffer cuts is not
 /// read, and `skip` is set so that the next buffer passes over its rest:
 /// that buffer starts before it, and reads it whole when it starts in its
-/// region. With `skip` set at `p`, the line is passed over.
+/// region. With `skip` set at `p`, the line is passed over. When the
+/// buffer ends the record (`last`), its end ends the last line, which
+/// needs no line break; in another buffer, a folded line ending at the
+/// buffer's end may go on in the next.
 pub(crate) fn line_step(
     buf: &[u8],
     p: usize,
     skip: &mut bool,
     lines: Lines,
+    last: bool,
     line: impl FnOnce(usize, usize),
 ) -> usize {
     let find = |from: usize| {
@@ -259,7 +267,7 @@ pub(crate) fn line_step(
         found.map(|e| from + e)
     };
     let mut found = find(p);
-    if let Lines::Folded { last } = lines {
+    if lines == Lines::Folded {
         while let Some(e) = found {
             match buf.get(e + 1) {
                 Some(b' ' | b'\t') => found = find(e + 1),
@@ -268,9 +276,13 @@ pub(crate) fn line_step(
             }
         }
     }
-    let Some(e) = found else {
-        *skip = true;
-        return buf.len();
+    let e = match found {
+        Some(e) => e,
+        None if last => buf.len(),
+        None => {
+            *skip = true;
+            return buf.len();
+        }
     };
     if !std::mem::take(skip) {
         let end = if e > p && buf[e - 1] == b'\r' {
@@ -280,7 +292,7 @@ pub(crate) fn line_step(
         };
         line(p, end);
     }
-    e + 1
+    (e + 1).min(buf.len())
 }
 
 /// True when `text` starts with `prefix`, in any case.

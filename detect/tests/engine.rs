@@ -1106,3 +1106,45 @@ fn folded_card_lines_and_vcard_escapes_are_read_as_their_text() {
         assert_eq!(found, expected);
     }
 }
+
+#[test]
+fn a_records_last_line_needs_no_line_break() {
+    // A single HL7 message saved without its last segment's carriage
+    // return, an LDIF entry without the last line's line feed: the last
+    // line is read all the same, streamed or whole.
+    let e = engine(8 * 1024);
+    let hl7 = "MSH|^~\\&|ADT1|HOSP|||202403011230||ADT^A04|MSG1|P|2.5\r\
+               PID|1||7^^^HOSP^MR||Kowalczyk^Ewa||19840317|F";
+    let ldif =
+        "version: 1\n\ndn: uid=okafor,ou=people,dc=example,dc=org\nsn: Okafor\ngivenName: Chidi";
+    for (text, expected) in [
+        (
+            hl7,
+            vec![
+                ("PERSON", "Kowalczyk"),
+                ("PERSON", "Ewa"),
+                ("DATE_OF_BIRTH", "19840317"),
+            ],
+        ),
+        (ldif, vec![("PERSON", "Okafor"), ("PERSON", "Chidi")]),
+    ] {
+        assert_eq!(entities_and_values(&e, text.as_bytes()), expected);
+        // Streamed: blocks of 8 KiB after a long first line.
+        let padded = text.replacen("ADT1", &"ADT1".repeat(4000), 1);
+        let padded = padded.replacen("dc=org", &format!("dc=org,{}", "o=x,".repeat(4000)), 1);
+        let mut streamed = Vec::new();
+        e.scanner()
+            .scan_reader(padded.as_bytes(), None, &mut streamed)
+            .unwrap();
+        let found: Vec<_> = streamed
+            .iter()
+            .map(|d| {
+                (
+                    e.rule(d.rule).entity.as_str(),
+                    &padded[d.start as usize..d.end as usize],
+                )
+            })
+            .collect();
+        assert_eq!(found, expected);
+    }
+}
