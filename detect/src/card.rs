@@ -44,8 +44,6 @@ pub(crate) struct Card {
     /// Where the next buffer's reading resumes, and whether the rest of a
     /// line is to be passed over there.
     carry: Option<(u64, bool)>,
-    /// The buffer read ends the record.
-    last: bool,
 }
 
 impl Card {
@@ -70,7 +68,6 @@ impl Card {
             format,
             cells: Cells::default(),
             carry: None,
-            last: false,
         })
     }
 
@@ -184,18 +181,14 @@ impl Reading for Card {
         &mut self.carry
     }
 
-    fn ends_record(&mut self, last: bool) {
-        self.last = last;
-    }
-
     /// Reads the line that starts at `p` ([`crate::layout::line_step`]).
-    fn step(&mut self, buf: &[u8], _offset: u64, p: usize, skip: &mut bool) -> usize {
+    fn step(&mut self, buf: &[u8], _offset: u64, p: usize, skip: &mut bool, last: bool) -> usize {
         crate::layout::line_step(
             buf,
             p,
             skip,
             crate::layout::Lines::Folded,
-            self.last,
+            last,
             |start, end| self.line(buf, start, end),
         )
     }
@@ -326,10 +319,9 @@ mod tests {
         // The first buffer ends inside the second line; the next starts
         // at that line.
         let cut = text.find("Kowal").unwrap() + 2;
-        reader.read(&text.as_bytes()[..cut], 0, true, 11);
+        reader.read(&text.as_bytes()[..cut], 0, true, 11, false);
         let second = &text.as_bytes()[11..];
-        reader.ends_record(true);
-        reader.read(second, 11, false, second.len());
+        reader.read(second, 11, false, second.len(), true);
         let mut out = Vec::new();
         reader.cells().values(0..second.len(), |c, v| {
             out.push((

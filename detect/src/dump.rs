@@ -450,7 +450,7 @@ impl Reading for Dump {
         &mut self.carry
     }
 
-    fn step(&mut self, buf: &[u8], offset: u64, p: usize, mode: &mut Mode) -> usize {
+    fn step(&mut self, buf: &[u8], offset: u64, p: usize, mode: &mut Mode, _last: bool) -> usize {
         let (p, after) = self.advance(buf, offset, p, std::mem::replace(mode, Mode::Skip));
         *mode = after;
         p
@@ -690,7 +690,7 @@ mod tests {
     /// Each cell of `sql`, read as one buffer: column name and value.
     fn cells(sql: &str) -> Vec<(String, String)> {
         let mut dump = Dump::detect(sql.as_bytes()).expect("a dump");
-        dump.read(sql.as_bytes(), 0, true, sql.len());
+        dump.read(sql.as_bytes(), 0, true, sql.len(), true);
         let mut out = Vec::new();
         let cells = dump.cells();
         cells.values(0..sql.len(), |c, v| {
@@ -754,9 +754,9 @@ mod tests {
         let split = sql.find("Lindq").unwrap() + 2;
         let mut dump = Dump::detect(sql.as_bytes()).unwrap();
         // The first buffer reaches past where the second starts.
-        dump.read(&sql.as_bytes()[..split + 3], 0, true, split);
+        dump.read(&sql.as_bytes()[..split + 3], 0, true, split, false);
         let second = &sql.as_bytes()[split..];
-        dump.read(second, split as u64, false, second.len());
+        dump.read(second, split as u64, false, second.len(), true);
         let cells = dump.cells();
         let column = cells.column(0).map(|c| cells.names()[c].as_str());
         assert_eq!(column, Some("last_name"), "mid-cell at the buffer's start");
@@ -765,7 +765,7 @@ mod tests {
         assert!(values.is_empty(), "a cell begun before has no whole value");
         // Without the earlier buffer's reading, no cells.
         let mut fresh = Dump::detect(sql.as_bytes()).unwrap();
-        fresh.read(second, split as u64, false, second.len());
+        fresh.read(second, split as u64, false, second.len(), true);
         assert_eq!(fresh.cells().column(0), None);
     }
 
@@ -777,7 +777,7 @@ mod tests {
         }
         sql.push_str(");\n");
         let mut dump = Dump::detect(sql.as_bytes()).unwrap();
-        dump.read(sql.as_bytes(), 0, true, sql.len());
+        dump.read(sql.as_bytes(), 0, true, sql.len(), true);
         assert_eq!(dump.tables["t"].len(), MAX_COLUMNS);
     }
 

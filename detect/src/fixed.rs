@@ -27,8 +27,6 @@ pub(crate) struct Fixed {
     cells: Cells,
     /// Where the next buffer's reading resumes, and the reading there.
     carry: Option<(u64, State)>,
-    /// The buffer read ends the record.
-    last: bool,
 }
 
 /// Where a reading stands, at a line's start or inside one.
@@ -81,7 +79,6 @@ impl Fixed {
             columns,
             cells,
             carry: None,
-            last: false,
         })
     }
 
@@ -137,12 +134,8 @@ impl Reading for Fixed {
         &mut self.carry
     }
 
-    fn ends_record(&mut self, last: bool) {
-        self.last = last;
-    }
-
     /// Reads the line that starts at `p` ([`crate::layout::line_step`]).
-    fn step(&mut self, buf: &[u8], _offset: u64, p: usize, s: &mut State) -> usize {
+    fn step(&mut self, buf: &[u8], _offset: u64, p: usize, s: &mut State, last: bool) -> usize {
         if s.ended {
             return buf.len();
         }
@@ -152,7 +145,7 @@ impl Reading for Fixed {
             p,
             &mut s.skip,
             crate::layout::Lines::Lf,
-            self.last,
+            last,
             |start, end| {
                 if *header > 0 {
                     *header -= 1;

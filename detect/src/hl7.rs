@@ -31,8 +31,6 @@ pub(crate) struct Hl7 {
     /// Where the next buffer's reading resumes, and whether the rest of a
     /// segment is to be passed over there.
     carry: Option<(u64, bool)>,
-    /// The buffer read ends the record.
-    last: bool,
 }
 
 impl Hl7 {
@@ -62,7 +60,6 @@ impl Hl7 {
             },
             cells: Cells::default(),
             carry: None,
-            last: false,
         })
     }
 
@@ -159,18 +156,14 @@ impl Reading for Hl7 {
         &mut self.carry
     }
 
-    fn ends_record(&mut self, last: bool) {
-        self.last = last;
-    }
-
     /// Reads the segment that starts at `p` ([`crate::layout::line_step`]).
-    fn step(&mut self, buf: &[u8], _offset: u64, p: usize, skip: &mut bool) -> usize {
+    fn step(&mut self, buf: &[u8], _offset: u64, p: usize, skip: &mut bool, last: bool) -> usize {
         crate::layout::line_step(
             buf,
             p,
             skip,
             crate::layout::Lines::CrOrLf,
-            self.last,
+            last,
             |start, end| self.segment(buf, start, end),
         )
     }

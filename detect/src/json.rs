@@ -234,7 +234,7 @@ impl Reading for Json {
 
     /// Reads on from `p` to the next point where the reading may be kept;
     /// returns that point.
-    fn step(&mut self, buf: &[u8], offset: u64, p: usize, s: &mut State) -> usize {
+    fn step(&mut self, buf: &[u8], offset: u64, p: usize, s: &mut State, _last: bool) -> usize {
         match &mut s.mode {
             Mode::Between => {
                 // Blanks, colons and commas, in one go: a document laid out

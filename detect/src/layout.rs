@@ -95,21 +95,12 @@ impl Layout {
         match self {
             Layout::Plain => {}
             Layout::Table(table, cursor) => cursor.read(table, buf, offset, first, next),
-            Layout::Dump(dump) => dump.read(buf, offset, first, next),
-            Layout::Json(json) => json.read(buf, offset, first, next),
-            Layout::Xml(xml) => xml.read(buf, offset, first, next),
-            Layout::Card(card) => {
-                card.ends_record(last);
-                card.read(buf, offset, first, next)
-            }
-            Layout::Hl7(hl7) => {
-                hl7.ends_record(last);
-                hl7.read(buf, offset, first, next)
-            }
-            Layout::Fixed(fixed) => {
-                fixed.ends_record(last);
-                fixed.read(buf, offset, first, next)
-            }
+            Layout::Dump(dump) => dump.read(buf, offset, first, next, last),
+            Layout::Json(json) => json.read(buf, offset, first, next, last),
+            Layout::Xml(xml) => xml.read(buf, offset, first, next, last),
+            Layout::Card(card) => card.read(buf, offset, first, next, last),
+            Layout::Hl7(hl7) => hl7.read(buf, offset, first, next, last),
+            Layout::Fixed(fixed) => fixed.read(buf, offset, first, next, last),
         }
     }
 
@@ -184,8 +175,9 @@ pub(crate) trait Reading {
     fn initial() -> Self::State;
 
     /// Reads on from `p` in state `s` to the next point where the reading
-    /// may be kept, and returns it.
-    fn step(&mut self, buf: &[u8], offset: u64, p: usize, s: &mut Self::State) -> usize;
+    /// may be kept, and returns it. `last`: `buf` ends the record.
+    fn step(&mut self, buf: &[u8], offset: u64, p: usize, s: &mut Self::State, last: bool)
+    -> usize;
 
     /// The column names, and the values of the buffer read last.
     fn cells_mut(&mut self) -> &mut Cells;
@@ -194,16 +186,13 @@ pub(crate) trait Reading {
     /// its first byte), and the state there.
     fn carry(&mut self) -> &mut Option<(u64, Self::State)>;
 
-    /// Whether the next buffer read (`last`) ends the record, for readings
-    /// that tell the end of a line by what follows it.
-    fn ends_record(&mut self, _last: bool) {}
-
     /// Reads the values of `buf`, a buffer at record offset `offset`: from
     /// the record's start (`first`) or from where the previous buffer's
     /// reading left off; and keeps the reading at the first point at or
     /// after `next` (the next buffer's first byte, in `buf`) for the next
-    /// buffer. Without a reading to resume, the buffer has no values.
-    fn read(&mut self, buf: &[u8], offset: u64, first: bool, next: usize) {
+    /// buffer; `last`: `buf` ends the record. Without a reading to resume,
+    /// the buffer has no values.
+    fn read(&mut self, buf: &[u8], offset: u64, first: bool, next: usize, last: bool) {
         self.cells_mut().clear();
         let carried = self.carry().take();
         let (mut p, mut state) = if first {
@@ -221,7 +210,7 @@ pub(crate) trait Reading {
             if kept.is_none() && p >= next {
                 kept = Some((offset + p as u64, state.clone()));
             }
-            p = self.step(buf, offset, p, &mut state);
+            p = self.step(buf, offset, p, &mut state, last);
         }
         *self.carry() = Some(kept.unwrap_or((offset + buf.len() as u64, state)));
     }
@@ -447,8 +436,14 @@ pub(crate) mod tests {
         for w in bounds.windows(2) {
             let (start, next) = (w[0], w[1]);
             let end = (next + 16).min(text.len());
-            reader.ends_record(end == text.len());
-            reader.read(&text[start..end], start as u64, start == 0, next - start);
+            let last = end == text.len();
+            reader.read(
+                &text[start..end],
+                start as u64,
+                start == 0,
+                next - start,
+                last,
+            );
             let cells = reader.cells_mut();
             cells.values(0..next - start, |c, v| {
                 out.push((

@@ -114,7 +114,7 @@ impl Reading for Xml {
 
     /// Reads on from `p` to the end of the next tag (or of what is skipped);
     /// returns where the reading stands then.
-    fn step(&mut self, buf: &[u8], offset: u64, p: usize, s: &mut State) -> usize {
+    fn step(&mut self, buf: &[u8], offset: u64, p: usize, s: &mut State, _last: bool) -> usize {
         if let Some(end) = s.skip {
             return match memchr::memmem::find(&buf[p..], end) {
                 Some(e) => {
@@ -354,9 +354,9 @@ mod tests {
             "<?xml version=\"1.0\"?><r><surname>Lindqvist</surname><surname>Okafor</surname></r>";
         let split = xml.find("Okafor").unwrap() + 2;
         let mut reader = Xml::detect(xml.as_bytes()).unwrap();
-        reader.read(&xml.as_bytes()[..split + 4], 0, true, split);
+        reader.read(&xml.as_bytes()[..split + 4], 0, true, split, false);
         let second = &xml.as_bytes()[split..];
-        reader.read(second, split as u64, false, second.len());
+        reader.read(second, split as u64, false, second.len(), true);
         let cells = reader.cells();
         assert_eq!(
             cells.column(0).map(|c| cells.names()[c].as_str()),
