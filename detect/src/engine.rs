@@ -437,7 +437,7 @@ impl Engine {
             naming: Vec::new(),
             table_rules: Vec::new(),
             table_values: Vec::new(),
-            unescaped: Vec::new(),
+            unescaped: (Vec::new(), Vec::new()),
             values: Vec::new(),
         }
     }
@@ -516,8 +516,9 @@ pub struct Scanner<'e> {
     /// Whole values for `field_only` rules: rule, byte range, and the
     /// table column naming it (`None`: the field from outside).
     values: Vec<(u32, std::ops::Range<usize>, Option<usize>)>,
-    /// A value's text, its escapes read ([`crate::unescape`]).
-    unescaped: Vec<u8>,
+    /// A value's text, its escapes read ([`crate::unescape`]), and for
+    /// each of its bytes the offset in the value it comes from.
+    unescaped: (Vec<u8>, Vec<u32>),
 }
 
 /// Overlapping matches of one category keep the most confident: adds `d`
@@ -1238,11 +1239,10 @@ impl<'e> Scanner<'e> {
         }
         let (automaton, owners) = &engine.context_index;
         for (c, name) in names.iter().enumerate().skip(self.named) {
-            let text = name;
-            let name = name.as_bytes();
+            let bytes = name.as_bytes();
             let mut last = None;
-            for m in automaton.find_overlapping_iter(name) {
-                if score::is_whole_word(name, m.start(), m.end()) {
+            for m in automaton.find_overlapping_iter(bytes) {
+                if score::is_whole_word(bytes, m.start(), m.end()) {
                     // The name's last (and then longest) word names the
                     // value, as a path's last segment does.
                     let rank = |w: &std::ops::Range<usize>| (w.end, std::cmp::Reverse(w.start));
@@ -1259,7 +1259,7 @@ impl<'e> Scanner<'e> {
                 }
             }
             self.naming
-                .push(last.map(|word| published_name(text, word).to_owned()));
+                .push(last.map(|word| published_name(name, word).to_owned()));
         }
         self.named = names.len();
         self.table_rules.sort_unstable();
@@ -1293,7 +1293,7 @@ impl<'e> Scanner<'e> {
         values.sort_unstable_by_key(|(r, v, _)| (*r, v.start));
         let mut caps: Option<(u32, Captures)> = None;
         let escapes = self.layout.escapes();
-        let (mut text, mut from) = (std::mem::take(&mut self.unescaped), Vec::new());
+        let (mut text, mut from) = std::mem::take(&mut self.unescaped);
         for (r, value, column) in values.drain(..) {
             let rule = &self.engine.rules[r as usize];
             // A cell's escapes are read as what they stand for; `from`
@@ -1381,7 +1381,7 @@ impl<'e> Scanner<'e> {
             );
         }
         self.values = values;
-        self.unescaped = text;
+        self.unescaped = (text, from);
     }
 
     fn confirm(
